@@ -1,0 +1,538 @@
+//! `InMemoryStore`: the reference implementation of [`Store`], kept simple enough to be obviously
+//! right. It serves tests and is the oracle of the model-based test in `memory-testkit`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::api_key::{ApiKey, KeyHash, KeyScope, validate_scopes};
+use crate::audit::{AuditFilter, AuditRecord};
+use crate::error::{Error, Result};
+use crate::ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, TenantId};
+use crate::memory::{ContentHash, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch};
+use crate::proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
+use crate::store::{Page, PageRequest, PurgeReport, Store};
+use crate::timestamp::Timestamp;
+
+/// A [`Store`] held in process memory. Cheap to create; nothing survives the process.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    seq: u64,
+    namespaces: BTreeMap<(TenantId, NamespaceKey), Namespace>,
+    memories: BTreeMap<MemoryId, Memory>,
+    /// Live memories by (tenant, namespace, content hash): the dedupe index.
+    by_hash: HashMap<(TenantId, NamespaceKey, ContentHash), MemoryId>,
+    audit: BTreeMap<AuditId, AuditRecord>,
+    keys: BTreeMap<ApiKeyId, ApiKey>,
+    proposals: BTreeMap<ProposalId, Proposal>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change: every method
+        // validates before it mutates. So a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Shared by the in-memory store and backends that page in Rust: the position after a cursor.
+fn parse_cursor<T: std::str::FromStr>(page: &PageRequest) -> Result<Option<T>> {
+    page.validate()?;
+    page.cursor
+        .as_deref()
+        .map(|c| c.parse::<T>().map_err(|_| Error::invalid_input(format!("invalid page cursor {c:?}"))))
+        .transpose()
+}
+
+fn paginate<K: Ord + Copy + ToString, T: Clone>(items: impl Iterator<Item = (K, T)>, limit: usize) -> Page<T> {
+    let mut out: Vec<(K, T)> = items.take(limit + 1).collect();
+    let more = out.len() > limit;
+    out.truncate(limit);
+    let next_cursor = if more { out.last().map(|(k, _)| k.to_string()) } else { None };
+    Page { items: out.into_iter().map(|(_, t)| t).collect(), next_cursor }
+}
+
+impl State {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn live_namespace(&mut self, tenant: &TenantId, key: &NamespaceKey) -> Result<&mut Namespace> {
+        match self.namespaces.get_mut(&(tenant.clone(), key.clone())) {
+            Some(ns) if ns.status != NamespaceStatus::Deleted => Ok(ns),
+            _ => Err(Error::not_found(format!("namespace {:?} not found", key.as_str()))),
+        }
+    }
+
+    fn live_memory(&self, tenant: &TenantId, id: MemoryId) -> Option<&Memory> {
+        self.memories.get(&id).filter(|m| m.tenant == *tenant && m.deleted_at.is_none())
+    }
+
+    fn hash_key(m: &Memory) -> (TenantId, NamespaceKey, ContentHash) {
+        (m.tenant.clone(), m.namespace.clone(), m.content_hash.clone())
+    }
+
+    fn tombstone(&mut self, id: MemoryId, at: Timestamp) {
+        let seq = self.next_seq();
+        let m = self.memories.get_mut(&id).expect("caller checked");
+        m.deleted_at = Some(at);
+        m.seq = seq;
+        let key = Self::hash_key(m);
+        self.by_hash.remove(&key);
+    }
+}
+
+#[async_trait]
+impl Store for InMemoryStore {
+    async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
+        namespace.validate()?;
+        let mut s = self.lock();
+        let key = (namespace.tenant.clone(), namespace.key.clone());
+        if s.namespaces.contains_key(&key) {
+            return Err(Error::already_exists(format!("namespace {:?} already exists", namespace.key.as_str())));
+        }
+        s.namespaces.insert(key, namespace);
+        Ok(())
+    }
+
+    async fn get_namespace(&self, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>> {
+        Ok(self.lock().namespaces.get(&(tenant.clone(), key.clone())).cloned())
+    }
+
+    async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>> {
+        let s = self.lock();
+        Ok(s.namespaces.values().filter(|ns| ns.tenant == *tenant && filter.matches(ns)).cloned().collect())
+    }
+
+    async fn update_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        patch: &NamespacePatch,
+        at: Timestamp,
+    ) -> Result<Namespace> {
+        let mut s = self.lock();
+        let ns = s.live_namespace(tenant, key)?;
+        patch.apply(ns, at)?;
+        Ok(ns.clone())
+    }
+
+    async fn touch_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        touch: NamespaceTouch,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        let ns = s.live_namespace(tenant, key)?;
+        match touch {
+            NamespaceTouch::Read => ns.last_read_at = Some(at),
+            NamespaceTouch::Maintenance => ns.last_maintenance_at = Some(at),
+        }
+        Ok(())
+    }
+
+    async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let mut s = self.lock();
+        let ns = s.live_namespace(tenant, key)?;
+        if ns.status == NamespaceStatus::Archived {
+            return Ok(false);
+        }
+        ns.status = NamespaceStatus::Archived;
+        ns.updated_at = at.max(ns.created_at);
+        Ok(true)
+    }
+
+    async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let mut s = self.lock();
+        let ns = s.live_namespace(tenant, key)?;
+        if ns.status == NamespaceStatus::Active {
+            return Ok(false);
+        }
+        ns.status = NamespaceStatus::Active;
+        ns.updated_at = at.max(ns.created_at);
+        Ok(true)
+    }
+
+    async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let mut s = self.lock();
+        let ns = s
+            .namespaces
+            .get_mut(&(tenant.clone(), key.clone()))
+            .ok_or_else(|| Error::not_found(format!("namespace {:?} not found", key.as_str())))?;
+        if ns.status == NamespaceStatus::Deleted {
+            return Ok(false);
+        }
+        ns.status = NamespaceStatus::Deleted;
+        ns.updated_at = at.max(ns.created_at);
+        let doomed: Vec<MemoryId> = s
+            .memories
+            .values()
+            .filter(|m| m.tenant == *tenant && m.namespace == *key && m.deleted_at.is_none())
+            .map(|m| m.id)
+            .collect();
+        for id in doomed {
+            s.tombstone(id, at);
+        }
+        Ok(true)
+    }
+
+    async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
+        for m in &memories {
+            m.validate()?;
+        }
+        let mut s = self.lock();
+        for m in &memories {
+            match s.namespaces.get(&(tenant.clone(), m.namespace.clone())) {
+                Some(ns) if ns.status == NamespaceStatus::Active => {}
+                Some(ns) => {
+                    return Err(Error::not_found(format!(
+                        "namespace {:?} is {}; it takes no writes",
+                        m.namespace.as_str(),
+                        ns.status
+                    )));
+                }
+                None => {
+                    return Err(Error::not_found(format!("namespace {:?} not found", m.namespace.as_str())));
+                }
+            }
+        }
+        // Plan the whole batch before touching state, so an error leaves nothing behind.
+        let mut planned: HashMap<(TenantId, NamespaceKey, ContentHash), MemoryId> = HashMap::new();
+        let mut new_ids = std::collections::HashSet::new();
+        let mut outcomes = Vec::with_capacity(memories.len());
+        let mut fresh = Vec::new();
+        for m in memories {
+            let hash = ContentHash::of(&m.content);
+            let key = (tenant.clone(), m.namespace.clone(), hash);
+            if let Some(id) = planned.get(&key).or_else(|| s.by_hash.get(&key)) {
+                outcomes.push(PutOutcome::Existing(*id));
+                continue;
+            }
+            if s.memories.contains_key(&m.id) || !new_ids.insert(m.id) {
+                return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
+            }
+            planned.insert(key, m.id);
+            outcomes.push(PutOutcome::Created(m.id));
+            fresh.push(m);
+        }
+        for m in fresh {
+            let seq = s.next_seq();
+            let memory = m.into_memory(tenant.clone(), seq);
+            let ns = s.namespaces.get_mut(&(tenant.clone(), memory.namespace.clone())).expect("checked");
+            ns.last_write_at = ns.last_write_at.max(Some(memory.created_at));
+            s.by_hash.insert(State::hash_key(&memory), memory.id);
+            s.memories.insert(memory.id, memory);
+        }
+        for outcome in &outcomes {
+            if let PutOutcome::Existing(id) = outcome {
+                let m = s.memories.get_mut(id).expect("dedupe hit is stored");
+                m.stats.evidence_count += 1;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
+        Ok(self.lock().live_memory(tenant, id).cloned())
+    }
+
+    async fn get_memories(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<Memory>> {
+        let s = self.lock();
+        let mut seen = std::collections::HashSet::new();
+        Ok(ids.iter().filter(|id| seen.insert(**id)).filter_map(|id| s.live_memory(tenant, *id).cloned()).collect())
+    }
+
+    async fn list_memories(
+        &self,
+        tenant: &TenantId,
+        filter: &MemoryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Memory>> {
+        let after: Option<MemoryId> = parse_cursor(page)?;
+        let s = self.lock();
+        let items = s
+            .memories
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|a| **id > a))
+            .filter(|(_, m)| m.tenant == *tenant && filter.matches(m))
+            .map(|(id, m)| (*id, m.clone()));
+        Ok(paginate(items, page.limit))
+    }
+
+    async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64> {
+        let s = self.lock();
+        Ok(s.memories.values().filter(|m| m.tenant == *tenant && filter.matches(m)).count() as u64)
+    }
+
+    async fn update_memory(
+        &self,
+        tenant: &TenantId,
+        id: MemoryId,
+        patch: &MemoryPatch,
+        at: Timestamp,
+    ) -> Result<Memory> {
+        let mut s = self.lock();
+        let old = s.live_memory(tenant, id).ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
+        let mut next = patch.applied_to(old)?;
+        let old_key = State::hash_key(old);
+        let new_key = State::hash_key(&next);
+        if new_key != old_key && s.by_hash.contains_key(&new_key) {
+            return Err(Error::conflict(format!(
+                "namespace {:?} already holds a memory with this content",
+                next.namespace.as_str()
+            )));
+        }
+        next.updated_at = at.max(next.created_at);
+        next.seq = s.next_seq();
+        s.by_hash.remove(&old_key);
+        s.by_hash.insert(new_key, id);
+        s.memories.insert(id, next.clone());
+        Ok(next)
+    }
+
+    async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
+        let mut s = self.lock();
+        match s.memories.get(&id) {
+            Some(m) if m.tenant == *tenant => {
+                if m.deleted_at.is_some() {
+                    return Ok(false);
+                }
+                s.tombstone(id, at);
+                Ok(true)
+            }
+            _ => Err(Error::not_found(format!("memory {id} not found"))),
+        }
+    }
+
+    async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport> {
+        let mut s = self.lock();
+        let doomed: Vec<MemoryId> = s
+            .memories
+            .values()
+            .filter(|m| m.tenant == *tenant && m.deleted_at.is_some_and(|d| d <= before))
+            .map(|m| m.id)
+            .collect();
+        for id in &doomed {
+            s.memories.remove(id);
+        }
+        let empty_deleted: Vec<(TenantId, NamespaceKey)> = s
+            .namespaces
+            .iter()
+            .filter(|((t, key), ns)| {
+                t == tenant
+                    && ns.status == NamespaceStatus::Deleted
+                    && !s.memories.values().any(|m| m.tenant == *tenant && m.namespace == *key)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &empty_deleted {
+            s.namespaces.remove(k);
+        }
+        Ok(PurgeReport { memories: doomed.len() as u64, namespaces: empty_deleted.len() as u64 })
+    }
+
+    async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
+        PageRequest::first(limit).validate()?;
+        let s = self.lock();
+        let mut changed: Vec<Memory> =
+            s.memories.values().filter(|m| m.tenant == *tenant && m.seq > after_seq).cloned().collect();
+        changed.sort_by_key(|m| m.seq);
+        changed.truncate(limit);
+        Ok(changed)
+    }
+
+    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+        outcome.reward()?;
+        let mut s = self.lock();
+        if let Some(missing) = ids.iter().find(|id| s.live_memory(tenant, **id).is_none()) {
+            return Err(Error::not_found(format!("memory {missing} not found")));
+        }
+        for id in ids {
+            let m = s.memories.get_mut(id).expect("checked");
+            m.stats.apply_outcome(outcome)?;
+        }
+        Ok(())
+    }
+
+    async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {
+        let mut s = self.lock();
+        let mut updated = 0;
+        for id in ids {
+            if s.live_memory(tenant, *id).is_some() {
+                let m = s.memories.get_mut(id).expect("checked");
+                m.stats.access_count += 1;
+                m.stats.last_accessed_at = Some(at);
+                updated += 1;
+            }
+        }
+        Ok(updated)
+    }
+
+    async fn append_audit(&self, record: AuditRecord) -> Result<()> {
+        let mut s = self.lock();
+        if s.audit.contains_key(&record.id) {
+            return Err(Error::already_exists(format!("audit record {} already exists", record.id)));
+        }
+        s.audit.insert(record.id, record);
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        let after: Option<AuditId> = parse_cursor(page)?;
+        let s = self.lock();
+        let items = s
+            .audit
+            .iter()
+            .filter(|(id, r)| after.is_none_or(|a| **id > a) && r.tenant == *tenant && filter.matches(r))
+            .map(|(id, r)| (*id, r.clone()));
+        Ok(paginate(items, page.limit))
+    }
+
+    async fn create_api_key(&self, key: ApiKey) -> Result<()> {
+        key.validate()?;
+        let mut s = self.lock();
+        if s.keys.contains_key(&key.id) || s.keys.values().any(|k| k.hash == key.hash) {
+            return Err(Error::already_exists("an API key with this id or secret already exists"));
+        }
+        s.keys.insert(key.id, key);
+        Ok(())
+    }
+
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>> {
+        let s = self.lock();
+        Ok(s.keys.values().find(|k| k.hash == *hash && k.revoked_at.is_none()).cloned())
+    }
+
+    async fn get_api_key(&self, tenant: &TenantId, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        Ok(self.lock().keys.get(&id).filter(|k| k.tenant == *tenant).cloned())
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>> {
+        Ok(self.lock().keys.values().filter(|k| k.tenant == *tenant).cloned().collect())
+    }
+
+    async fn update_api_key_scopes(
+        &self,
+        tenant: &TenantId,
+        id: ApiKeyId,
+        scopes: Vec<KeyScope>,
+        default_namespace: Option<NamespaceKey>,
+        at: Timestamp,
+    ) -> Result<ApiKey> {
+        validate_scopes(&scopes)?;
+        let mut s = self.lock();
+        let key = s
+            .keys
+            .get_mut(&id)
+            .filter(|k| k.tenant == *tenant)
+            .ok_or_else(|| Error::not_found(format!("API key {id} not found")))?;
+        if key.revoked_at.is_some() {
+            return Err(Error::conflict(format!("API key {id} is revoked")));
+        }
+        key.scopes = scopes;
+        key.default_namespace = default_namespace;
+        key.updated_at = at.max(key.created_at);
+        Ok(key.clone())
+    }
+
+    async fn revoke_api_key(&self, tenant: &TenantId, id: ApiKeyId, at: Timestamp) -> Result<bool> {
+        let mut s = self.lock();
+        let key = s
+            .keys
+            .get_mut(&id)
+            .filter(|k| k.tenant == *tenant)
+            .ok_or_else(|| Error::not_found(format!("API key {id} not found")))?;
+        if key.revoked_at.is_some() {
+            return Ok(false);
+        }
+        key.revoked_at = Some(at);
+        Ok(true)
+    }
+
+    async fn create_proposal(&self, proposal: Proposal) -> Result<()> {
+        validate_proposal(&proposal)?;
+        let mut s = self.lock();
+        if s.proposals.contains_key(&proposal.id) {
+            return Err(Error::already_exists(format!("proposal {} already exists", proposal.id)));
+        }
+        s.proposals.insert(proposal.id, proposal);
+        Ok(())
+    }
+
+    async fn get_proposal(&self, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>> {
+        Ok(self.lock().proposals.get(&id).filter(|p| p.tenant == *tenant).cloned())
+    }
+
+    async fn list_proposals(
+        &self,
+        tenant: &TenantId,
+        filter: &ProposalFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Proposal>> {
+        let after: Option<ProposalId> = parse_cursor(page)?;
+        let s = self.lock();
+        let items = s
+            .proposals
+            .iter()
+            .filter(|(id, p)| after.is_none_or(|a| **id > a) && p.tenant == *tenant && filter.matches(p))
+            .map(|(id, p)| (*id, p.clone()));
+        Ok(paginate(items, page.limit))
+    }
+
+    async fn decide_proposal(
+        &self,
+        tenant: &TenantId,
+        id: ProposalId,
+        decision: Decision,
+        by: Principal,
+        at: Timestamp,
+    ) -> Result<Proposal> {
+        let mut s = self.lock();
+        let p = s
+            .proposals
+            .get_mut(&id)
+            .filter(|p| p.tenant == *tenant)
+            .ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
+        if p.status != ProposalStatus::Pending {
+            return Err(Error::conflict(format!("proposal {id} is already {}", p.status)));
+        }
+        p.status = match decision {
+            Decision::Approve => ProposalStatus::Approved,
+            Decision::Reject => ProposalStatus::Rejected,
+        };
+        p.decided_at = Some(at);
+        p.decided_by = Some(by);
+        Ok(p.clone())
+    }
+}
+
+/// The checks every backend applies to a new proposal.
+pub fn validate_proposal(p: &Proposal) -> Result<()> {
+    if p.status != ProposalStatus::Pending || p.decided_at.is_some() || p.decided_by.is_some() {
+        return Err(Error::invalid_input("a new proposal must be pending and undecided"));
+    }
+    if p.content.trim().is_empty() {
+        return Err(Error::invalid_input("proposal content is empty"));
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! Domain types of the memory system (SPEC 1-3), the [`Store`] persistence contract, the
+//! classified [`Error`], and [`InMemoryStore`], the reference store.
+//!
+//! This crate does no IO and starts no runtime: it is the vocabulary every other crate shares.
+
+mod api_key;
+mod audit;
+mod error;
+mod ids;
+mod in_memory;
+mod memory;
+mod namespace;
+mod proposal;
+mod store;
+mod timestamp;
+
+pub use api_key::{ApiKey, KeyHash, KeyScope, Permission, validate_scopes};
+pub use audit::{AuditFilter, AuditOutcome, AuditRecord};
+pub use error::{Error, ErrorKind, Result};
+pub use ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, TenantId};
+pub use in_memory::{InMemoryStore, validate_proposal};
+pub use memory::{
+    Category, Confidence, ConfidenceTier, ContentHash, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
+    MemoryFilter, MemoryPatch, Metadata, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
+};
+pub use namespace::{
+    DefaultAccess, MAX_NAMESPACE_KEY_CHARS, Namespace, NamespaceFilter, NamespaceKey, NamespaceKeyError, NamespaceKind,
+    NamespacePatch, NamespaceStatus, NamespaceTouch, Sensitivity,
+};
+pub use proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
+pub use store::{MAX_PAGE_LIMIT, Page, PageRequest, PurgeReport, Store};
+pub use timestamp::Timestamp;

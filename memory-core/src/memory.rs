@@ -1,0 +1,678 @@
+//! The memory record (SPEC 1-2) and its value types: layers, categories, confidence, provenance,
+//! content hashes and usage statistics.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::Error;
+use crate::ids::{MemoryId, Principal, TenantId};
+use crate::namespace::{NamespaceKey, text_enum};
+use crate::timestamp::Timestamp;
+
+/// Free-form metadata attached to memories and namespaces.
+pub type Metadata = BTreeMap<String, serde_json::Value>;
+
+/// Largest accepted memory content, in bytes. Front ends may set lower limits.
+pub const MAX_CONTENT_BYTES: usize = 1 << 20;
+/// Largest accepted metadata map, serialized as JSON, in bytes.
+pub const MAX_METADATA_BYTES: usize = 64 << 10;
+
+text_enum!(
+    /// The five memory layers of SPEC 2, from most to least stable.
+    Layer, "layer" {
+        /// Who the user fundamentally is; pinned; explicit writes only.
+        Identity = "identity",
+        /// Behavioural rules; pinned.
+        Procedural = "procedural",
+        /// Durable facts, recalled by relevance.
+        Semantic = "semantic",
+        /// Timestamped events of conversations, recalled by relevance with recency decay.
+        Episodic = "episodic",
+        /// Temporary state with a required expiry.
+        Working = "working",
+    }
+);
+
+impl Layer {
+    /// Identity and procedural memories are pinned into every recall.
+    pub fn is_pinned(self) -> bool {
+        matches!(self, Layer::Identity | Layer::Procedural)
+    }
+}
+
+/// What kind of item a memory is: one of the nine known categories or an extension
+/// (1..=64 of `a-z`, `0-9`, `_`, `-`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Category(String);
+
+impl Category {
+    /// The categories SPEC 1 names.
+    pub const KNOWN: &'static [&'static str] =
+        &["fact", "preference", "decision", "correction", "rule", "procedure", "event", "entity", "observation"];
+
+    /// Validates a category name.
+    pub fn new(name: impl AsRef<str>) -> Result<Self, Error> {
+        let name = name.as_ref().trim();
+        let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
+            return Err(Error::invalid_input(format!(
+                "invalid category {name:?}: use 1 to 64 of a-z, 0-9, '_' or '-' (known: {})",
+                Self::KNOWN.join(", ")
+            )));
+        }
+        Ok(Category(name.to_owned()))
+    }
+
+    /// `fact`.
+    pub fn fact() -> Self {
+        Category("fact".to_owned())
+    }
+
+    /// `event`, the category of conversation events.
+    pub fn event() -> Self {
+        Category("event".to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Category {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Category::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Category {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Category::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How much a memory is trusted: a finite number in `0..=1`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Confidence(f64);
+
+impl Confidence {
+    /// Validates a confidence.
+    pub fn new(value: f64) -> Result<Self, Error> {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(Error::invalid_input(format!("confidence {value} is outside 0..=1")));
+        }
+        Ok(Confidence(value))
+    }
+
+    /// Full confidence (explicit statements).
+    pub const fn certain() -> Self {
+        Confidence(1.0)
+    }
+
+    /// The number.
+    pub const fn value(self) -> f64 {
+        self.0
+    }
+
+    /// The tier this confidence falls in.
+    pub fn tier(self) -> ConfidenceTier {
+        match self.0 {
+            c if c >= 0.95 => ConfidenceTier::Explicit,
+            c if c >= 0.70 => ConfidenceTier::Implied,
+            c if c >= 0.40 => ConfidenceTier::Inferred,
+            _ => ConfidenceTier::Speculative,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Confidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Confidence::new(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+text_enum!(
+    /// Confidence tiers, declared from most to least trusted; `Ord` follows trust
+    /// (`Explicit > Implied > Inferred > Speculative`).
+    ConfidenceTier, "confidence tier" {
+        /// `< 0.40`.
+        Speculative = "speculative",
+        /// `0.40..0.70`.
+        Inferred = "inferred",
+        /// `0.70..0.95`.
+        Implied = "implied",
+        /// `>= 0.95`.
+        Explicit = "explicit",
+    }
+);
+
+/// Where a memory came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Conversation it was said in.
+    pub conversation_id: Option<String>,
+    /// Session key of the client that wrote it.
+    pub session_key: Option<String>,
+    /// Principal that wrote it.
+    pub principal: Option<Principal>,
+}
+
+/// SHA-256 (lowercase hex) of a memory's content after NFC, trimming and collapsing runs of
+/// whitespace; the key of per-namespace deduplication.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContentHash(String);
+
+impl ContentHash {
+    /// The hash of `content`.
+    pub fn of(content: &str) -> Self {
+        let mut canonical = String::with_capacity(content.len());
+        for word in content.split_whitespace() {
+            if !canonical.is_empty() {
+                canonical.push(' ');
+            }
+            canonical.extend(word.nfc());
+        }
+        ContentHash(hex::encode(Sha256::digest(canonical.as_bytes())))
+    }
+
+    /// Wraps a stored hash (64 lowercase hex digits).
+    pub fn from_hex(hex: impl Into<String>) -> Result<Self, Error> {
+        let hex = hex.into();
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(Error::invalid_input(format!("invalid content hash {hex:?}")));
+        }
+        Ok(ContentHash(hex))
+    }
+
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A reported outcome of using a memory.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It helped (reward +1).
+    Helpful,
+    /// It did not help (reward -1).
+    Unhelpful,
+    /// A graded reward in `-1..=1`.
+    Reward(f64),
+}
+
+impl Outcome {
+    /// The reward in `-1..=1`, or an error for an out-of-range graded reward.
+    pub fn reward(self) -> Result<f64, Error> {
+        match self {
+            Outcome::Helpful => Ok(1.0),
+            Outcome::Unhelpful => Ok(-1.0),
+            Outcome::Reward(r) if (-1.0..=1.0).contains(&r) => Ok(r),
+            Outcome::Reward(r) => Err(Error::invalid_input(format!("reward {r} is outside -1..=1"))),
+        }
+    }
+}
+
+/// Usage statistics of a memory. They never change its change sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageStats {
+    /// Learned usefulness in `0..=1`; [`UsageStats::NEUTRAL_UTILITY`] when nothing is known.
+    pub utility: f64,
+    /// How many times the same content was written into the namespace (1 for a new memory).
+    pub evidence_count: u64,
+    /// How many times it was returned by a recall.
+    pub access_count: u64,
+    /// Last time it was returned by a recall.
+    pub last_accessed_at: Option<Timestamp>,
+    /// Outcome reports with a positive reward.
+    pub helpful_count: u64,
+    /// Outcome reports with a negative reward.
+    pub unhelpful_count: u64,
+}
+
+impl Default for UsageStats {
+    fn default() -> Self {
+        UsageStats {
+            utility: Self::NEUTRAL_UTILITY,
+            evidence_count: 1,
+            access_count: 0,
+            last_accessed_at: None,
+            helpful_count: 0,
+            unhelpful_count: 0,
+        }
+    }
+}
+
+impl UsageStats {
+    /// Utility of a memory nobody has reported on.
+    pub const NEUTRAL_UTILITY: f64 = 0.5;
+    /// Step size of the utility update.
+    pub const LEARNING_RATE: f64 = 0.2;
+
+    /// Applies one outcome: `u <- u + 0.2 * ((reward + 1) / 2 - u)`, an exponential moving
+    /// average toward the reward mapped to `0..=1`. Utility therefore stays in `0..=1` whatever
+    /// the sequence of reports.
+    pub fn apply_outcome(&mut self, outcome: Outcome) -> Result<(), Error> {
+        let reward = outcome.reward()?;
+        let target = (reward + 1.0) / 2.0;
+        self.utility = (self.utility + Self::LEARNING_RATE * (target - self.utility)).clamp(0.0, 1.0);
+        if reward > 0.0 {
+            self.helpful_count += 1;
+        } else if reward < 0.0 {
+            self.unhelpful_count += 1;
+        }
+        Ok(())
+    }
+
+    /// Checks that the statistics are coherent (utility finite and in range, evidence >= 1).
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.utility) {
+            return Err(Error::invalid_input(format!("utility {} is outside 0..=1", self.utility)));
+        }
+        if self.evidence_count == 0 {
+            return Err(Error::invalid_input("evidence_count must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One stored memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// UUIDv7 id.
+    pub id: MemoryId,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Owning namespace.
+    pub namespace: NamespaceKey,
+    /// Layer.
+    pub layer: Layer,
+    /// The text.
+    pub content: String,
+    /// Hash of the canonical content (dedupe key).
+    pub content_hash: ContentHash,
+    /// Category.
+    pub category: Category,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// When it was remembered.
+    pub created_at: Timestamp,
+    /// Last change of content or attributes.
+    pub updated_at: Timestamp,
+    /// When a working memory stops being recalled (working layer only).
+    pub expires_at: Option<Timestamp>,
+    /// Free-form metadata.
+    pub metadata: Metadata,
+    /// The memory this one corrects.
+    pub supersedes: Option<MemoryId>,
+    /// The memory that corrected this one; a superseded memory is no longer recalled.
+    pub superseded_by: Option<MemoryId>,
+    /// The memory this one was promoted (copied) from.
+    pub promoted_from: Option<MemoryId>,
+    /// Usage statistics.
+    pub stats: UsageStats,
+    /// Store-wide change sequence number of its last change (insert, update or tombstone).
+    pub seq: u64,
+    /// When it was deleted; a tombstoned memory is not retrievable and awaits purging.
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl Memory {
+    /// The confidence tier.
+    pub fn tier(&self) -> ConfidenceTier {
+        self.confidence.tier()
+    }
+
+    /// Whether a working memory has expired at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A memory to write. The writer chooses the id (UUIDv7), so imports keep ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMemory {
+    /// Id of the new memory.
+    pub id: MemoryId,
+    /// Target namespace (must exist and be active).
+    pub namespace: NamespaceKey,
+    /// Layer.
+    pub layer: Layer,
+    /// The text (trimmed on write; 1 byte..=[`MAX_CONTENT_BYTES`]).
+    pub content: String,
+    /// Category.
+    pub category: Category,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Provenance.
+    pub provenance: Provenance,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last-change time (equal to `created_at` for a fresh memory; kept on import).
+    pub updated_at: Timestamp,
+    /// Required for, and only allowed on, the working layer.
+    pub expires_at: Option<Timestamp>,
+    /// Metadata.
+    pub metadata: Metadata,
+    /// The memory this one corrects.
+    pub supersedes: Option<MemoryId>,
+    /// The memory that corrected this one (imports only).
+    pub superseded_by: Option<MemoryId>,
+    /// The memory this one was promoted from.
+    pub promoted_from: Option<MemoryId>,
+    /// Initial usage statistics (neutral for a fresh memory; kept on import).
+    pub stats: UsageStats,
+}
+
+impl NewMemory {
+    /// A fresh memory with defaults: category `fact` (`event` for episodic), confidence 1.
+    pub fn new(namespace: NamespaceKey, layer: Layer, content: impl Into<String>, at: Timestamp) -> Self {
+        NewMemory {
+            id: MemoryId::new_v7(),
+            namespace,
+            layer,
+            content: content.into(),
+            category: if layer == Layer::Episodic { Category::event() } else { Category::fact() },
+            confidence: Confidence::certain(),
+            provenance: Provenance::default(),
+            created_at: at,
+            updated_at: at,
+            expires_at: None,
+            metadata: Metadata::new(),
+            supersedes: None,
+            superseded_by: None,
+            promoted_from: None,
+            stats: UsageStats::default(),
+        }
+    }
+
+    /// Sets the id.
+    pub fn with_id(mut self, id: MemoryId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Sets the expiry (working layer).
+    pub fn expiring_at(mut self, at: Timestamp) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Checks content, expiry, metadata and statistics (the store trims the content on write).
+    pub fn validate(&self) -> Result<(), Error> {
+        validate_content(&self.content)?;
+        validate_expiry(self.layer, self.expires_at)?;
+        validate_metadata(&self.metadata)?;
+        self.stats.validate()?;
+        if self.supersedes == Some(self.id) || self.superseded_by == Some(self.id) {
+            return Err(Error::invalid_input(format!("memory {} cannot supersede itself", self.id)));
+        }
+        if self.updated_at < self.created_at {
+            return Err(Error::invalid_input(format!("memory {}: updated_at is before created_at", self.id)));
+        }
+        Ok(())
+    }
+
+    /// The stored record for this new memory.
+    pub fn into_memory(self, tenant: TenantId, seq: u64) -> Memory {
+        let content = self.content.trim().to_owned();
+        Memory {
+            id: self.id,
+            tenant,
+            namespace: self.namespace,
+            layer: self.layer,
+            content_hash: ContentHash::of(&content),
+            content,
+            category: self.category,
+            confidence: self.confidence,
+            provenance: self.provenance,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            expires_at: self.expires_at,
+            metadata: self.metadata,
+            supersedes: self.supersedes,
+            superseded_by: self.superseded_by,
+            promoted_from: self.promoted_from,
+            stats: self.stats,
+            seq,
+            deleted_at: None,
+        }
+    }
+}
+
+fn validate_content(content: &str) -> Result<(), Error> {
+    let trimmed = content.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid_input("memory content is empty"));
+    }
+    if trimmed.len() > MAX_CONTENT_BYTES {
+        return Err(Error::invalid_input(format!(
+            "memory content is {} bytes; at most {MAX_CONTENT_BYTES} are allowed",
+            trimmed.len()
+        )));
+    }
+    if trimmed.contains('\0') {
+        return Err(Error::invalid_input("memory content contains a NUL character"));
+    }
+    Ok(())
+}
+
+fn validate_expiry(layer: Layer, expires_at: Option<Timestamp>) -> Result<(), Error> {
+    match (layer, expires_at) {
+        (Layer::Working, None) => Err(Error::invalid_input("a working memory requires expires_at")),
+        (Layer::Working, Some(_)) | (_, None) => Ok(()),
+        (other, Some(_)) => {
+            Err(Error::invalid_input(format!("only working memories expire; a {other} memory cannot have expires_at")))
+        }
+    }
+}
+
+fn validate_metadata(metadata: &Metadata) -> Result<(), Error> {
+    if let Some(key) = metadata.keys().find(|k| k.is_empty() || k.chars().count() > 128) {
+        return Err(Error::invalid_input(format!("metadata key {key:?} must be 1 to 128 characters")));
+    }
+    let size = serde_json::to_vec(metadata).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_METADATA_BYTES {
+        return Err(Error::invalid_input(format!(
+            "metadata is {size} bytes as JSON; at most {MAX_METADATA_BYTES} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Changes to a memory; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MemoryPatch {
+    /// New content (rehashed; must not duplicate another live memory of the namespace).
+    pub content: Option<String>,
+    /// New layer (the working layer needs an expiry, the others must have none).
+    pub layer: Option<Layer>,
+    /// New category.
+    pub category: Option<Category>,
+    /// New confidence.
+    pub confidence: Option<Confidence>,
+    /// New expiry (`Some(None)` clears it).
+    pub expires_at: Option<Option<Timestamp>>,
+    /// Replaces the metadata map.
+    pub metadata: Option<Metadata>,
+    /// Marks (or with `Some(None)` unmarks) the memory as superseded by another.
+    pub superseded_by: Option<Option<MemoryId>>,
+}
+
+impl MemoryPatch {
+    /// Applies the patch to a copy of `memory`, validates it and returns the copy. Leaves
+    /// `seq` and `updated_at` to the store.
+    pub fn applied_to(&self, memory: &Memory) -> Result<Memory, Error> {
+        let mut next = memory.clone();
+        if let Some(content) = &self.content {
+            validate_content(content)?;
+            next.content = content.trim().to_owned();
+            next.content_hash = ContentHash::of(&next.content);
+        }
+        if let Some(v) = self.layer {
+            next.layer = v;
+        }
+        if let Some(v) = &self.category {
+            next.category = v.clone();
+        }
+        if let Some(v) = self.confidence {
+            next.confidence = v;
+        }
+        if let Some(v) = self.expires_at {
+            next.expires_at = v;
+        }
+        if let Some(v) = &self.metadata {
+            validate_metadata(v)?;
+            next.metadata = v.clone();
+        }
+        if let Some(v) = self.superseded_by {
+            if v == Some(memory.id) {
+                return Err(Error::invalid_input(format!("memory {} cannot supersede itself", memory.id)));
+            }
+            next.superseded_by = v;
+        }
+        validate_expiry(next.layer, next.expires_at)?;
+        Ok(next)
+    }
+}
+
+/// Filters for listing and counting memories; every set field must match. Tombstoned memories
+/// never match.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct MemoryFilter {
+    /// Only these namespaces (`None`: all of the tenant's; an empty list matches nothing).
+    pub namespaces: Option<Vec<NamespaceKey>>,
+    /// Only these layers (`None`: all; an empty list matches nothing).
+    pub layers: Option<Vec<Layer>>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Created at or after this time.
+    pub created_from: Option<Timestamp>,
+    /// Created strictly before this time.
+    pub created_before: Option<Timestamp>,
+    /// Leave out memories that a correction superseded.
+    pub exclude_superseded: bool,
+}
+
+impl MemoryFilter {
+    /// Every live memory of the tenant.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Every live memory of one namespace.
+    pub fn namespace(ns: NamespaceKey) -> Self {
+        MemoryFilter { namespaces: Some(vec![ns]), ..Self::default() }
+    }
+
+    /// Whether a live `memory` passes the filter (the tenant is checked by the store).
+    pub fn matches(&self, m: &Memory) -> bool {
+        m.deleted_at.is_none()
+            && self.namespaces.as_ref().is_none_or(|ns| ns.contains(&m.namespace))
+            && self.layers.as_ref().is_none_or(|ls| ls.contains(&m.layer))
+            && self.category.as_ref().is_none_or(|c| *c == m.category)
+            && self.created_from.is_none_or(|t| m.created_at >= t)
+            && self.created_before.is_none_or(|t| m.created_at < t)
+            && !(self.exclude_superseded && m.superseded_by.is_some())
+    }
+}
+
+/// What a put did with one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "id")]
+pub enum PutOutcome {
+    /// A new memory was stored under this id.
+    Created(MemoryId),
+    /// The namespace already held the same content: this is that memory's id, and its evidence
+    /// count was bumped.
+    Existing(MemoryId),
+}
+
+impl PutOutcome {
+    /// The id of the stored memory either way.
+    pub fn id(self) -> MemoryId {
+        match self {
+            PutOutcome::Created(id) | PutOutcome::Existing(id) => id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_follow_the_thresholds() {
+        let tier = |c| Confidence::new(c).unwrap().tier();
+        assert_eq!(tier(1.0), ConfidenceTier::Explicit);
+        assert_eq!(tier(0.95), ConfidenceTier::Explicit);
+        assert_eq!(tier(0.94), ConfidenceTier::Implied);
+        assert_eq!(tier(0.70), ConfidenceTier::Implied);
+        assert_eq!(tier(0.4), ConfidenceTier::Inferred);
+        assert_eq!(tier(0.39), ConfidenceTier::Speculative);
+        assert!(ConfidenceTier::Explicit > ConfidenceTier::Implied);
+        assert!(ConfidenceTier::Inferred > ConfidenceTier::Speculative);
+        assert!(Confidence::new(1.01).is_err());
+        assert!(Confidence::new(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn content_hash_ignores_spacing_and_normal_form() {
+        assert_eq!(ContentHash::of("  Alice  prefers\tPython\n"), ContentHash::of("Alice prefers Python"));
+        assert_eq!(ContentHash::of("caf\u{e9}"), ContentHash::of("cafe\u{301}"));
+        assert_ne!(ContentHash::of("alice"), ContentHash::of("Alice"));
+    }
+
+    #[test]
+    fn utility_stays_bounded() {
+        let mut s = UsageStats::default();
+        for _ in 0..1000 {
+            s.apply_outcome(Outcome::Helpful).unwrap();
+        }
+        assert!(s.utility <= 1.0 && s.utility > 0.99);
+        for _ in 0..1000 {
+            s.apply_outcome(Outcome::Unhelpful).unwrap();
+        }
+        assert!(s.utility >= 0.0 && s.utility < 0.01);
+        assert_eq!((s.helpful_count, s.unhelpful_count), (1000, 1000));
+        assert!(s.apply_outcome(Outcome::Reward(2.0)).is_err());
+    }
+
+    #[test]
+    fn working_memories_need_an_expiry_and_only_they_may_have_one() {
+        let ns = NamespaceKey::default_ns();
+        let at = Timestamp::from_micros(0);
+        assert!(NewMemory::new(ns.clone(), Layer::Working, "x", at).validate().is_err());
+        assert!(NewMemory::new(ns.clone(), Layer::Working, "x", at).expiring_at(at).validate().is_ok());
+        assert!(NewMemory::new(ns, Layer::Semantic, "x", at).expiring_at(at).validate().is_err());
+    }
+
+    #[test]
+    fn categories_are_checked() {
+        for known in Category::KNOWN {
+            Category::new(known).unwrap();
+        }
+        assert!(Category::new("Fact").is_err());
+        assert!(Category::new("").is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! The `Store` trait: the persistence contract every backend implements and the conformance
+//! suite in `memory-testkit` checks, one test per bullet below.
+//!
+//! # Contract shared by every method
+//! - **Tenants never cross.** Every method takes the tenant; a record of another tenant behaves
+//!   exactly like a missing one (`Ok(None)`, `NotFound`, or absent from a list).
+//! - **Bad input changes nothing.** A method that returns `Err` has written nothing, including
+//!   batches: a batch is validated as a whole and applied atomically.
+//! - **Read your writes.** Once a write returns `Ok`, every later call on the same store (any
+//!   handle, any task) sees it; for file-backed stores the write is durable (it survives the
+//!   process being killed).
+//! - **Times come from the caller.** Methods that stamp a time take `at`; a store never reads
+//!   the clock, so results are reproducible.
+//! - **Change sequence.** Every insert, update or tombstone of a memory gives it the next value
+//!   of one store-wide, strictly increasing sequence (`Memory::seq`). Usage statistics
+//!   (evidence, access, outcomes) do not advance it.
+//! - **Pages** are ordered by id ascending (ids are UUIDv7, so roughly by creation time). A page
+//!   holds at most `limit` items (1..=[`MAX_PAGE_LIMIT`], else `InvalidInput`); `next_cursor` is
+//!   `Some` exactly when more items may follow. Paging with the returned cursors visits every
+//!   item that exists throughout the paging exactly once. A malformed cursor is `InvalidInput`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::api_key::{ApiKey, KeyHash, KeyScope};
+use crate::audit::{AuditFilter, AuditRecord};
+use crate::error::{Error, Result};
+use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, TenantId};
+use crate::memory::{Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch};
+use crate::proposal::{Decision, Proposal, ProposalFilter};
+use crate::timestamp::Timestamp;
+
+/// Largest page a list call returns.
+pub const MAX_PAGE_LIMIT: usize = 1000;
+
+/// Where a page starts and how long it may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Cursor returned by the previous page; `None` starts at the beginning.
+    pub cursor: Option<String>,
+    /// Most items to return (1..=[`MAX_PAGE_LIMIT`]).
+    pub limit: usize,
+}
+
+impl PageRequest {
+    /// The first page of up to `limit` items.
+    pub fn first(limit: usize) -> Self {
+        PageRequest { cursor: None, limit }
+    }
+
+    /// The page after `cursor`.
+    pub fn after(cursor: impl Into<String>, limit: usize) -> Self {
+        PageRequest { cursor: Some(cursor.into()), limit }
+    }
+
+    /// Rejects a limit outside 1..=[`MAX_PAGE_LIMIT`].
+    pub fn validate(&self) -> Result<()> {
+        if self.limit == 0 || self.limit > MAX_PAGE_LIMIT {
+            return Err(Error::invalid_input(format!("page limit {} is outside 1..={MAX_PAGE_LIMIT}", self.limit)));
+        }
+        Ok(())
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items, in id order.
+    pub items: Vec<T>,
+    /// Cursor of the next page; `None` when this is the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeReport {
+    /// Tombstoned memories removed for good.
+    pub memories: u64,
+    /// Deleted namespaces removed for good (their keys are free again).
+    pub namespaces: u64,
+}
+
+/// Persistence of namespaces, memories, usage statistics, audit, API keys and proposals.
+///
+/// Every method is required (convenience belongs in extension traits), and every bullet in a
+/// method's doc is checked by the conformance suite.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // ---- namespaces ------------------------------------------------------------------------
+
+    /// Adds a namespace to the catalog.
+    /// - `AlreadyExists` when the tenant has a namespace with that key in any status (a deleted
+    ///   key stays taken until [`Store::purge`] removes it).
+    /// - `InvalidInput` when [`Namespace::validate`] fails.
+    async fn create_namespace(&self, namespace: Namespace) -> Result<()>;
+
+    /// The namespace with `key`, in any status; `Ok(None)` when there is none.
+    async fn get_namespace(&self, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>>;
+
+    /// The tenant's namespaces that pass `filter`, ordered by key (byte order). With no status
+    /// in the filter, deleted namespaces are left out.
+    async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>>;
+
+    /// Applies `patch` and sets `updated_at = at`; returns the new record.
+    /// - `NotFound` when the namespace is missing or deleted (archived ones can be edited).
+    /// - `InvalidInput` when the result would not validate; nothing changes.
+    async fn update_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        patch: &NamespacePatch,
+        at: Timestamp,
+    ) -> Result<Namespace>;
+
+    /// Records a read or maintenance time without touching `updated_at`.
+    /// - `NotFound` when the namespace is missing or deleted.
+    async fn touch_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        touch: NamespaceTouch,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    /// Active -> archived. `Ok(true)` when it changed, `Ok(false)` when it was already archived.
+    /// - `NotFound` when missing or deleted.
+    /// - Memories stay stored; puts into an archived namespace fail with `NotFound`.
+    async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool>;
+
+    /// Archived -> active. `Ok(true)` when it changed, `Ok(false)` when it was already active.
+    /// - `NotFound` when missing or deleted.
+    async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool>;
+
+    /// Marks the namespace deleted and tombstones all its live memories at once (each gets a new
+    /// `seq`). `Ok(true)` when it changed, `Ok(false)` when it was already deleted.
+    /// - `NotFound` when missing.
+    /// - The key stays taken until [`Store::purge`] removes the namespace.
+    async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool>;
+
+    // ---- memories --------------------------------------------------------------------------
+
+    /// Writes a batch atomically; returns one outcome per input, in input order.
+    /// - Deduplication: an input whose content hash equals that of a live memory of the same
+    ///   namespace (or of an earlier input of the batch) is not stored; the outcome is
+    ///   `Existing(id of that memory)` and its `evidence_count` grows by one.
+    /// - Otherwise the memory is stored under its id with `seq` from the change sequence,
+    ///   content trimmed, `deleted_at = None`; the outcome is `Created(id)`.
+    /// - `InvalidInput` when any input fails [`NewMemory::validate`]; `NotFound` when a target
+    ///   namespace is missing, archived or deleted; `AlreadyExists` when a new memory's id is
+    ///   taken (in any tenant, tombstoned or not) or repeated in the batch. Then nothing is written.
+    /// - A namespace that receives new memories gets `last_write_at = max(last_write_at, their created_at)`.
+    /// - An empty batch is `Ok(vec![])`.
+    async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>>;
+
+    /// The live memory with `id`; `Ok(None)` when missing, tombstoned or of another tenant.
+    /// Superseded and expired memories are returned (callers decide what to show).
+    async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>>;
+
+    /// The live memories among `ids`, in the order of `ids`, each once; missing ones are skipped.
+    async fn get_memories(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<Memory>>;
+
+    /// A page of live memories passing `filter`, ordered by id (see the paging contract above).
+    async fn list_memories(&self, tenant: &TenantId, filter: &MemoryFilter, page: &PageRequest)
+    -> Result<Page<Memory>>;
+
+    /// How many live memories pass `filter`.
+    async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64>;
+
+    /// Applies `patch`, sets `updated_at = at` and a new `seq`; returns the new record.
+    /// - `NotFound` when missing or tombstoned.
+    /// - `InvalidInput` when the patched memory would not validate.
+    /// - `Conflict` when new content duplicates another live memory of the namespace.
+    async fn update_memory(
+        &self,
+        tenant: &TenantId,
+        id: MemoryId,
+        patch: &MemoryPatch,
+        at: Timestamp,
+    ) -> Result<Memory>;
+
+    /// Tombstones a memory: it is no longer returned by get or list, at once; it keeps its row
+    /// (with `deleted_at = at` and a new `seq`) until purged, so change readers see the deletion.
+    /// - `Ok(true)` when it was live, `Ok(false)` when it was already tombstoned.
+    /// - `NotFound` when no memory has this id (or it was purged).
+    async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool>;
+
+    /// Removes for good every memory tombstoned at or before `before`, then every deleted
+    /// namespace that has no memories left (its key becomes free).
+    async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport>;
+
+    /// Memories (live and tombstoned) whose `seq` is greater than `after_seq`, in `seq` order,
+    /// at most `limit` (1..=[`MAX_PAGE_LIMIT`]). Each memory appears once, in its latest state;
+    /// purged memories are gone. Continue from the last returned `seq`.
+    async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>>;
+
+    // ---- usage statistics ------------------------------------------------------------------
+
+    /// Applies `outcome` to each live memory in `ids` ([`crate::UsageStats::apply_outcome`]);
+    /// an id listed twice is applied twice.
+    /// - `NotFound` when any id is missing or tombstoned; `InvalidInput` for a reward outside
+    ///   -1..=1. Then nothing changes.
+    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()>;
+
+    /// Counts one access for each live memory in `ids` and sets `last_accessed_at = at`.
+    /// Best effort by design (a recalled memory may be deleted meanwhile): missing ids are
+    /// skipped. Returns how many memories were updated.
+    async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64>;
+
+    // ---- audit ------------------------------------------------------------------------------
+
+    /// Appends a record. `AlreadyExists` when its id is taken. Records are never changed.
+    async fn append_audit(&self, record: AuditRecord) -> Result<()>;
+
+    /// A page of the tenant's audit records passing `filter`, ordered by id.
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>>;
+
+    // ---- API keys ---------------------------------------------------------------------------
+
+    /// Stores a key. `AlreadyExists` when its id or hash is taken (any tenant);
+    /// `InvalidInput` when [`ApiKey::validate`] fails.
+    async fn create_api_key(&self, key: ApiKey) -> Result<()>;
+
+    /// The unrevoked key with this hash, whatever its tenant (the key names the tenant);
+    /// `Ok(None)` when there is none or it was revoked.
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>>;
+
+    /// The key with `id`, revoked or not; `Ok(None)` when missing.
+    async fn get_api_key(&self, tenant: &TenantId, id: ApiKeyId) -> Result<Option<ApiKey>>;
+
+    /// The tenant's keys, revoked ones included, ordered by id.
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>>;
+
+    /// Replaces a key's scopes and default namespace, sets `updated_at = at`; returns the key.
+    /// - `NotFound` when missing; `Conflict` when revoked; `InvalidInput` for scopes naming a
+    ///   namespace twice.
+    async fn update_api_key_scopes(
+        &self,
+        tenant: &TenantId,
+        id: ApiKeyId,
+        scopes: Vec<KeyScope>,
+        default_namespace: Option<NamespaceKey>,
+        at: Timestamp,
+    ) -> Result<ApiKey>;
+
+    /// Revokes a key. `Ok(true)` when it changed, `Ok(false)` when it was already revoked;
+    /// `NotFound` when missing.
+    async fn revoke_api_key(&self, tenant: &TenantId, id: ApiKeyId, at: Timestamp) -> Result<bool>;
+
+    // ---- review queue -----------------------------------------------------------------------
+
+    /// Queues a proposal. `AlreadyExists` when its id is taken; `InvalidInput` when it is not
+    /// pending or its content is empty.
+    async fn create_proposal(&self, proposal: Proposal) -> Result<()>;
+
+    /// The proposal with `id`; `Ok(None)` when missing.
+    async fn get_proposal(&self, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>>;
+
+    /// A page of proposals passing `filter`, ordered by id.
+    async fn list_proposals(
+        &self,
+        tenant: &TenantId,
+        filter: &ProposalFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Proposal>>;
+
+    /// Records a decision on a pending proposal; returns it.
+    /// - `NotFound` when missing; `Conflict` when already decided.
+    async fn decide_proposal(
+        &self,
+        tenant: &TenantId,
+        id: ProposalId,
+        decision: Decision,
+        by: Principal,
+        at: Timestamp,
+    ) -> Result<Proposal>;
+}
