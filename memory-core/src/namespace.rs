@@ -477,3 +477,164 @@ impl NamespaceFilter {
             }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a key must become: `Ok(normalized)` or the rule it breaks.
+    #[derive(Debug)]
+    enum Want {
+        Ok(&'static str),
+        Empty,
+        TooLong,
+        Dot,
+        DotDot,
+        Separator,
+        Whitespace,
+        Control,
+        Character,
+    }
+
+    #[test]
+    fn key_rules_table() {
+        let long_64 = "a".repeat(64);
+        let long_65 = "a".repeat(65);
+        let cjk_64 = "项".repeat(64);
+        let cjk_65 = "项".repeat(65);
+        let leaked = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let table: Vec<(&str, Want)> = vec![
+            // Valid keys.
+            ("default", Want::Ok("default")),
+            ("shared", Want::Ok("shared")),
+            ("research", Want::Ok("research")),
+            ("team.alpha", Want::Ok("team.alpha")),
+            ("project-x", Want::Ok("project-x")),
+            ("team_alpha", Want::Ok("team_alpha")),
+            ("项目", Want::Ok("项目")),
+            ("Alice", Want::Ok("Alice")),
+            ("v1.2", Want::Ok("v1.2")),
+            ("ns-7", Want::Ok("ns-7")),
+            ("a", Want::Ok("a")),
+            ("-", Want::Ok("-")),
+            (".hidden", Want::Ok(".hidden")),
+            ("трактор", Want::Ok("трактор")),
+            ("مرحبا", Want::Ok("مرحبا")),
+            ("हिन्दी", Want::Ok("हिन्दी")),
+            ("  padded  ", Want::Ok("padded")),
+            // NFC/NFD pair: both spell the same key.
+            ("caf\u{e9}", Want::Ok("caf\u{e9}")),
+            ("cafe\u{301}", Want::Ok("caf\u{e9}")),
+            ("\u{212b}ngstr\u{f6}m", Want::Ok("\u{c5}ngstr\u{f6}m")),
+            // A mark with no precomposed form stays a mark, and marks are allowed.
+            ("q\u{301}", Want::Ok("q\u{301}")),
+            (leaked(long_64.clone()), Want::Ok(leaked(long_64))),
+            (leaked(cjk_64.clone()), Want::Ok(leaked(cjk_64))),
+            // Invalid keys, one per rule.
+            ("", Want::Empty),
+            ("   ", Want::Empty),
+            (leaked(long_65), Want::TooLong),
+            (leaked(cjk_65), Want::TooLong),
+            (".", Want::Dot),
+            ("..", Want::DotDot),
+            ("a..b", Want::DotDot),
+            ("../etc", Want::DotDot),
+            ("a/b", Want::Separator),
+            ("/root", Want::Separator),
+            ("a\\b", Want::Separator),
+            ("team alpha", Want::Whitespace),
+            ("a\tb", Want::Whitespace),
+            ("a\u{a0}b", Want::Whitespace),
+            ("a\u{3000}b", Want::Whitespace),
+            ("a\u{0}b", Want::Control),
+            ("a\u{1b}b", Want::Control),
+            ("a\u{7f}", Want::Control),
+            ("a:b", Want::Character),
+            ("a@b", Want::Character),
+            ("emoji😀", Want::Character),
+            ("zero\u{200b}width", Want::Character),
+            ("a*", Want::Character),
+        ];
+        assert!(table.len() >= 30);
+        for (input, want) in table {
+            let got = NamespaceKey::new(input);
+            let ok = match (&want, &got) {
+                (Want::Ok(expected), Ok(key)) => key.as_str() == *expected,
+                (Want::Empty, Err(NamespaceKeyError::Empty))
+                | (Want::TooLong, Err(NamespaceKeyError::TooLong { .. }))
+                | (Want::Dot, Err(NamespaceKeyError::Dot))
+                | (Want::DotDot, Err(NamespaceKeyError::DotDot { .. }))
+                | (Want::Separator, Err(NamespaceKeyError::Separator { .. }))
+                | (Want::Whitespace, Err(NamespaceKeyError::Whitespace { .. }))
+                | (Want::Control, Err(NamespaceKeyError::Control { .. }))
+                | (Want::Character, Err(NamespaceKeyError::Character { .. })) => true,
+                _ => false,
+            };
+            assert!(ok, "key {input:?}: wanted {want:?}, got {got:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_rule() {
+        let msg = |k: &str| NamespaceKey::new(k).unwrap_err().to_string();
+        assert!(msg("a/b").contains("'/' and '\\' are not allowed"), "{}", msg("a/b"));
+        assert!(msg("a..b").contains("\"..\""));
+        assert!(msg(&"x".repeat(65)).contains("at most 64"));
+        assert!(msg("a b").contains("whitespace"));
+        assert!(msg("a\u{1}").contains("control character U+0001"));
+        assert!(msg("a:b").contains("only letters, marks, digits"));
+    }
+
+    #[test]
+    fn path_tokens_are_hex_case_safe_and_short_enough_for_file_names() {
+        let lower = NamespaceKey::new("alpha").unwrap().path_token();
+        let upper = NamespaceKey::new("Alpha").unwrap().path_token();
+        assert_eq!(lower, "ns-616c706861");
+        assert_ne!(lower.to_lowercase(), upper.to_lowercase());
+        let widest = NamespaceKey::new("𝒜".repeat(64)).unwrap().path_token();
+        assert!(widest.split('/').all(|part| part.len() <= 131), "{widest}");
+        assert_eq!(NamespaceKey::from_path_token(&widest).unwrap().as_str(), "𝒜".repeat(64));
+    }
+
+    #[test]
+    fn foreign_tokens_are_rejected() {
+        for bad in ["", "ns-", "alpha", "ns-ZZ", "ns-2e2e", "ns-2f", "ns-4", "ns-616C", "ns-61/62", "ns-c3"] {
+            assert!(NamespaceKey::from_path_token(bad).is_err(), "{bad:?} was accepted");
+        }
+        // A non-canonical (NFD) spelling of a valid key is not a token: tokens are unique.
+        let nfd = format!("ns-{}", hex::encode("cafe\u{301}"));
+        assert!(NamespaceKey::from_path_token(&nfd).is_err());
+    }
+
+    fn key_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            4 => proptest::char::range('a', 'z'),
+            2 => proptest::char::range('A', 'Z'),
+            1 => proptest::char::range('0', '9'),
+            1 => Just('.'),
+            1 => Just('_'),
+            1 => Just('-'),
+            2 => any::<char>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_valid_key_round_trips_through_its_token(raw in proptest::collection::vec(key_char(), 1..80)) {
+            let raw: String = raw.into_iter().collect();
+            if let Ok(key) = NamespaceKey::new(&raw) {
+                let token = key.path_token();
+                prop_assert!(token.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'/'));
+                prop_assert_eq!(NamespaceKey::from_path_token(&token).unwrap(), key.clone());
+                // Normalizing twice changes nothing.
+                prop_assert_eq!(NamespaceKey::new(key.as_str()).unwrap(), key);
+            }
+        }
+
+        #[test]
+        fn validation_never_panics(raw in ".{0,100}") {
+            let _ = NamespaceKey::new(&raw);
+        }
+    }
+}
