@@ -1,0 +1,162 @@
+//! The tidy check: repository habits that the compiler does not enforce. Every `.rs` file opens
+//! with a `//!` line saying what it is for, and non-test code holds no debugging or placeholder
+//! macros (clippy catches those only in code that compiles on this platform and feature set).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::metadata::Workspace;
+
+/// The folders of a crate whose `.rs` files are checked.
+const CHECKED_DIRS: &[&str] = &["src", "tests", "benches", "examples"];
+
+/// Macros that must not stay in non-test code; spelled in pieces so this file passes its own check.
+const FORBIDDEN_MACROS: &[&str] = &[concat!("dbg", "!("), concat!("todo", "!("), concat!("unimplemented", "!(")];
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    /// 1-based line, when the problem has one.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Checks every `.rs` file in the checked folders of every member; paths are reported relative
+/// to the workspace root.
+pub fn check_workspace(workspace: &Workspace) -> std::io::Result<Vec<Problem>> {
+    let root = crate::process::workspace_root();
+    let mut files = Vec::new();
+    for package in &workspace.members {
+        for dir in CHECKED_DIRS {
+            collect_rs_files(&package.dir.join(dir), &mut files)?;
+        }
+    }
+    files.sort();
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let shown = file.strip_prefix(&root).unwrap_or(&file);
+        problems.extend(check_file(shown, &text));
+    }
+    Ok(problems)
+}
+
+fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                collect_rs_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks one file's text; `path` is only used to classify test files and to report.
+pub fn check_file(path: &Path, text: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let first = text.lines().find(|l| !l.trim().is_empty());
+    if !first.is_some_and(|l| l.trim_start().starts_with("//!")) {
+        problems.push(Problem {
+            path: path.to_owned(),
+            line: None,
+            message: "does not start with a `//!` line saying what the file is for".to_owned(),
+        });
+    }
+    if is_test_file(path) {
+        return problems;
+    }
+    for (index, line) in text.lines().enumerate() {
+        let code = line.trim_start();
+        // By convention the unit-test module closes the file: everything after it is test code.
+        if code.starts_with("#[cfg(test)]") {
+            break;
+        }
+        if code.starts_with("//") {
+            continue;
+        }
+        for &pattern in FORBIDDEN_MACROS {
+            if contains_macro_call(line, pattern) {
+                problems.push(Problem {
+                    path: path.to_owned(),
+                    line: Some(index + 1),
+                    message: format!("`{pattern}` left in non-test code"),
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// Integration tests (`tests/...`) and `tests.rs` modules are test code throughout.
+fn is_test_file(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "tests") || path.file_name().is_some_and(|n| n == "tests.rs")
+}
+
+/// `pattern` occurs as a macro call, not as the tail of a longer name like `my_todo!(`.
+fn contains_macro_call(line: &str, pattern: &str) -> bool {
+    line.match_indices(pattern)
+        .any(|(at, _)| !line[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, text: &str) -> Vec<String> {
+        check_file(Path::new(path), text).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_file_must_open_with_an_inner_doc_line() {
+        assert!(check("a/src/lib.rs", "\n\n//! What this is.\nfn f() {}\n").is_empty());
+        assert_eq!(
+            check("a/src/lib.rs", "// plain comment\n//! late\n"),
+            ["a/src/lib.rs: does not start with a `//!` line saying what the file is for"]
+        );
+        assert_eq!(check("a/src/empty.rs", "").len(), 1);
+        assert_eq!(check("a/tests/it/main.rs", "use a;\n").len(), 1, "test files need one too");
+    }
+
+    #[test]
+    fn debugging_macros_are_flagged_in_non_test_code_with_their_line() {
+        let text = "//! Doc.\nfn f() {\n    dbg!(1);\n    todo!()\n}\nfn g() { unimplemented!(\"x\") }\n";
+        assert_eq!(
+            check("a/src/lib.rs", text),
+            [
+                "a/src/lib.rs:3: `dbg!(` left in non-test code",
+                "a/src/lib.rs:4: `todo!(` left in non-test code",
+                "a/src/lib.rs:6: `unimplemented!(` left in non-test code",
+            ]
+        );
+    }
+
+    #[test]
+    fn test_code_and_comments_may_use_them() {
+        let unit = "//! Doc.\nfn f() {}\n// todo!() later\n#[cfg(test)]\nmod tests {\n    fn t() { dbg!(1); }\n}\n";
+        assert!(check("a/src/lib.rs", unit).is_empty());
+        assert!(check("a/tests/it/main.rs", "//! Tests.\nfn t() { todo!() }\n").is_empty());
+        assert!(check("a/src/store/tests.rs", "//! Tests.\nfn t() { dbg!(2); }\n").is_empty());
+    }
+
+    #[test]
+    fn longer_macro_names_are_not_flagged() {
+        assert!(check("a/src/lib.rs", "//! Doc.\nfn f() { my_todo!(); self_dbg!(x); }\n").is_empty());
+    }
+}
