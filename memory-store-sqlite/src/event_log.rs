@@ -1,0 +1,225 @@
+//! The per-namespace, per-day JSONL event logs (SPEC 6): one `remember` line per memory a put
+//! created, so data can be replayed or audited without the database.
+//!
+//! A line is `{"event":"remember","memory":<Memory>}` followed by `\n`. Lines are written
+//! after the database commit and before the put returns, one `write` per file per batch. A
+//! crash can therefore leave a final line without its `\n`; that line was never
+//! acknowledged, so [`read_log`] ignores it and the next append (by a new process) cuts it off
+//! before writing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use memory_core::{Error, Memory, NamespaceKey, Result, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::io_error;
+use crate::options::Durability;
+
+/// One line of an event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LogEvent {
+    /// A put created this memory (deduplicated inputs are not logged); the record as stored
+    /// when the put committed.
+    Remember {
+        /// The memory.
+        memory: Memory,
+    },
+}
+
+/// Borrowing twin of [`LogEvent::Remember`], so writing a line does not copy the memory.
+#[derive(Serialize)]
+struct RememberLine<'a> {
+    event: &'static str,
+    memory: &'a Memory,
+}
+
+/// The log file of `namespace` for the UTC day of `at`, under `log_dir` (`<data_dir>/log`):
+/// `<token>/<date>.jsonl` for the tenant `default`, `tenant-<hex>/<token>/<date>.jsonl` for
+/// any other, where `<token>` is [`NamespaceKey::path_token`] (it may span several directories
+/// for long keys). Hex keeps tenant ids that differ only in case apart on any file system.
+pub fn log_file_path(log_dir: &Path, tenant: &TenantId, namespace: &NamespaceKey, at: Timestamp) -> PathBuf {
+    let mut path = log_dir.to_path_buf();
+    if *tenant != TenantId::default_tenant() {
+        path.push(format!("tenant-{}", hex::encode(tenant.as_str())));
+    }
+    path.push(namespace.path_token());
+    path.push(format!("{}.jsonl", at.utc_date()));
+    path
+}
+
+/// Reads every complete line of a log file. A final line without `\n` is a write that a crash
+/// cut short, never acknowledged: it is skipped. Any other line that does not parse is an
+/// `InvalidInput` error naming its line number.
+pub fn read_log(path: &Path) -> Result<Vec<LogEvent>> {
+    let text = fs::read(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::not_found(format!("no event log at {}", path.display())).with_source(e),
+        _ => io_error(format_args!("cannot read {}", path.display()), e),
+    })?;
+    let complete = match text.iter().rposition(|&b| b == b'\n') {
+        Some(last) => &text[..=last],
+        None => &[][..],
+    };
+    complete
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(i, line)| {
+            serde_json::from_slice(line).map_err(|e| {
+                Error::invalid_input(format!("{} line {}: not an event: {e}", path.display(), i + 1)).with_source(e)
+            })
+        })
+        .collect()
+}
+
+/// Most log files kept open at once; beyond it the least recently used is closed.
+const MAX_OPEN_FILES: usize = 64;
+
+/// The appending side of the logs of one data directory.
+pub(crate) struct EventLog {
+    dir: PathBuf,
+    durability: Durability,
+    files: Mutex<OpenFiles>,
+}
+
+#[derive(Default)]
+struct OpenFiles {
+    by_path: HashMap<PathBuf, (File, u64)>,
+    clock: u64,
+}
+
+impl EventLog {
+    pub(crate) fn new(dir: PathBuf, durability: Durability) -> Self {
+        EventLog { dir, durability, files: Mutex::new(OpenFiles::default()) }
+    }
+
+    /// Appends one `remember` line per memory, grouped into one write per file.
+    pub(crate) fn append(&self, created: &[Memory]) -> Result<()> {
+        let mut batches: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+        for memory in created {
+            let path = log_file_path(&self.dir, &memory.tenant, &memory.namespace, memory.created_at);
+            let buf = batches.entry(path).or_default();
+            serde_json::to_writer(&mut *buf, &RememberLine { event: "remember", memory })
+                .map_err(|e| Error::internal(format!("cannot encode a log line: {e}")).with_source(e))?;
+            buf.push(b'\n');
+        }
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        for (path, buf) in batches {
+            files
+                .append(&path, &buf, self.durability)
+                .map_err(|e| io_error(format_args!("stored, but cannot append to {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl OpenFiles {
+    fn append(&mut self, path: &Path, buf: &[u8], durability: Durability) -> io::Result<()> {
+        self.clock += 1;
+        let now = self.clock;
+        if !self.by_path.contains_key(path) {
+            let file = open_for_append(path, durability)?;
+            if self.by_path.len() >= MAX_OPEN_FILES
+                && let Some(oldest) = self.by_path.iter().min_by_key(|(_, (_, used))| *used).map(|(p, _)| p.clone())
+            {
+                self.by_path.remove(&oldest);
+            }
+            self.by_path.insert(path.to_path_buf(), (file, now));
+        }
+        let (file, used) = self.by_path.get_mut(path).expect("inserted above");
+        *used = now;
+        let before = file.metadata()?.len();
+        let written = file.write_all(buf).and_then(|()| match durability {
+            Durability::Full => file.sync_data(),
+            Durability::Process => Ok(()),
+        });
+        if let Err(e) = written {
+            // Take back a partial line now, and reopen (and re-check) the file next time.
+            let _ = file.set_len(before);
+            self.by_path.remove(path);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Opens (creating it and its directories) a log file for appending, after cutting off a
+/// partial final line that a crash may have left.
+fn open_for_append(path: &Path, durability: Durability) -> io::Result<File> {
+    let sync = durability == Durability::Full;
+    let dir = path.parent().expect("log paths have a directory");
+    create_dirs(dir, sync)?;
+    let existed = path.exists();
+    let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+    if !existed && sync {
+        sync_dir(dir)?;
+    }
+    cut_partial_line(&mut file, sync)?;
+    Ok(file)
+}
+
+/// `create_dir_all` that, for durability, also syncs each parent that gained an entry.
+fn create_dirs(dir: &Path, sync: bool) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, sync)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    match dir.parent() {
+        Some(parent) if sync => sync_dir(parent),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    // Directories cannot be opened as files here; creating the file is durable enough.
+    Ok(())
+}
+
+/// Truncates `file` to just after its last `\n` (to nothing if it has none).
+fn cut_partial_line(file: &mut File, sync: bool) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 8192];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(pos) = chunk[..n].iter().rposition(|&b| b == b'\n') {
+            end = start + pos as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end != len {
+        file.set_len(end)?;
+        if sync {
+            file.sync_data()?;
+        }
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog").field("dir", &self.dir).field("durability", &self.durability).finish()
+    }
+}

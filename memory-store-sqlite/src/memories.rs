@@ -1,0 +1,381 @@
+//! Memories: the SQL behind the memory and usage-statistics methods of [`memory_core::Store`],
+//! including deduplication and the store-wide change sequence.
+//!
+//! Each function runs inside a transaction opened by the caller and checks things in the
+//! reference store's order, so both report the same error when several things are wrong.
+
+use std::collections::{HashMap, HashSet};
+
+use memory_core::{
+    ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, NamespaceKey, NewMemory, Outcome, Page,
+    PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Classify;
+use crate::namespaces;
+use crate::paging::{fetch_limit, into_page, start_after};
+use crate::rows::{
+    MEMORY_COLUMNS, MEMORY_VALUES, STATS_COLUMNS, count_to_sql, execute_memory, json_text, memory_from_row, memory_id,
+    micros, stats_from_row,
+};
+
+fn not_found(id: MemoryId) -> Error {
+    Error::not_found(format!("memory {id} not found"))
+}
+
+/// Takes the next `n` values of the change sequence; returns the first.
+fn reserve_seqs(conn: &Connection, n: usize) -> Result<u64> {
+    let n = i64::try_from(n).map_err(|_| Error::invalid_input("batch too large"))?;
+    let last: i64 = conn
+        .prepare_cached("UPDATE store_meta SET value = value + ?1 WHERE name = 'seq' RETURNING value")
+        .classify()?
+        .query_row([n], |r| r.get(0))
+        .classify()?;
+    Ok((last - n + 1) as u64)
+}
+
+fn insert(conn: &Connection, m: &Memory) -> Result<()> {
+    let sql = format!("INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({MEMORY_VALUES})");
+    let mut stmt = conn.prepare_cached(&sql).classify()?;
+    execute_memory(&mut stmt, m).map(drop)
+}
+
+/// Rewrites every column of an existing memory.
+fn save(conn: &Connection, m: &Memory) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE memories SET tenant = ?2, namespace = ?3, layer = ?4, content = ?5, content_hash = ?6, \
+             category = ?7, confidence = ?8, provenance = ?9, created_at = ?10, updated_at = ?11, expires_at = ?12, \
+             metadata = ?13, supersedes = ?14, superseded_by = ?15, promoted_from = ?16, utility = ?17, \
+             evidence_count = ?18, access_count = ?19, last_accessed_at = ?20, helpful_count = ?21, \
+             unhelpful_count = ?22, seq = ?23, deleted_at = ?24 WHERE id = ?1",
+        )
+        .classify()?;
+    execute_memory(&mut stmt, m).map(drop)
+}
+
+/// The id of the live memory of the namespace with this content hash (the dedupe lookup).
+fn live_by_hash(
+    conn: &Connection,
+    tenant: &TenantId,
+    ns: &NamespaceKey,
+    hash: &ContentHash,
+) -> Result<Option<MemoryId>> {
+    conn.prepare_cached(
+        "SELECT id FROM memories WHERE tenant = ?1 AND namespace = ?2 AND content_hash = ?3 AND deleted_at IS NULL",
+    )
+    .classify()?
+    .query_row((tenant.as_str(), ns.as_str(), hash.as_str()), |r| memory_id(r, 0))
+    .optional()
+    .classify()
+}
+
+/// Whether any memory (any tenant, tombstoned or not) has this id.
+fn id_taken(conn: &Connection, id: MemoryId) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM memories WHERE id = ?1")
+        .classify()?
+        .query_row([id.as_uuid()], |_| Ok(()))
+        .optional()
+        .classify()
+        .map(|found| found.is_some())
+}
+
+/// What a put wrote: one outcome per input, and the memories it created, as stored.
+pub(crate) struct PutResult {
+    pub outcomes: Vec<PutOutcome>,
+    pub created: Vec<Memory>,
+}
+
+pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -> Result<PutResult> {
+    // Inputs were validated by the caller; the namespaces come next, in input order.
+    let mut checked = HashSet::new();
+    for m in &batch {
+        if !checked.contains(&m.namespace) {
+            namespaces::check_writable(conn, tenant, &m.namespace)?;
+            checked.insert(m.namespace.clone());
+        }
+    }
+    // Plan the batch in input order: earlier inputs of the batch dedupe later ones.
+    let mut planned: HashMap<(NamespaceKey, ContentHash), usize> = HashMap::new();
+    let mut new_ids = HashSet::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(NewMemory, u64)> = Vec::new();
+    let mut stored_hits: HashMap<MemoryId, u64> = HashMap::new();
+    for m in batch {
+        let key = (m.namespace.clone(), ContentHash::of(&m.content));
+        if let Some(&i) = planned.get(&key) {
+            outcomes.push(PutOutcome::Existing(fresh[i].0.id));
+            fresh[i].1 += 1;
+            continue;
+        }
+        if let Some(id) = live_by_hash(conn, tenant, &key.0, &key.1)? {
+            outcomes.push(PutOutcome::Existing(id));
+            *stored_hits.entry(id).or_default() += 1;
+            continue;
+        }
+        if !new_ids.insert(m.id) || id_taken(conn, m.id)? {
+            return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
+        }
+        planned.insert(key, fresh.len());
+        outcomes.push(PutOutcome::Created(m.id));
+        fresh.push((m, 0));
+    }
+
+    let first_seq = if fresh.is_empty() { 0 } else { reserve_seqs(conn, fresh.len())? };
+    let mut created = Vec::with_capacity(fresh.len());
+    let mut last_write: HashMap<NamespaceKey, Timestamp> = HashMap::new();
+    for (i, (m, hits)) in fresh.into_iter().enumerate() {
+        let mut memory = m.into_memory(tenant.clone(), first_seq + i as u64);
+        memory.stats.evidence_count += hits;
+        insert(conn, &memory)?;
+        let t = last_write.entry(memory.namespace.clone()).or_insert(memory.created_at);
+        *t = (*t).max(memory.created_at);
+        created.push(memory);
+    }
+    for (ns, at) in &last_write {
+        namespaces::note_write(conn, tenant, ns, *at)?;
+    }
+    let mut bump =
+        conn.prepare_cached("UPDATE memories SET evidence_count = evidence_count + ?2 WHERE id = ?1").classify()?;
+    for (id, hits) in stored_hits {
+        bump.execute((id.as_uuid(), count_to_sql(hits))).classify()?;
+    }
+    Ok(PutResult { outcomes, created })
+}
+
+pub(crate) fn get(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
+    let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL");
+    conn.prepare_cached(&sql)
+        .classify()?
+        .query_row((id.as_uuid(), tenant.as_str()), memory_from_row)
+        .optional()
+        .classify()
+}
+
+pub(crate) fn get_many(conn: &Connection, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<Memory>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if seen.insert(*id)
+            && let Some(m) = get(conn, tenant, *id)?
+        {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The `WHERE` clause of a memory filter and its arguments. Lists are passed as one JSON
+/// array argument, so the statement text (and its cached plan) depends only on which fields
+/// are set.
+fn filter_clause(tenant: &TenantId, filter: &MemoryFilter) -> Result<(String, Vec<Value>)> {
+    let mut sql = String::from("tenant = ? AND deleted_at IS NULL");
+    let mut args = vec![Value::Text(tenant.as_str().to_owned())];
+    if let Some(namespaces) = &filter.namespaces {
+        sql.push_str(" AND namespace IN (SELECT value FROM json_each(?))");
+        let keys: Vec<&str> = namespaces.iter().map(NamespaceKey::as_str).collect();
+        args.push(Value::Text(json_text(&keys)?));
+    }
+    if let Some(layers) = &filter.layers {
+        sql.push_str(" AND layer IN (SELECT value FROM json_each(?))");
+        let names: Vec<&str> = layers.iter().map(|l: &Layer| l.as_str()).collect();
+        args.push(Value::Text(json_text(&names)?));
+    }
+    if let Some(category) = &filter.category {
+        sql.push_str(" AND category = ?");
+        args.push(Value::Text(category.as_str().to_owned()));
+    }
+    if let Some(t) = filter.created_from {
+        sql.push_str(" AND created_at >= ?");
+        args.push(Value::Integer(micros(t)));
+    }
+    if let Some(t) = filter.created_before {
+        sql.push_str(" AND created_at < ?");
+        args.push(Value::Integer(micros(t)));
+    }
+    if filter.exclude_superseded {
+        sql.push_str(" AND superseded_by IS NULL");
+    }
+    Ok((sql, args))
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    tenant: &TenantId,
+    filter: &MemoryFilter,
+    page: &PageRequest,
+) -> Result<Page<Memory>> {
+    let after = start_after(page, |id: MemoryId| id.as_uuid())?;
+    let (clause, mut args) = filter_clause(tenant, filter)?;
+    let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE {clause} AND id > ? ORDER BY id LIMIT ?");
+    args.push(Value::Blob(after));
+    args.push(Value::Integer(fetch_limit(page.limit)));
+    let mut stmt = conn.prepare_cached(&sql).classify()?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), memory_from_row).classify()?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>().classify()?;
+    // The SQL must say what the filter's own rule says; a field added to the filter and
+    // forgotten here shows up in tests.
+    debug_assert!(rows.iter().all(|m| filter.matches(m)), "SQL filter disagrees with MemoryFilter::matches");
+    Ok(into_page(rows, page.limit, |m| m.id))
+}
+
+pub(crate) fn count(conn: &Connection, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64> {
+    let (clause, args) = filter_clause(tenant, filter)?;
+    let sql = format!("SELECT count(*) FROM memories WHERE {clause}");
+    let n: i64 =
+        conn.prepare_cached(&sql).classify()?.query_row(rusqlite::params_from_iter(args), |r| r.get(0)).classify()?;
+    Ok(n as u64)
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: MemoryId,
+    patch: &MemoryPatch,
+    at: Timestamp,
+) -> Result<Memory> {
+    let old = get(conn, tenant, id)?.ok_or_else(|| not_found(id))?;
+    let mut next = patch.applied_to(&old)?;
+    if next.content_hash != old.content_hash
+        && live_by_hash(conn, tenant, &next.namespace, &next.content_hash)?.is_some()
+    {
+        return Err(Error::conflict(format!(
+            "namespace {:?} already holds a memory with this content",
+            next.namespace.as_str()
+        )));
+    }
+    next.updated_at = at.max(next.created_at);
+    next.seq = reserve_seqs(conn, 1)?;
+    save(conn, &next)?;
+    Ok(next)
+}
+
+fn tombstone(conn: &Connection, id: MemoryId, at: Timestamp) -> Result<()> {
+    let seq = reserve_seqs(conn, 1)?;
+    conn.prepare_cached("UPDATE memories SET deleted_at = ?2, seq = ?3 WHERE id = ?1")
+        .classify()?
+        .execute((id.as_uuid(), micros(at), count_to_sql(seq)))
+        .classify()
+        .map(drop)
+}
+
+pub(crate) fn delete(conn: &Connection, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
+    let deleted_at: Option<Option<i64>> = conn
+        .prepare_cached("SELECT deleted_at FROM memories WHERE id = ?1 AND tenant = ?2")
+        .classify()?
+        .query_row((id.as_uuid(), tenant.as_str()), |r| r.get(0))
+        .optional()
+        .classify()?;
+    match deleted_at {
+        None => Err(not_found(id)),
+        Some(Some(_)) => Ok(false),
+        Some(None) => {
+            tombstone(conn, id, at)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Tombstones every live memory of a namespace, in id order (each takes the next `seq`).
+pub(crate) fn tombstone_namespace(
+    conn: &Connection,
+    tenant: &TenantId,
+    ns: &NamespaceKey,
+    at: Timestamp,
+) -> Result<()> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM memories WHERE tenant = ?1 AND namespace = ?2 AND deleted_at IS NULL ORDER BY id",
+        )
+        .classify()?
+        .query_map((tenant.as_str(), ns.as_str()), |r| memory_id(r, 0))
+        .classify()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .classify()?;
+    for id in ids {
+        tombstone(conn, id, at)?;
+    }
+    Ok(())
+}
+
+/// Removes the tenant's memories tombstoned at or before `before`; returns how many.
+pub(crate) fn purge(conn: &Connection, tenant: &TenantId, before: Timestamp) -> Result<u64> {
+    let removed = conn
+        .prepare_cached("DELETE FROM memories WHERE tenant = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2")
+        .classify()?
+        .execute((tenant.as_str(), micros(before)))
+        .classify()?;
+    Ok(removed as u64)
+}
+
+pub(crate) fn changes_since(conn: &Connection, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
+    PageRequest::first(limit).validate()?;
+    // No seq exceeds i64::MAX, so a larger `after_seq` simply finds nothing.
+    let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+    let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+    conn.prepare_cached(&sql)
+        .classify()?
+        .query_map((tenant.as_str(), after, limit as i64), memory_from_row)
+        .classify()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .classify()
+}
+
+fn live_stats(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Option<UsageStats>> {
+    let sql = format!("SELECT {STATS_COLUMNS} FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL");
+    conn.prepare_cached(&sql)
+        .classify()?
+        .query_row((id.as_uuid(), tenant.as_str()), |r| stats_from_row(r, 0))
+        .optional()
+        .classify()
+}
+
+fn save_stats(conn: &Connection, id: MemoryId, s: &UsageStats) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE memories SET utility = ?2, evidence_count = ?3, access_count = ?4, last_accessed_at = ?5, \
+         helpful_count = ?6, unhelpful_count = ?7 WHERE id = ?1",
+    )
+    .classify()?
+    .execute((
+        id.as_uuid(),
+        s.utility,
+        count_to_sql(s.evidence_count),
+        count_to_sql(s.access_count),
+        s.last_accessed_at.map(micros),
+        count_to_sql(s.helpful_count),
+        count_to_sql(s.unhelpful_count),
+    ))
+    .classify()
+    .map(drop)
+}
+
+pub(crate) fn record_outcomes(conn: &Connection, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+    for id in ids {
+        if live_stats(conn, tenant, *id)?.is_none() {
+            return Err(not_found(*id));
+        }
+    }
+    // Applied one report at a time, in order, so the float arithmetic matches the reference.
+    for id in ids {
+        let mut stats = live_stats(conn, tenant, *id)?.ok_or_else(|| not_found(*id))?;
+        stats.apply_outcome(outcome)?;
+        save_stats(conn, *id, &stats)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn record_access(conn: &Connection, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?3 \
+             WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL",
+        )
+        .classify()?;
+    let mut updated = 0;
+    for id in ids {
+        updated += stmt.execute((id.as_uuid(), tenant.as_str(), micros(at))).classify()? as u64;
+    }
+    Ok(updated)
+}

@@ -1,0 +1,170 @@
+//! The namespace catalog: the SQL behind the namespace methods of [`memory_core::Store`].
+//!
+//! Each function runs inside a transaction opened by the caller and checks things in the
+//! reference store's order, so both report the same error when several things are wrong.
+
+use memory_core::{
+    Error, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, Result, TenantId,
+    Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Classify;
+use crate::memories;
+use crate::rows::{NAMESPACE_COLUMNS, NAMESPACE_VALUES, execute_namespace, micros, namespace_from_row};
+
+fn not_found(key: &NamespaceKey) -> Error {
+    Error::not_found(format!("namespace {:?} not found", key.as_str()))
+}
+
+pub(crate) fn create(conn: &Connection, ns: &Namespace) -> Result<()> {
+    let sql = format!("INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES ({NAMESPACE_VALUES})");
+    let mut stmt = conn.prepare_cached(&sql).classify()?;
+    match execute_namespace(&mut stmt, ns) {
+        Err(e) if e.kind() == memory_core::ErrorKind::AlreadyExists => {
+            Err(Error::already_exists(format!("namespace {:?} already exists", ns.key.as_str())))
+        }
+        other => other.map(drop),
+    }
+}
+
+pub(crate) fn get(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>> {
+    let sql = format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE tenant = ?1 AND key = ?2");
+    conn.prepare_cached(&sql)
+        .classify()?
+        .query_row((tenant.as_str(), key.as_str()), namespace_from_row)
+        .optional()
+        .classify()
+}
+
+/// The namespace unless it is missing or deleted (archived ones count).
+fn get_live(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<Namespace> {
+    get(conn, tenant, key)?.filter(|ns| ns.status != NamespaceStatus::Deleted).ok_or_else(|| not_found(key))
+}
+
+/// Rewrites every column of an existing namespace (placeholders as in [`NAMESPACE_VALUES`]).
+fn save(conn: &Connection, ns: &Namespace) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE namespaces SET display_name = ?3, description = ?4, team = ?5, sensitivity = ?6, \
+             default_access = ?7, retention_days = ?8, kind = ?9, status = ?10, metadata = ?11, created_at = ?12, \
+             updated_at = ?13, last_write_at = ?14, last_read_at = ?15, last_maintenance_at = ?16 \
+             WHERE tenant = ?1 AND key = ?2",
+        )
+        .classify()?;
+    execute_namespace(&mut stmt, ns).map(drop)
+}
+
+pub(crate) fn list(conn: &Connection, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>> {
+    // Catalogs are small: filter in Rust with the filter's own rule, so no field can be missed.
+    let sql = format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE tenant = ?1 ORDER BY key");
+    let mut stmt = conn.prepare_cached(&sql).classify()?;
+    let rows = stmt.query_map([tenant.as_str()], namespace_from_row).classify()?;
+    let mut out = Vec::new();
+    for ns in rows {
+        let ns = ns.classify()?;
+        if filter.matches(&ns) {
+            out.push(ns);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    tenant: &TenantId,
+    key: &NamespaceKey,
+    patch: &NamespacePatch,
+    at: Timestamp,
+) -> Result<Namespace> {
+    let mut ns = get_live(conn, tenant, key)?;
+    patch.apply(&mut ns, at)?;
+    save(conn, &ns)?;
+    Ok(ns)
+}
+
+pub(crate) fn touch(
+    conn: &Connection,
+    tenant: &TenantId,
+    key: &NamespaceKey,
+    touch: NamespaceTouch,
+    at: Timestamp,
+) -> Result<()> {
+    let mut ns = get_live(conn, tenant, key)?;
+    match touch {
+        NamespaceTouch::Read => ns.last_read_at = Some(at),
+        NamespaceTouch::Maintenance => ns.last_maintenance_at = Some(at),
+        // A touch this store does not know would be recorded nowhere: refuse it loudly.
+        other => return Err(Error::internal(format!("unsupported namespace touch {other:?}"))),
+    }
+    save(conn, &ns)
+}
+
+/// Moves a live namespace between active and archived; `Ok(false)` when it already was `to`.
+pub(crate) fn set_status(
+    conn: &Connection,
+    tenant: &TenantId,
+    key: &NamespaceKey,
+    to: NamespaceStatus,
+    at: Timestamp,
+) -> Result<bool> {
+    let mut ns = get_live(conn, tenant, key)?;
+    if ns.status == to {
+        return Ok(false);
+    }
+    ns.status = to;
+    ns.updated_at = at.max(ns.created_at);
+    save(conn, &ns)?;
+    Ok(true)
+}
+
+pub(crate) fn delete(conn: &Connection, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+    let mut ns = get(conn, tenant, key)?.ok_or_else(|| not_found(key))?;
+    if ns.status == NamespaceStatus::Deleted {
+        return Ok(false);
+    }
+    ns.status = NamespaceStatus::Deleted;
+    ns.updated_at = at.max(ns.created_at);
+    save(conn, &ns)?;
+    memories::tombstone_namespace(conn, tenant, key, at)?;
+    Ok(true)
+}
+
+/// Whether the namespace takes writes: `NotFound` naming why not, as the reference store does.
+pub(crate) fn check_writable(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<()> {
+    let status: Option<String> = conn
+        .prepare_cached("SELECT status FROM namespaces WHERE tenant = ?1 AND key = ?2")
+        .classify()?
+        .query_row((tenant.as_str(), key.as_str()), |r| r.get(0))
+        .optional()
+        .classify()?;
+    match status.as_deref().map(str::parse::<NamespaceStatus>).transpose()? {
+        Some(NamespaceStatus::Active) => Ok(()),
+        Some(status) => Err(Error::not_found(format!("namespace {:?} is {status}; it takes no writes", key.as_str()))),
+        None => Err(not_found(key)),
+    }
+}
+
+/// Raises `last_write_at` to `at` if it is earlier (or unset).
+pub(crate) fn note_write(conn: &Connection, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE namespaces SET last_write_at = max(coalesce(last_write_at, ?3), ?3) WHERE tenant = ?1 AND key = ?2",
+    )
+    .classify()?
+    .execute((tenant.as_str(), key.as_str(), micros(at)))
+    .classify()
+    .map(drop)
+}
+
+/// Removes the tenant's deleted namespaces that hold no memories; returns how many.
+pub(crate) fn purge_deleted(conn: &Connection, tenant: &TenantId) -> Result<u64> {
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM namespaces WHERE tenant = ?1 AND status = 'deleted' AND NOT EXISTS \
+             (SELECT 1 FROM memories m WHERE m.tenant = namespaces.tenant AND m.namespace = namespaces.key)",
+        )
+        .classify()?
+        .execute([tenant.as_str()])
+        .classify()?;
+    Ok(removed as u64)
+}

@@ -1,0 +1,33 @@
+//! Cursor paging shared by every listing: cursors are the id of the last item, pages are
+//! fetched one item long to learn whether more follow.
+
+use std::str::FromStr;
+
+use memory_core::{Error, Page, PageRequest, Result};
+use uuid::Uuid;
+
+/// The id after which `page` starts, as the blob to compare ids with: empty (smaller than any
+/// 16-byte id) for the first page. Checks the limit first, as the reference store does.
+pub(crate) fn start_after<T: FromStr>(page: &PageRequest, uuid: impl Fn(T) -> Uuid) -> Result<Vec<u8>> {
+    page.validate()?;
+    match page.cursor.as_deref() {
+        None => Ok(Vec::new()),
+        Some(c) => {
+            let id = c.parse::<T>().map_err(|_| Error::invalid_input(format!("invalid page cursor {c:?}")))?;
+            Ok(uuid(id).as_bytes().to_vec())
+        }
+    }
+}
+
+/// How many rows to fetch for a page of `limit`.
+pub(crate) fn fetch_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)
+}
+
+/// Cuts rows fetched with [`fetch_limit`] down to a page; the cursor is the last item's id.
+pub(crate) fn into_page<T, K: ToString>(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> K) -> Page<T> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more { rows.last().map(|t| key(t).to_string()) } else { None };
+    Page { items: rows, next_cursor }
+}

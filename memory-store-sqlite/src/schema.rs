@@ -1,0 +1,186 @@
+//! The database schema as an ordered list of migrations, and the pragmas every connection
+//! runs with.
+//!
+//! `PRAGMA user_version` records how many migrations a database has applied. Opening applies
+//! the missing ones in one transaction and refuses a database that is newer than this build,
+//! instead of guessing at a schema it does not know. Append new migrations; never edit one
+//! that has shipped.
+
+use std::time::Duration;
+
+use memory_core::{Error, Result};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::Classify;
+use crate::options::Durability;
+
+/// The schema version this build creates and understands (the number of migrations).
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// How long a statement waits for another connection's (or process's) lock before giving up
+/// with `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept per connection; the dynamic memory filters need a few dozen.
+const STATEMENT_CACHE: usize = 128;
+
+/// Migration `i` (0-based) takes a database from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    -- Store-wide counters; `seq` is the change sequence of memories (never reused, even after
+    -- a purge removes the newest rows, so max(seq) would not do).
+    CREATE TABLE store_meta (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO store_meta (name, value) VALUES ('seq', 0);
+
+    CREATE TABLE namespaces (
+        tenant              TEXT NOT NULL,
+        key                 TEXT NOT NULL,
+        display_name        TEXT NOT NULL,
+        description         TEXT,
+        team                TEXT,
+        sensitivity         TEXT NOT NULL,
+        default_access      TEXT NOT NULL,
+        retention_days      INTEGER,
+        kind                TEXT NOT NULL,
+        status              TEXT NOT NULL,
+        metadata            TEXT NOT NULL,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL,
+        last_write_at       INTEGER,
+        last_read_at        INTEGER,
+        last_maintenance_at INTEGER,
+        PRIMARY KEY (tenant, key)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Ids are 16-byte UUID blobs: byte order is UUID order, so pages sort like the reference
+    -- store. Times are microseconds since the epoch. Counters are u64 stored bit-for-bit.
+    CREATE TABLE memories (
+        id               BLOB PRIMARY KEY,
+        tenant           TEXT NOT NULL,
+        namespace        TEXT NOT NULL,
+        layer            TEXT NOT NULL,
+        content          TEXT NOT NULL,
+        content_hash     TEXT NOT NULL,
+        category         TEXT NOT NULL,
+        confidence       REAL NOT NULL,
+        provenance       TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        expires_at       INTEGER,
+        metadata         TEXT NOT NULL,
+        supersedes       BLOB,
+        superseded_by    BLOB,
+        promoted_from    BLOB,
+        utility          REAL NOT NULL,
+        evidence_count   INTEGER NOT NULL,
+        access_count     INTEGER NOT NULL,
+        last_accessed_at INTEGER,
+        helpful_count    INTEGER NOT NULL,
+        unhelpful_count  INTEGER NOT NULL,
+        seq              INTEGER NOT NULL,
+        deleted_at       INTEGER,
+        FOREIGN KEY (tenant, namespace) REFERENCES namespaces (tenant, key)
+    ) STRICT;
+    -- Deduplication: one live memory per content hash and namespace.
+    CREATE UNIQUE INDEX memories_live_content ON memories (tenant, namespace, content_hash)
+        WHERE deleted_at IS NULL;
+    CREATE INDEX memories_tenant_seq ON memories (tenant, seq);
+    CREATE INDEX memories_tenant_id ON memories (tenant, id);
+    CREATE INDEX memories_tenant_namespace_id ON memories (tenant, namespace, id);
+
+    CREATE TABLE audit (
+        id        BLOB PRIMARY KEY,
+        tenant    TEXT NOT NULL,
+        namespace TEXT,
+        principal TEXT,
+        key_id    BLOB,
+        operation TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT NOT NULL,
+        at        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_tenant_id ON audit (tenant, id);
+
+    CREATE TABLE api_keys (
+        id                BLOB PRIMARY KEY,
+        tenant            TEXT NOT NULL,
+        principal         TEXT NOT NULL,
+        label             TEXT NOT NULL,
+        hash              TEXT NOT NULL UNIQUE,
+        scopes            TEXT NOT NULL,
+        default_namespace TEXT,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL,
+        revoked_at        INTEGER
+    ) STRICT;
+    CREATE INDEX api_keys_tenant_id ON api_keys (tenant, id);
+
+    CREATE TABLE proposals (
+        id                BLOB PRIMARY KEY,
+        tenant            TEXT NOT NULL,
+        namespace         TEXT NOT NULL,
+        layer             TEXT NOT NULL,
+        content           TEXT NOT NULL,
+        category          TEXT NOT NULL,
+        confidence        REAL NOT NULL,
+        reason            TEXT NOT NULL,
+        source_memory_ids TEXT NOT NULL,
+        proposed_by       TEXT,
+        status            TEXT NOT NULL,
+        created_at        INTEGER NOT NULL,
+        decided_at        INTEGER,
+        decided_by        TEXT
+    ) STRICT;
+    CREATE INDEX proposals_tenant_id ON proposals (tenant, id);
+    "#,
+];
+
+/// Pragmas of the connection that writes (and, for an in-memory database, also reads).
+pub(crate) fn configure_writer(conn: &Connection, durability: Option<Durability>) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).classify()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "foreign_keys", true).classify()?;
+    if let Some(durability) = durability {
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).classify()?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::unavailable(format!("the database refused WAL mode (journal_mode is {mode})")));
+        }
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Process => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous).classify()?;
+    }
+    Ok(())
+}
+
+/// Pragmas of a pooled reader connection.
+pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).classify()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // A reader must never write, even by a bug: the writer's mutex is what serializes writes.
+    conn.pragma_update(None, "query_only", true).classify()?;
+    Ok(())
+}
+
+/// Brings the database to [`SCHEMA_VERSION`], or refuses one that is newer.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    // IMMEDIATE: two processes opening a fresh database at once must not both migrate it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).classify()?;
+    let version: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).classify()?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::invalid_input(format!(
+            "the database has schema version {version}, but this build knows versions up to {SCHEMA_VERSION}; \
+             open it with a newer build"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql).classify()?;
+        tx.pragma_update(None, "user_version", i as u32 + 1).classify()?;
+    }
+    tx.commit().classify()
+}

@@ -1,0 +1,370 @@
+//! [`SqliteStore`]: opening the database and the [`Store`] methods, each of which validates
+//! its input and then runs one transaction on tokio's blocking pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use memory_core::{
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, Error, KeyHash, KeyScope, Memory, MemoryFilter, MemoryId,
+    MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory,
+    Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result,
+    Store, TenantId, Timestamp, validate_proposal, validate_scopes,
+};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::connections::Connections;
+use crate::error::{Classify, io_error};
+use crate::event_log::EventLog;
+use crate::options::SqliteOptions;
+use crate::{memories, namespaces, records, schema};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "memory.db";
+/// Directory of the JSONL event logs inside the data directory.
+pub const LOG_DIR: &str = "log";
+
+/// A [`Store`] in one SQLite database file (WAL mode) with JSONL event logs beside it, or in
+/// an in-memory database for tests.
+///
+/// Behaves exactly like [`memory_core::InMemoryStore`], with one addition: `put_memories`
+/// appends a line per created memory to the event log after its transaction commits. Should
+/// that append fail (a full disk), the memories are stored but the put returns `Unavailable`
+/// saying so; a retry of the same batch then finds them as duplicates.
+///
+/// Its methods run their database work on tokio's blocking pool, so they must be awaited
+/// inside a tokio runtime. Cloning is cheap and shares the connections: every clone is the
+/// same store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conns: Connections,
+    log: Option<EventLog>,
+    /// `None` for an in-memory database.
+    data_dir: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir` with default options.
+    pub fn open(data_dir: impl Into<PathBuf>) -> Result<SqliteStore> {
+        Self::open_with(SqliteOptions::new(data_dir))
+    }
+
+    /// Opens (creating if needed) the store described by `options`: creates the directory,
+    /// `memory.db` and `log/`, switches the database to WAL and applies pending migrations.
+    /// A database whose schema is newer than this build ([`crate::SCHEMA_VERSION`]) is
+    /// refused with `InvalidInput`.
+    ///
+    /// Blocks while it opens; call it before serving, or from a blocking context.
+    pub fn open_with(options: SqliteOptions) -> Result<SqliteStore> {
+        let dir = &options.data_dir;
+        let log_dir = dir.join(LOG_DIR);
+        std::fs::create_dir_all(&log_dir)
+            .map_err(|e| io_error(format_args!("cannot create the data directory {}", log_dir.display()), e))?;
+        let db_path = dir.join(DATABASE_FILE);
+        // Explicit flags: without SQLITE_OPEN_URI, a directory named like `file:...` is a path.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer = Connection::open_with_flags(&db_path, flags).classify()?;
+        schema::configure_writer(&writer, Some(options.durability))?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                conns: Connections::file(writer, db_path, options.max_idle_readers),
+                log: Some(EventLog::new(log_dir, options.durability)),
+                data_dir: Some(options.data_dir),
+            }),
+        })
+    }
+
+    /// A fresh store in an in-memory database, for tests: one connection serves everything,
+    /// nothing is logged and nothing survives the store.
+    pub fn open_in_memory() -> Result<SqliteStore> {
+        let mut conn = Connection::open_in_memory().classify()?;
+        schema::configure_writer(&conn, None)?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore { inner: Arc::new(Inner { conns: Connections::single(conn), log: None, data_dir: None }) })
+    }
+
+    /// The data directory; `None` for an in-memory store.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.inner.data_dir.as_deref()
+    }
+
+    /// The directory of the JSONL event logs; `None` for an in-memory store.
+    pub fn log_dir(&self) -> Option<PathBuf> {
+        self.data_dir().map(|d| d.join(LOG_DIR))
+    }
+
+    /// Runs `f` on the blocking pool, in a read transaction.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.conns.read(f)).await
+    }
+
+    /// Runs `f` on the blocking pool, in a write transaction committed when `f` succeeds.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.conns.write(|tx| f(tx))).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("a store task failed: {e}")).with_source(e))?
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.data_dir {
+            Some(dir) => f.debug_struct("SqliteStore").field("data_dir", dir).finish_non_exhaustive(),
+            None => f.write_str("SqliteStore(in memory)"),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
+        namespace.validate()?;
+        self.write(move |c| namespaces::create(c, &namespace)).await
+    }
+
+    async fn get_namespace(&self, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>> {
+        let (tenant, key) = (tenant.clone(), key.clone());
+        self.read(move |c| namespaces::get(c, &tenant, &key)).await
+    }
+
+    async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>> {
+        let (tenant, filter) = (tenant.clone(), filter.clone());
+        self.read(move |c| namespaces::list(c, &tenant, &filter)).await
+    }
+
+    async fn update_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        patch: &NamespacePatch,
+        at: Timestamp,
+    ) -> Result<Namespace> {
+        let (tenant, key, patch) = (tenant.clone(), key.clone(), patch.clone());
+        self.write(move |c| namespaces::update(c, &tenant, &key, &patch, at)).await
+    }
+
+    async fn touch_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        touch: NamespaceTouch,
+        at: Timestamp,
+    ) -> Result<()> {
+        let (tenant, key) = (tenant.clone(), key.clone());
+        self.write(move |c| namespaces::touch(c, &tenant, &key, touch, at)).await
+    }
+
+    async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let (tenant, key) = (tenant.clone(), key.clone());
+        self.write(move |c| namespaces::set_status(c, &tenant, &key, NamespaceStatus::Archived, at)).await
+    }
+
+    async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let (tenant, key) = (tenant.clone(), key.clone());
+        self.write(move |c| namespaces::set_status(c, &tenant, &key, NamespaceStatus::Active, at)).await
+    }
+
+    async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        let (tenant, key) = (tenant.clone(), key.clone());
+        self.write(move |c| namespaces::delete(c, &tenant, &key, at)).await
+    }
+
+    async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
+        for m in &memories {
+            m.validate()?;
+        }
+        if memories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenant = tenant.clone();
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            // The log is appended while the writer is still held, so log order is commit order.
+            inner.conns.with_writer(|conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).classify()?;
+                let put = memories::put(&tx, &tenant, memories)?;
+                tx.commit().classify()?;
+                if let Some(log) = &inner.log {
+                    log.append(&put.created)?;
+                }
+                Ok(put.outcomes)
+            })
+        })
+        .await
+    }
+
+    async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
+        let tenant = tenant.clone();
+        self.read(move |c| memories::get(c, &tenant, id)).await
+    }
+
+    async fn get_memories(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<Memory>> {
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.read(move |c| memories::get_many(c, &tenant, &ids)).await
+    }
+
+    async fn list_memories(
+        &self,
+        tenant: &TenantId,
+        filter: &MemoryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Memory>> {
+        page.validate()?;
+        let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
+        self.read(move |c| memories::list(c, &tenant, &filter, &page)).await
+    }
+
+    async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64> {
+        let (tenant, filter) = (tenant.clone(), filter.clone());
+        self.read(move |c| memories::count(c, &tenant, &filter)).await
+    }
+
+    async fn update_memory(
+        &self,
+        tenant: &TenantId,
+        id: MemoryId,
+        patch: &MemoryPatch,
+        at: Timestamp,
+    ) -> Result<Memory> {
+        let (tenant, patch) = (tenant.clone(), patch.clone());
+        self.write(move |c| memories::update(c, &tenant, id, &patch, at)).await
+    }
+
+    async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
+        let tenant = tenant.clone();
+        self.write(move |c| memories::delete(c, &tenant, id, at)).await
+    }
+
+    async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport> {
+        let tenant = tenant.clone();
+        self.write(move |c| {
+            let memories = memories::purge(c, &tenant, before)?;
+            let namespaces = namespaces::purge_deleted(c, &tenant)?;
+            Ok(PurgeReport { memories, namespaces })
+        })
+        .await
+    }
+
+    async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
+        PageRequest::first(limit).validate()?;
+        let tenant = tenant.clone();
+        self.read(move |c| memories::changes_since(c, &tenant, after_seq, limit)).await
+    }
+
+    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+        outcome.reward()?;
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.write(move |c| memories::record_outcomes(c, &tenant, &ids, outcome)).await
+    }
+
+    async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.write(move |c| memories::record_access(c, &tenant, &ids, at)).await
+    }
+
+    async fn append_audit(&self, record: AuditRecord) -> Result<()> {
+        self.write(move |c| records::append_audit(c, &record)).await
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        page.validate()?;
+        let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
+        self.read(move |c| records::list_audit(c, &tenant, &filter, &page)).await
+    }
+
+    async fn create_api_key(&self, key: ApiKey) -> Result<()> {
+        key.validate()?;
+        self.write(move |c| records::create_api_key(c, &key)).await
+    }
+
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>> {
+        let hash = hash.clone();
+        self.read(move |c| records::find_api_key(c, &hash)).await
+    }
+
+    async fn get_api_key(&self, tenant: &TenantId, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        let tenant = tenant.clone();
+        self.read(move |c| records::get_api_key(c, &tenant, id)).await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>> {
+        let tenant = tenant.clone();
+        self.read(move |c| records::list_api_keys(c, &tenant)).await
+    }
+
+    async fn update_api_key_scopes(
+        &self,
+        tenant: &TenantId,
+        id: ApiKeyId,
+        scopes: Vec<KeyScope>,
+        default_namespace: Option<NamespaceKey>,
+        at: Timestamp,
+    ) -> Result<ApiKey> {
+        validate_scopes(&scopes)?;
+        let tenant = tenant.clone();
+        self.write(move |c| records::update_api_key_scopes(c, &tenant, id, scopes, default_namespace, at)).await
+    }
+
+    async fn revoke_api_key(&self, tenant: &TenantId, id: ApiKeyId, at: Timestamp) -> Result<bool> {
+        let tenant = tenant.clone();
+        self.write(move |c| records::revoke_api_key(c, &tenant, id, at)).await
+    }
+
+    async fn create_proposal(&self, proposal: Proposal) -> Result<()> {
+        validate_proposal(&proposal)?;
+        self.write(move |c| records::create_proposal(c, &proposal)).await
+    }
+
+    async fn get_proposal(&self, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>> {
+        let tenant = tenant.clone();
+        self.read(move |c| records::get_proposal(c, &tenant, id)).await
+    }
+
+    async fn list_proposals(
+        &self,
+        tenant: &TenantId,
+        filter: &ProposalFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Proposal>> {
+        page.validate()?;
+        let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
+        self.read(move |c| records::list_proposals(c, &tenant, &filter, &page)).await
+    }
+
+    async fn decide_proposal(
+        &self,
+        tenant: &TenantId,
+        id: ProposalId,
+        decision: Decision,
+        by: Principal,
+        at: Timestamp,
+    ) -> Result<Proposal> {
+        let tenant = tenant.clone();
+        self.write(move |c| records::decide_proposal(c, &tenant, id, decision, by, at)).await
+    }
+}

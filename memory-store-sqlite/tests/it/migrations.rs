@@ -1,0 +1,59 @@
+//! Schema versioning: a fresh database gets the current version, reopening applies nothing
+//! twice, and a database from a newer build is refused rather than misread.
+
+use memory_core::{ErrorKind, Store};
+use memory_store_sqlite::{DATABASE_FILE, SCHEMA_VERSION, SqliteStore};
+use rusqlite::Connection;
+
+use crate::support::*;
+
+fn user_version(dir: &std::path::Path) -> u32 {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_database_is_at_the_current_version_in_wal_mode() {
+    let (store, dir) = temp_store();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    assert!(dir.path().join("log").is_dir());
+    drop(store);
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &tenant(), "default").await;
+        store.put_memories(&tenant(), vec![memory("default", "kept", 1)]).await.unwrap();
+    }
+    for _ in 0..2 {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.get_memory(&tenant(), id(1)).await.unwrap().unwrap().content, "kept");
+    }
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_newer_database_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    drop(conn);
+    let e = SqliteStore::open(dir.path()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.message().contains("newer build"), "{e}");
+    assert!(e.message().contains(&format!("schema version {}", SCHEMA_VERSION + 1)), "{e}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DATABASE_FILE), vec![b'x'; 4096]).unwrap();
+    assert!(SqliteStore::open(dir.path()).is_err());
+}
