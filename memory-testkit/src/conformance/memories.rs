@@ -1,0 +1,325 @@
+//! Checks of memory writes and reads: put (deduplication, validation, atomic batches), get,
+//! get_memories, update, delete and purge.
+
+use memory_core::{
+    Category, Confidence, ContentHash, ErrorKind, Layer, MemoryFilter, MemoryPatch, Metadata, Provenance, PutOutcome,
+    Store, UsageStats,
+};
+use serde_json::json;
+
+use crate::fixtures::*;
+
+/// A put stores the memory under its id with every field as given, content hash computed,
+/// `seq > 0` and `deleted_at = None`, and `get_memory` returns it.
+pub async fn check_put_then_get_returns_the_memory(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut memory = new_memory_at("research", "Alice prefers Python", at(3));
+    memory.category = Category::new("preference").unwrap();
+    memory.confidence = Confidence::new(0.8).unwrap();
+    memory.provenance = Provenance {
+        conversation_id: Some("conv-1".to_owned()),
+        session_key: Some("s-1".to_owned()),
+        principal: Some(principal("alice")),
+    };
+    memory.updated_at = at(4);
+    memory.metadata = Metadata::from([("source".to_owned(), json!(["chat", 2, null]))]);
+    memory.promoted_from = Some(memory_id());
+    memory.stats = UsageStats { evidence_count: 3, access_count: 2, ..UsageStats::default() };
+    let id = put(store, &tenant(), memory.clone()).await;
+    let stored = live(store, &tenant(), id).await;
+    assert!(stored.seq > 0, "seq starts above 0");
+    assert_eq!(stored, memory.into_memory(tenant(), stored.seq));
+}
+
+/// `get_memory` of an id never written is `Ok(None)`.
+pub async fn check_get_missing_memory_is_none(store: &dyn Store) {
+    assert_eq!(store.get_memory(&tenant(), memory_id()).await.unwrap(), None);
+}
+
+/// Content is stored trimmed (inner whitespace kept), and hashed as trimmed.
+pub async fn check_put_trims_content(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", " \n\t Alice  likes\ttea \n")).await;
+    let stored = live(store, &tenant(), id).await;
+    assert_eq!(stored.content, "Alice  likes\ttea");
+    assert_eq!(stored.content_hash, ContentHash::of("Alice  likes\ttea"));
+}
+
+/// Content equal (by hash: spacing and normal form ignored) to a live memory of the
+/// namespace is not stored again: the outcome is `Existing(that id)` and its
+/// `evidence_count` grows by one.
+pub async fn check_put_duplicate_content_bumps_evidence(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let first = put(store, &tenant(), new_memory("research", "Café opens at nine")).await;
+    let again = new_memory("research", "  Cafe\u{301}   opens at\nnine ");
+    let outcomes = store.put_memories(&tenant(), vec![again.clone()]).await.unwrap();
+    assert_eq!(outcomes, [PutOutcome::Existing(first)]);
+    assert_eq!(live(store, &tenant(), first).await.stats.evidence_count, 2);
+    assert_eq!(store.get_memory(&tenant(), again.id).await.unwrap(), None, "the duplicate is not stored");
+    assert_eq!(store.count_memories(&tenant(), &MemoryFilter::all()).await.unwrap(), 1);
+}
+
+/// Inside one batch, a repeat of an earlier input's content is `Existing(earlier id)` and
+/// bumps its evidence; outcomes follow input order.
+pub async fn check_put_duplicate_within_batch_bumps_evidence(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let a = new_memory("research", "x marks the spot");
+    let b = new_memory("research", "x  marks the spot");
+    let c = new_memory("research", "something else");
+    let d = new_memory("research", "x marks the spot ");
+    let outcomes = store.put_memories(&tenant(), vec![a.clone(), b.clone(), c.clone(), d]).await.unwrap();
+    assert_eq!(
+        outcomes,
+        [PutOutcome::Created(a.id), PutOutcome::Existing(a.id), PutOutcome::Created(c.id), PutOutcome::Existing(a.id)]
+    );
+    assert_eq!(live(store, &tenant(), a.id).await.stats.evidence_count, 3);
+    assert_eq!(live(store, &tenant(), c.id).await.stats.evidence_count, 1);
+    assert_eq!(store.get_memory(&tenant(), b.id).await.unwrap(), None);
+}
+
+/// Deduplication is per namespace: the same content in another namespace is a new memory.
+pub async fn check_dedupe_is_per_namespace(store: &dyn Store) {
+    create_namespace(store, &tenant(), "one").await;
+    create_namespace(store, &tenant(), "two").await;
+    let first = put(store, &tenant(), new_memory("one", "shared fact")).await;
+    put(store, &tenant(), new_memory("two", "shared fact")).await;
+    assert_eq!(live(store, &tenant(), first).await.stats.evidence_count, 1);
+}
+
+/// Deduplication only sees live memories: content of a tombstoned memory is stored anew.
+pub async fn check_dedupe_ignores_tombstoned_memories(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let old = put(store, &tenant(), new_memory("research", "said again later")).await;
+    assert!(store.delete_memory(&tenant(), old, at(1)).await.unwrap());
+    put(store, &tenant(), new_memory("research", "said again later")).await;
+}
+
+/// One invalid input fails the whole batch with `InvalidInput`: no memory is stored, no
+/// evidence is bumped, no `seq` is used and `last_write_at` does not move.
+pub async fn check_put_batch_with_an_invalid_input_writes_nothing(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let known = put(store, &tenant(), new_memory("research", "known")).await;
+    let seq_before = latest_seq(store, &tenant()).await;
+    let namespace_before = store.get_namespace(&tenant(), &ns("research")).await.unwrap();
+    let fresh = new_memory_at("research", "fresh", at(50));
+    let batch = vec![new_memory("research", "known"), fresh.clone(), new_memory("research", "   ")];
+    expect_err(store.put_memories(&tenant(), batch).await, ErrorKind::InvalidInput, "batch with blank content");
+    assert_eq!(live(store, &tenant(), known).await.stats.evidence_count, 1, "no evidence bump");
+    assert_eq!(store.get_memory(&tenant(), fresh.id).await.unwrap(), None, "no valid input stored");
+    assert!(store.changes_since(&tenant(), seq_before, 10).await.unwrap().is_empty(), "no seq used");
+    assert_eq!(store.get_namespace(&tenant(), &ns("research")).await.unwrap(), namespace_before);
+}
+
+/// A batch naming a missing or deleted namespace fails with `NotFound` and writes nothing,
+/// not even the inputs aimed at a live namespace.
+pub async fn check_put_into_missing_namespace_writes_nothing(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    create_namespace(store, &tenant(), "gone").await;
+    store.delete_namespace(&tenant(), &ns("gone"), at(1)).await.unwrap();
+    for target in ["missing", "gone"] {
+        let good = new_memory("research", "would be fine alone");
+        let batch = vec![good.clone(), new_memory(target, "nowhere to go")];
+        expect_err(store.put_memories(&tenant(), batch).await, ErrorKind::NotFound, target);
+        assert_eq!(store.get_memory(&tenant(), good.id).await.unwrap(), None);
+    }
+    assert_eq!(store.count_memories(&tenant(), &MemoryFilter::all()).await.unwrap(), 0);
+}
+
+/// A new memory whose id is taken (live or tombstoned) fails the batch with `AlreadyExists`
+/// and writes nothing.
+pub async fn check_put_with_a_taken_id_is_already_exists(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let taken = put(store, &tenant(), new_memory("research", "original")).await;
+    let other = new_memory("research", "innocent bystander");
+    let reuse = new_memory("research", "different content").with_id(taken);
+    expect_err(
+        store.put_memories(&tenant(), vec![other.clone(), reuse.clone()]).await,
+        ErrorKind::AlreadyExists,
+        "put reusing a live id",
+    );
+    assert_eq!(store.get_memory(&tenant(), other.id).await.unwrap(), None);
+    assert_eq!(live(store, &tenant(), taken).await.content, "original");
+    store.delete_memory(&tenant(), taken, at(1)).await.unwrap();
+    expect_err(store.put_memories(&tenant(), vec![reuse]).await, ErrorKind::AlreadyExists, "put reusing a tombstone");
+    assert_eq!(store.get_memory(&tenant(), taken).await.unwrap(), None);
+}
+
+/// An id repeated inside one batch (with different content) is `AlreadyExists`; nothing is
+/// written.
+pub async fn check_put_with_an_id_repeated_in_batch_is_already_exists(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let first = new_memory("research", "first of the pair");
+    let second = new_memory("research", "second of the pair").with_id(first.id);
+    expect_err(store.put_memories(&tenant(), vec![first.clone(), second]).await, ErrorKind::AlreadyExists, "batch");
+    assert_eq!(store.get_memory(&tenant(), first.id).await.unwrap(), None);
+}
+
+/// A working memory requires `expires_at` and only working memories may have one; the store
+/// enforces `NewMemory::validate` with `InvalidInput`.
+pub async fn check_put_working_memory_requires_expiry(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut working = new_memory("research", "current task: refactor");
+    working.layer = Layer::Working;
+    expect_err(store.put_memories(&tenant(), vec![working.clone()]).await, ErrorKind::InvalidInput, "no expiry");
+    let semantic = new_memory("research", "a fact").expiring_at(at(60));
+    expect_err(store.put_memories(&tenant(), vec![semantic]).await, ErrorKind::InvalidInput, "semantic expiry");
+    let id = put(store, &tenant(), working.expiring_at(at(60))).await;
+    assert_eq!(live(store, &tenant(), id).await.expires_at, Some(at(60)));
+}
+
+/// An empty batch is `Ok(vec![])`.
+pub async fn check_put_empty_batch_is_ok(store: &dyn Store) {
+    assert_eq!(store.put_memories(&tenant(), Vec::new()).await.unwrap(), []);
+}
+
+/// `get_memories` returns the live memories among `ids` in the order of `ids`, each once,
+/// skipping missing and tombstoned ones.
+pub async fn check_get_memories_keeps_order_and_skips_missing(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["a", "b", "c"]).await;
+    store.delete_memory(&tenant(), ids[1], at(1)).await.unwrap();
+    let asked = [ids[2], memory_id(), ids[0], ids[1], ids[2], ids[0]];
+    let got: Vec<_> = store.get_memories(&tenant(), &asked).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(got, [ids[2], ids[0]]);
+    assert!(store.get_memories(&tenant(), &[]).await.unwrap().is_empty());
+}
+
+/// Superseded and expired memories are still returned by `get_memory` and `get_memories`.
+pub async fn check_get_returns_superseded_and_expired_memories(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut working = new_memory("research", "expired long ago");
+    working.layer = Layer::Working;
+    let expired = put(store, &tenant(), working.expiring_at(at(-3600))).await;
+    let old = put(store, &tenant(), new_memory("research", "old belief")).await;
+    let new = put(store, &tenant(), new_memory("research", "corrected belief")).await;
+    let mut patch = MemoryPatch::default();
+    patch.superseded_by = Some(Some(new));
+    store.update_memory(&tenant(), old, &patch, at(5)).await.unwrap();
+    assert_eq!(live(store, &tenant(), old).await.superseded_by, Some(new));
+    assert!(live(store, &tenant(), expired).await.is_expired(at(0)));
+    assert_eq!(store.get_memories(&tenant(), &[old, expired]).await.unwrap().len(), 2);
+}
+
+/// `update_memory` applies the patch, sets `updated_at = at` and a new, larger `seq`, keeps
+/// `created_at`, and returns what `get_memory` then returns.
+pub async fn check_update_memory_bumps_seq_and_updated_at(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "draft")).await;
+    let before = live(store, &tenant(), id).await;
+    let mut patch = MemoryPatch::default();
+    patch.confidence = Some(Confidence::new(0.5).unwrap());
+    patch.category = Some(Category::new("decision").unwrap());
+    patch.metadata = Some(Metadata::from([("k".to_owned(), json!("v"))]));
+    let updated = store.update_memory(&tenant(), id, &patch, at(30)).await.unwrap();
+    assert!(updated.seq > before.seq, "update takes a new seq");
+    assert_eq!(updated.updated_at, at(30));
+    let mut expected = before;
+    expected.confidence = Confidence::new(0.5).unwrap();
+    expected.category = Category::new("decision").unwrap();
+    expected.metadata = Metadata::from([("k".to_owned(), json!("v"))]);
+    expected.updated_at = at(30);
+    expected.seq = updated.seq;
+    assert_eq!(updated, expected);
+    assert_eq!(live(store, &tenant(), id).await, updated);
+}
+
+/// Updating a missing or tombstoned memory is `NotFound`.
+pub async fn check_update_missing_or_tombstoned_memory_is_not_found(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut patch = MemoryPatch::default();
+    patch.content = Some("new".to_owned());
+    expect_err(store.update_memory(&tenant(), memory_id(), &patch, at(1)).await, ErrorKind::NotFound, "missing");
+    let id = put(store, &tenant(), new_memory("research", "old")).await;
+    store.delete_memory(&tenant(), id, at(1)).await.unwrap();
+    expect_err(store.update_memory(&tenant(), id, &patch, at(2)).await, ErrorKind::NotFound, "tombstoned");
+}
+
+/// New content that duplicates another live memory of the namespace is `Conflict`, and the
+/// memory is unchanged.
+pub async fn check_update_to_duplicate_content_is_conflict(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["the sky is blue", "grass is green"]).await;
+    let before = live(store, &tenant(), ids[1]).await;
+    let mut patch = MemoryPatch::default();
+    patch.content = Some("  the sky  is blue".to_owned());
+    expect_err(store.update_memory(&tenant(), ids[1], &patch, at(5)).await, ErrorKind::Conflict, "duplicate content");
+    assert_eq!(live(store, &tenant(), ids[1]).await, before);
+}
+
+/// New content is rehashed: the old content no longer deduplicates, the new one does, and
+/// re-spacing a memory's own content is not a conflict.
+pub async fn check_update_content_moves_the_dedupe_key(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "before")).await;
+    let mut patch = MemoryPatch::default();
+    patch.content = Some(" after ".to_owned());
+    let updated = store.update_memory(&tenant(), id, &patch, at(1)).await.unwrap();
+    assert_eq!((updated.content.as_str(), &updated.content_hash), ("after", &ContentHash::of("after")));
+    patch.content = Some("after\n".to_owned());
+    store.update_memory(&tenant(), id, &patch, at(2)).await.unwrap();
+    put(store, &tenant(), new_memory("research", "before")).await;
+    let outcomes = store.put_memories(&tenant(), vec![new_memory("research", "after")]).await.unwrap();
+    assert_eq!(outcomes, [PutOutcome::Existing(id)]);
+}
+
+/// A patch whose result would not validate is `InvalidInput` and changes nothing.
+pub async fn check_invalid_memory_update_changes_nothing(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "stable")).await;
+    let before = live(store, &tenant(), id).await;
+    let mut to_working = MemoryPatch::default();
+    to_working.layer = Some(Layer::Working);
+    expect_err(store.update_memory(&tenant(), id, &to_working, at(1)).await, ErrorKind::InvalidInput, "no expiry");
+    let mut blank = MemoryPatch::default();
+    blank.confidence = Some(Confidence::new(0.1).unwrap());
+    blank.content = Some(" \n ".to_owned());
+    expect_err(store.update_memory(&tenant(), id, &blank, at(1)).await, ErrorKind::InvalidInput, "blank content");
+    let mut itself = MemoryPatch::default();
+    itself.superseded_by = Some(Some(id));
+    expect_err(store.update_memory(&tenant(), id, &itself, at(1)).await, ErrorKind::InvalidInput, "self-supersede");
+    assert_eq!(live(store, &tenant(), id).await, before);
+}
+
+/// `delete_memory` is `Ok(true)` for a live memory and `Ok(false)` for a tombstoned one.
+pub async fn check_delete_memory_reports_whether_it_was_live(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "short-lived")).await;
+    assert!(store.delete_memory(&tenant(), id, at(1)).await.unwrap());
+    assert!(!store.delete_memory(&tenant(), id, at(2)).await.unwrap());
+}
+
+/// Deleting an id no memory has is `NotFound`.
+pub async fn check_delete_missing_memory_is_not_found(store: &dyn Store) {
+    expect_err(store.delete_memory(&tenant(), memory_id(), at(1)).await, ErrorKind::NotFound, "delete missing");
+}
+
+/// A tombstoned memory disappears at once from get, get_memories, list and count.
+pub async fn check_tombstoned_memory_is_invisible(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["doomed", "kept"]).await;
+    store.delete_memory(&tenant(), ids[0], at(1)).await.unwrap();
+    assert_eq!(store.get_memory(&tenant(), ids[0]).await.unwrap(), None);
+    let got: Vec<_> = store.get_memories(&tenant(), &ids).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(got, [ids[1]]);
+    for filter in [MemoryFilter::all(), MemoryFilter::namespace(ns("research"))] {
+        assert_eq!(listed_ids(store, &tenant(), &filter).await, [ids[1]]);
+        assert_eq!(store.count_memories(&tenant(), &filter).await.unwrap(), 1);
+    }
+}
+
+/// `purge` removes for good the memories tombstoned at or before `before` (they leave the
+/// change feed and deleting them again is `NotFound`) and keeps later tombstones and live
+/// memories.
+pub async fn check_purge_removes_tombstones_up_to_the_cutoff(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["early", "late", "live"]).await;
+    store.delete_memory(&tenant(), ids[0], at(10)).await.unwrap();
+    store.delete_memory(&tenant(), ids[1], at(20)).await.unwrap();
+    let report = store.purge(&tenant(), at(10)).await.unwrap();
+    assert_eq!((report.memories, report.namespaces), (1, 0));
+    let remaining: Vec<_> = all_changes(store, &tenant(), 0, 100).await.into_iter().map(|m| m.id).collect();
+    assert!(!remaining.contains(&ids[0]) && remaining.contains(&ids[1]) && remaining.contains(&ids[2]));
+    expect_err(store.delete_memory(&tenant(), ids[0], at(30)).await, ErrorKind::NotFound, "delete purged");
+    assert!(!store.delete_memory(&tenant(), ids[1], at(30)).await.unwrap());
+    live(store, &tenant(), ids[2]).await;
+}

@@ -1,0 +1,276 @@
+//! Stores that break one contract bullet on purpose, to prove the suite and the model test
+//! catch it: each delegates to `InMemoryStore` except for its one fault.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use memory_core::{
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, InMemoryStore, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory,
+    MemoryFilter, MemoryId, MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch,
+    NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome,
+    Result, Store, TenantId, Timestamp,
+};
+use memory_testkit::{conformance, model};
+
+/// The one thing a [`Broken`] store gets wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// `get_memory` also returns tombstoned memories.
+    ShowsTombstones,
+    /// `get_memory` reports every memory with `evidence_count = 1`, as if dedupe never counted.
+    ForgetsEvidence,
+    /// `delete_memory` always answers `Ok(true)`, even for a tombstone.
+    DeletesTwice,
+    /// `list_memories` treats a limit of 0 as 1 instead of rejecting it.
+    ClampsLimit,
+    /// `record_access` counts every listed id, updated or not.
+    CountsMissingAccesses,
+}
+
+#[derive(Debug)]
+struct Broken {
+    inner: InMemoryStore,
+    fault: Fault,
+}
+
+fn broken(fault: Fault) -> Arc<dyn Store> {
+    Arc::new(Broken { inner: InMemoryStore::new(), fault })
+}
+
+/// Runs `$check` on a store with `$fault` in a task of its own and asserts that it panicked.
+macro_rules! assert_fails {
+    ($fault:expr, $check:path) => {{
+        let store = broken($fault);
+        let result = tokio::spawn(async move { $check(&*store).await }).await;
+        assert!(
+            result.is_err_and(|e| e.is_panic()),
+            concat!(stringify!($check), " passed on a store with fault {:?}"),
+            $fault
+        );
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_tombstones_returned_by_get() {
+    assert_fails!(Fault::ShowsTombstones, conformance::check_tombstoned_memory_is_invisible);
+    assert_fails!(Fault::ShowsTombstones, conformance::check_delete_namespace_tombstones_its_memories);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_forgotten_evidence() {
+    assert_fails!(Fault::ForgetsEvidence, conformance::check_put_duplicate_content_bumps_evidence);
+    assert_fails!(Fault::ForgetsEvidence, conformance::check_put_duplicate_within_batch_bumps_evidence);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_second_delete_reported_as_a_change() {
+    assert_fails!(Fault::DeletesTwice, conformance::check_delete_memory_reports_whether_it_was_live);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_an_unchecked_page_limit() {
+    assert_fails!(Fault::ClampsLimit, conformance::check_page_limit_out_of_range_is_invalid_input);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_miscounted_accesses() {
+    assert_fails!(Fault::CountsMissingAccesses, conformance::check_record_access_skips_missing_memories);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_test_catches_broken_stores() {
+    for fault in [Fault::ShowsTombstones, Fault::ForgetsEvidence, Fault::DeletesTwice, Fault::CountsMissingAccesses] {
+        let store = broken(fault);
+        let result = tokio::spawn(async move { model::run(&*store, 2000, model::DEFAULT_SEED).await }).await;
+        assert!(result.is_err_and(|e| e.is_panic()), "the model test passed on a store with fault {fault:?}");
+    }
+}
+
+#[async_trait]
+impl Store for Broken {
+    async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
+        self.inner.create_namespace(namespace).await
+    }
+
+    async fn get_namespace(&self, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>> {
+        self.inner.get_namespace(tenant, key).await
+    }
+
+    async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>> {
+        self.inner.list_namespaces(tenant, filter).await
+    }
+
+    async fn update_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        patch: &NamespacePatch,
+        at: Timestamp,
+    ) -> Result<Namespace> {
+        self.inner.update_namespace(tenant, key, patch, at).await
+    }
+
+    async fn touch_namespace(
+        &self,
+        tenant: &TenantId,
+        key: &NamespaceKey,
+        touch: NamespaceTouch,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.inner.touch_namespace(tenant, key, touch, at).await
+    }
+
+    async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        self.inner.archive_namespace(tenant, key, at).await
+    }
+
+    async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        self.inner.restore_namespace(tenant, key, at).await
+    }
+
+    async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
+        self.inner.delete_namespace(tenant, key, at).await
+    }
+
+    async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
+        self.inner.put_memories(tenant, memories).await
+    }
+
+    async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
+        match self.fault {
+            Fault::ShowsTombstones => {
+                let changes = self.inner.changes_since(tenant, 0, MAX_PAGE_LIMIT).await?;
+                Ok(changes.into_iter().find(|m| m.id == id))
+            }
+            Fault::ForgetsEvidence => Ok(self.inner.get_memory(tenant, id).await?.map(|mut m| {
+                m.stats.evidence_count = 1;
+                m
+            })),
+            _ => self.inner.get_memory(tenant, id).await,
+        }
+    }
+
+    async fn get_memories(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<Memory>> {
+        self.inner.get_memories(tenant, ids).await
+    }
+
+    async fn list_memories(
+        &self,
+        tenant: &TenantId,
+        filter: &MemoryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Memory>> {
+        if self.fault == Fault::ClampsLimit && page.limit == 0 {
+            return self.inner.list_memories(tenant, filter, &PageRequest { limit: 1, ..page.clone() }).await;
+        }
+        self.inner.list_memories(tenant, filter, page).await
+    }
+
+    async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64> {
+        self.inner.count_memories(tenant, filter).await
+    }
+
+    async fn update_memory(
+        &self,
+        tenant: &TenantId,
+        id: MemoryId,
+        patch: &MemoryPatch,
+        at: Timestamp,
+    ) -> Result<Memory> {
+        self.inner.update_memory(tenant, id, patch, at).await
+    }
+
+    async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
+        let changed = self.inner.delete_memory(tenant, id, at).await?;
+        Ok(changed || self.fault == Fault::DeletesTwice)
+    }
+
+    async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport> {
+        self.inner.purge(tenant, before).await
+    }
+
+    async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
+        self.inner.changes_since(tenant, after_seq, limit).await
+    }
+
+    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+        self.inner.record_outcomes(tenant, ids, outcome).await
+    }
+
+    async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {
+        let updated = self.inner.record_access(tenant, ids, at).await?;
+        Ok(if self.fault == Fault::CountsMissingAccesses { ids.len() as u64 } else { updated })
+    }
+
+    async fn append_audit(&self, record: AuditRecord) -> Result<()> {
+        self.inner.append_audit(record).await
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        self.inner.list_audit(tenant, filter, page).await
+    }
+
+    async fn create_api_key(&self, key: ApiKey) -> Result<()> {
+        self.inner.create_api_key(key).await
+    }
+
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>> {
+        self.inner.find_api_key(hash).await
+    }
+
+    async fn get_api_key(&self, tenant: &TenantId, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        self.inner.get_api_key(tenant, id).await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>> {
+        self.inner.list_api_keys(tenant).await
+    }
+
+    async fn update_api_key_scopes(
+        &self,
+        tenant: &TenantId,
+        id: ApiKeyId,
+        scopes: Vec<KeyScope>,
+        default_namespace: Option<NamespaceKey>,
+        at: Timestamp,
+    ) -> Result<ApiKey> {
+        self.inner.update_api_key_scopes(tenant, id, scopes, default_namespace, at).await
+    }
+
+    async fn revoke_api_key(&self, tenant: &TenantId, id: ApiKeyId, at: Timestamp) -> Result<bool> {
+        self.inner.revoke_api_key(tenant, id, at).await
+    }
+
+    async fn create_proposal(&self, proposal: Proposal) -> Result<()> {
+        self.inner.create_proposal(proposal).await
+    }
+
+    async fn get_proposal(&self, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>> {
+        self.inner.get_proposal(tenant, id).await
+    }
+
+    async fn list_proposals(
+        &self,
+        tenant: &TenantId,
+        filter: &ProposalFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Proposal>> {
+        self.inner.list_proposals(tenant, filter, page).await
+    }
+
+    async fn decide_proposal(
+        &self,
+        tenant: &TenantId,
+        id: ProposalId,
+        decision: Decision,
+        by: Principal,
+        at: Timestamp,
+    ) -> Result<Proposal> {
+        self.inner.decide_proposal(tenant, id, decision, by, at).await
+    }
+}
