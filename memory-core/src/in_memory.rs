@@ -241,7 +241,7 @@ impl Store for InMemoryStore {
         for outcome in &outcomes {
             if let PutOutcome::Existing(id) = outcome {
                 let m = s.memories.get_mut(id).expect("dedupe hit is stored");
-                m.stats.evidence_count += 1;
+                m.stats.evidence_count = m.stats.evidence_count.saturating_add(1);
             }
         }
         Ok(outcomes)
@@ -375,7 +375,7 @@ impl Store for InMemoryStore {
         for id in ids {
             if s.live_memory(tenant, *id).is_some() {
                 let m = s.memories.get_mut(id).expect("checked");
-                m.stats.access_count += 1;
+                m.stats.access_count = m.stats.access_count.saturating_add(1);
                 m.stats.last_accessed_at = Some(at);
                 updated += 1;
             }

@@ -280,13 +280,25 @@ impl UsageStats {
         Ok(())
     }
 
-    /// Checks that the statistics are coherent (utility finite and in range, evidence >= 1).
+    /// Largest accepted counter value, so every backend (SQLite and PostgreSQL integers are
+    /// signed 64-bit) stores counters exactly and can still add to them.
+    pub const MAX_COUNT: u64 = i64::MAX as u64 / 2;
+
+    /// Checks that the statistics are coherent: utility in range, evidence >= 1, counters at
+    /// most [`UsageStats::MAX_COUNT`], times in range.
     pub fn validate(&self) -> Result<(), Error> {
         if !(0.0..=1.0).contains(&self.utility) {
             return Err(Error::invalid_input(format!("utility {} is outside 0..=1", self.utility)));
         }
         if self.evidence_count == 0 {
             return Err(Error::invalid_input("evidence_count must be at least 1"));
+        }
+        let counts = [self.evidence_count, self.access_count, self.helpful_count, self.unhelpful_count];
+        if counts.iter().any(|c| *c > Self::MAX_COUNT) {
+            return Err(Error::invalid_input(format!("usage counters may be at most {}", Self::MAX_COUNT)));
+        }
+        if let Some(t) = self.last_accessed_at {
+            t.validate("last_accessed_at")?;
         }
         Ok(())
     }
@@ -419,6 +431,11 @@ impl NewMemory {
     /// Checks content, expiry, metadata and statistics (the store trims the content on write).
     pub fn validate(&self) -> Result<(), Error> {
         validate_content(&self.content)?;
+        self.created_at.validate("created_at")?;
+        self.updated_at.validate("updated_at")?;
+        if let Some(t) = self.expires_at {
+            t.validate("expires_at")?;
+        }
         validate_expiry(self.layer, self.expires_at)?;
         validate_metadata(&self.metadata)?;
         self.stats.validate()?;
@@ -538,6 +555,9 @@ impl MemoryPatch {
             next.confidence = v;
         }
         if let Some(v) = self.expires_at {
+            if let Some(t) = v {
+                t.validate("expires_at")?;
+            }
             next.expires_at = v;
         }
         if let Some(v) = &self.metadata {

@@ -295,7 +295,7 @@ text_enum!(
     NamespaceStatus, "namespace status" {
         /// Readable and writable (subject to policy).
         Active = "active",
-        /// No reads or writes; can be restored.
+        /// No reads or writes through the engine (the store refuses only puts); can be restored.
         Archived = "archived",
         /// Memories are tombstoned; the key stays taken until purged.
         Deleted = "deleted",

@@ -5,18 +5,34 @@
 //! - **Tenants never cross.** Every method takes the tenant; a record of another tenant behaves
 //!   exactly like a missing one (`Ok(None)`, `NotFound`, or absent from a list).
 //! - **Bad input changes nothing.** A method that returns `Err` has written nothing, including
-//!   batches: a batch is validated as a whole and applied atomically.
+//!   batches: a batch is validated as a whole and applied atomically. The one exception is an
+//!   `Unavailable` error from a file-backed store whose database committed but whose event log
+//!   could not be appended: the memories are stored, and retrying the same put is safe (it
+//!   deduplicates to the stored ids).
+//! - **The store keeps data, the engine decides visibility.** Archived namespaces refuse puts,
+//!   but their memories stay readable, updatable and deletable here; hiding them from callers
+//!   (SPEC 3: archived means no reads or writes) is the engine's job, as is every policy check.
 //! - **Read your writes.** Once a write returns `Ok`, every later call on the same store (any
 //!   handle, any task) sees it; for file-backed stores the write is durable (it survives the
 //!   process being killed).
 //! - **Times come from the caller.** Methods that stamp a time take `at`; a store never reads
-//!   the clock, so results are reproducible.
+//!   the clock, so results are reproducible. A stamped `updated_at` is `max(at, created_at)`,
+//!   so a record never looks changed before it existed.
+//! - **Which error wins.** Checks run in this order and the first failure is returned: input
+//!   validation (`InvalidInput`), then existence (`NotFound`), then state (`AlreadyExists`,
+//!   `Conflict`). `update_namespace` is the exception: it needs the namespace before it can
+//!   validate the patched record, so `NotFound` comes first.
+//! - **Ids of memories, API keys, audit records and proposals are unique across tenants**:
+//!   creating one with an id another tenant uses is `AlreadyExists`. (Ids are UUIDv7; a
+//!   collision means a caller reused an id, not a guess.)
 //! - **Change sequence.** Every insert, update or tombstone of a memory gives it the next value
-//!   of one store-wide, strictly increasing sequence (`Memory::seq`). Usage statistics
-//!   (evidence, access, outcomes) do not advance it.
+//!   of one store-wide, strictly increasing sequence (`Memory::seq`), shared by all tenants and
+//!   never reused. A batch numbers its new memories in input order; `delete_namespace` numbers
+//!   the memories it tombstones in id order. Usage statistics (evidence, access, outcomes) do
+//!   not advance it.
 //! - **Pages** are ordered by id ascending (ids are UUIDv7, so roughly by creation time). A page
 //!   holds at most `limit` items (1..=[`MAX_PAGE_LIMIT`], else `InvalidInput`); `next_cursor` is
-//!   `Some` exactly when more items may follow. Paging with the returned cursors visits every
+//!   `Some` exactly when more items follow (no trailing empty page). Paging with the returned cursors visits every
 //!   item that exists throughout the paging exactly once. A malformed cursor is `InvalidInput`.
 
 use async_trait::async_trait;
@@ -89,7 +105,7 @@ pub struct PurgeReport {
 pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- namespaces ------------------------------------------------------------------------
 
-    /// Adds a namespace to the catalog.
+    /// Adds a namespace to the catalog, stored as given (an import may bring an archived one).
     /// - `AlreadyExists` when the tenant has a namespace with that key in any status (a deleted
     ///   key stays taken until [`Store::purge`] removes it).
     /// - `InvalidInput` when [`Namespace::validate`] fails.
@@ -102,7 +118,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// in the filter, deleted namespaces are left out.
     async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>>;
 
-    /// Applies `patch` and sets `updated_at = at`; returns the new record.
+    /// Applies `patch` and stamps `updated_at`; returns the new record.
     /// - `NotFound` when the namespace is missing or deleted (archived ones can be edited).
     /// - `InvalidInput` when the result would not validate; nothing changes.
     async fn update_namespace(
@@ -123,16 +139,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: Timestamp,
     ) -> Result<()>;
 
-    /// Active -> archived. `Ok(true)` when it changed, `Ok(false)` when it was already archived.
+    /// Active -> archived, stamping `updated_at`. `Ok(true)` when it changed, `Ok(false)` when it was already archived.
     /// - `NotFound` when missing or deleted.
     /// - Memories stay stored; puts into an archived namespace fail with `NotFound`.
     async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool>;
 
-    /// Archived -> active. `Ok(true)` when it changed, `Ok(false)` when it was already active.
+    /// Archived -> active, stamping `updated_at`. `Ok(true)` when it changed, `Ok(false)` when it was already active.
     /// - `NotFound` when missing or deleted.
     async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool>;
 
-    /// Marks the namespace deleted and tombstones all its live memories at once (each gets a new
+    /// Marks the namespace deleted (stamping `updated_at`) and tombstones all its live memories at once (each gets a new
     /// `seq`). `Ok(true)` when it changed, `Ok(false)` when it was already deleted.
     /// - `NotFound` when missing.
     /// - The key stays taken until [`Store::purge`] removes the namespace.
@@ -167,7 +183,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many live memories pass `filter`.
     async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64>;
 
-    /// Applies `patch`, sets `updated_at = at` and a new `seq`; returns the new record.
+    /// Applies `patch`, stamps `updated_at` and takes a new `seq`; returns the new record.
     /// - `NotFound` when missing or tombstoned.
     /// - `InvalidInput` when the patched memory would not validate.
     /// - `Conflict` when new content duplicates another live memory of the namespace.
@@ -190,7 +206,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport>;
 
     /// Memories (live and tombstoned) whose `seq` is greater than `after_seq`, in `seq` order,
-    /// at most `limit` (1..=[`MAX_PAGE_LIMIT`]). Each memory appears once, in its latest state;
+    /// at most `limit` (1..=[`MAX_PAGE_LIMIT`], else `InvalidInput`). Each memory appears once, in its latest state;
     /// purged memories are gone. Continue from the last returned `seq`.
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>>;
 
@@ -202,14 +218,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///   -1..=1. Then nothing changes.
     async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()>;
 
-    /// Counts one access for each live memory in `ids` and sets `last_accessed_at = at`.
-    /// Best effort by design (a recalled memory may be deleted meanwhile): missing ids are
-    /// skipped. Returns how many memories were updated.
+    /// Counts one access per listing of a live memory in `ids` (an id listed twice counts
+    /// twice) and sets `last_accessed_at = at`. Best effort by design (a recalled memory may be
+    /// deleted meanwhile): missing ids are skipped. Returns how many accesses were counted.
     async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64>;
 
     // ---- audit ------------------------------------------------------------------------------
 
-    /// Appends a record. `AlreadyExists` when its id is taken. Records are never changed.
+    /// Appends a record. `AlreadyExists` when its id is taken (any tenant). Records are never
+    /// changed or removed.
     async fn append_audit(&self, record: AuditRecord) -> Result<()>;
 
     /// A page of the tenant's audit records passing `filter`, ordered by id.
@@ -222,7 +239,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- API keys ---------------------------------------------------------------------------
 
-    /// Stores a key. `AlreadyExists` when its id or hash is taken (any tenant);
+    /// Stores a key as given. `AlreadyExists` when its id or hash is taken (any tenant);
     /// `InvalidInput` when [`ApiKey::validate`] fails.
     async fn create_api_key(&self, key: ApiKey) -> Result<()>;
 
@@ -236,7 +253,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The tenant's keys, revoked ones included, ordered by id.
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>>;
 
-    /// Replaces a key's scopes and default namespace, sets `updated_at = at`; returns the key.
+    /// Replaces a key's scopes and default namespace, stamps `updated_at`; returns the key.
     /// - `NotFound` when missing; `Conflict` when revoked; `InvalidInput` for scopes naming a
     ///   namespace twice.
     async fn update_api_key_scopes(
@@ -254,8 +271,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- review queue -----------------------------------------------------------------------
 
-    /// Queues a proposal. `AlreadyExists` when its id is taken; `InvalidInput` when it is not
-    /// pending or its content is empty.
+    /// Queues a proposal. `AlreadyExists` when its id is taken (any tenant); `InvalidInput`
+    /// when it is not pending and undecided ([`crate::validate_proposal`]) or its content is empty.
     async fn create_proposal(&self, proposal: Proposal) -> Result<()>;
 
     /// The proposal with `id`; `Ok(None)` when missing.

@@ -46,12 +46,23 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(micros))
     }
 
+    /// The earliest instant the domain accepts: 0001-01-01T00:00:00Z.
+    pub const MIN: Timestamp = Timestamp(-62_135_596_800 * MICROS_PER_SECOND);
+    /// The latest instant the domain accepts: 9999-12-31T23:59:59.999999Z (RFC 3339 has four
+    /// year digits, so every accepted instant has exactly one text form).
+    pub const MAX: Timestamp = Timestamp(253_402_300_800 * MICROS_PER_SECOND - 1);
+
+    /// Rejects an instant outside [`Timestamp::MIN`]..=[`Timestamp::MAX`], naming `what`.
+    pub fn validate(self, what: &str) -> Result<(), Error> {
+        if self < Self::MIN || self > Self::MAX {
+            return Err(Error::invalid_input(format!("{what} is outside the years 0001..=9999")));
+        }
+        Ok(())
+    }
+
     fn to_datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000).unwrap_or(if self.0 < 0 {
-            OffsetDateTime::UNIX_EPOCH
-        } else {
-            far_future()
-        })
+        let clamped = self.0.clamp(Self::MIN.0, Self::MAX.0);
+        OffsetDateTime::from_unix_timestamp_nanos(clamped as i128 * 1_000).expect("MIN..=MAX is representable")
     }
 
     /// The UTC calendar date, `YYYY-MM-DD` (names the daily JSONL log files).
@@ -68,15 +79,12 @@ impl Timestamp {
             ))
         })?;
         let micros = dt.unix_timestamp_nanos().div_euclid(1_000);
-        i64::try_from(micros)
+        let t = i64::try_from(micros)
             .map(Timestamp)
-            .map_err(|_| Error::invalid_input(format!("timestamp {text:?} is out of range")))
+            .map_err(|_| Error::invalid_input(format!("timestamp {text:?} is out of range")))?;
+        t.validate(&format!("timestamp {text:?}"))?;
+        Ok(t)
     }
-}
-
-fn far_future() -> OffsetDateTime {
-    // 9999-12-31T23:59:59Z: the largest instant RFC 3339 can spell with four year digits.
-    OffsetDateTime::from_unix_timestamp(253_402_300_799).expect("valid constant")
 }
 
 impl fmt::Display for Timestamp {
@@ -134,6 +142,17 @@ mod tests {
     fn offsets_are_converted_to_utc() {
         let t = Timestamp::parse_rfc3339("2026-05-08T02:00:00+04:00").unwrap();
         assert_eq!(t.to_string(), "2026-05-07T22:00:00.000000Z");
+    }
+
+    #[test]
+    fn the_bounds_print_and_parse_exactly() {
+        assert_eq!(Timestamp::MIN.to_string(), "0001-01-01T00:00:00.000000Z");
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999999Z");
+        for t in [Timestamp::MIN, Timestamp::MAX, Timestamp::from_micros(-1)] {
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_string()).unwrap(), t);
+        }
+        assert!(Timestamp::MAX.plus_micros(1).validate("t").is_err());
+        assert!(Timestamp::MIN.plus_micros(-1).validate("t").is_err());
     }
 
     #[test]

@@ -39,7 +39,7 @@ async fn reopening_preserves_every_record_and_the_sequence() {
         m.metadata.insert("pi".into(), serde_json::json!(std::f64::consts::PI));
         m.metadata.insert("tiny".into(), serde_json::json!(1e-300));
         m.metadata.insert("big".into(), serde_json::json!(u64::MAX));
-        m.stats.evidence_count = u64::MAX - 1;
+        m.stats.evidence_count = memory_core::UsageStats::MAX_COUNT;
         store.put_memories(&t, vec![m, memory("default", "b", 2), memory("gone", "c", 3)]).await.unwrap();
         store.record_outcomes(&t, &[id(2)], Outcome::Reward(0.37)).await.unwrap();
         store.delete_memory(&t, id(2), at(10)).await.unwrap();
@@ -53,7 +53,7 @@ async fn reopening_preserves_every_record_and_the_sequence() {
     };
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(snapshot(&store).await, before);
-    assert_eq!(store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.evidence_count, u64::MAX - 1);
+    assert_eq!(store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.evidence_count, memory_core::UsageStats::MAX_COUNT);
 
     // The newest change (seq 5, the tombstone of memory 3) is purged; the next write still gets 6.
     let report = store.purge(&t, at(100)).await.unwrap();
