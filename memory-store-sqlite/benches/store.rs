@@ -208,6 +208,7 @@ fn main() {
             (Durability::Full, Mix::PerNamespace),
             (Durability::Full, Mix::Mixed),
             (Durability::Process, Mix::PerNamespace),
+            (Durability::Process, Mix::Mixed),
         ] {
             run(&cfg, durability, mix).await;
         }

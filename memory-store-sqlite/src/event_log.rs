@@ -78,7 +78,9 @@ pub fn read_log(path: &Path) -> Result<Vec<LogEvent>> {
 }
 
 /// Most log files kept open at once; beyond it the least recently used is closed.
-const MAX_OPEN_FILES: usize = 64;
+const MAX_OPEN_FILES: usize = 256;
+/// Most threads that fsync log files of one batch at once.
+const MAX_SYNC_THREADS: usize = 8;
 
 /// The appending side of the logs of one data directory.
 pub(crate) struct EventLog {
@@ -109,16 +111,21 @@ impl EventLog {
             buf.push(b'\n');
         }
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        for (path, buf) in batches {
+        for (path, buf) in &batches {
             files
-                .append(&path, &buf, self.durability)
+                .append(path, buf, self.durability)
                 .map_err(|e| io_error(format_args!("stored, but cannot append to {}", path.display()), e))?;
+        }
+        if self.durability == Durability::Full {
+            files.sync(batches.keys())?;
         }
         Ok(())
     }
 }
 
 impl OpenFiles {
+    /// Writes `buf` to the end of the file at `path` (opening and repairing it if needed). A
+    /// failed write is taken back, so the file never keeps a partial line of a live process.
     fn append(&mut self, path: &Path, buf: &[u8], durability: Durability) -> io::Result<()> {
         self.clock += 1;
         let now = self.clock;
@@ -134,17 +141,36 @@ impl OpenFiles {
         let (file, used) = self.by_path.get_mut(path).expect("inserted above");
         *used = now;
         let before = file.metadata()?.len();
-        let written = file.write_all(buf).and_then(|()| match durability {
-            Durability::Full => file.sync_data(),
-            Durability::Process => Ok(()),
-        });
-        if let Err(e) = written {
+        if let Err(e) = file.write_all(buf) {
             // Take back a partial line now, and reopen (and re-check) the file next time.
             let _ = file.set_len(before);
             self.by_path.remove(path);
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Fsyncs the files at `paths` (all written by this batch and still open). Concurrently:
+    /// a batch spread over many namespaces would otherwise wait for one disk flush per file
+    /// in turn, while concurrent flushes share journal commits.
+    fn sync<'a>(&self, paths: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+        let files: Vec<(&PathBuf, &File)> =
+            paths.filter_map(|p| self.by_path.get(p).map(|(file, _)| (p, file))).collect();
+        let sync = |chunk: &[(&PathBuf, &File)]| -> Result<()> {
+            for (path, file) in chunk {
+                file.sync_data()
+                    .map_err(|e| io_error(format_args!("stored, but cannot sync {}", path.display()), e))?;
+            }
+            Ok(())
+        };
+        if files.len() <= 1 {
+            return sync(&files);
+        }
+        let per_thread = files.len().div_ceil(MAX_SYNC_THREADS);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files.chunks(per_thread).map(|chunk| scope.spawn(move || sync(chunk))).collect();
+            handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(Error::internal("log sync panicked"))))
+        })
     }
 }
 

@@ -53,7 +53,10 @@ async fn reopening_preserves_every_record_and_the_sequence() {
     };
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(snapshot(&store).await, before);
-    assert_eq!(store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.evidence_count, memory_core::UsageStats::MAX_COUNT);
+    assert_eq!(
+        store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.evidence_count,
+        memory_core::UsageStats::MAX_COUNT
+    );
 
     // The newest change (seq 5, the tombstone of memory 3) is purged; the next write still gets 6.
     let report = store.purge(&t, at(100)).await.unwrap();
