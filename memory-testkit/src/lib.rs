@@ -6,7 +6,7 @@
 //! needs `tokio` as a dev-dependency with the features `macros` and `rt-multi-thread`,
 //! because every generated test is a multi-threaded `#[tokio::test]`:
 //!
-//! ```ignore
+//! ```text
 //! use std::sync::Arc;
 //! use memory_testkit::Fixture;
 //!

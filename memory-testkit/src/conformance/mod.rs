@@ -187,7 +187,7 @@ crate::__conformance_checks!(__conformance_names []);
 /// dev-dependency with the features `macros` and `rt-multi-thread`; the tests run on a
 /// two-worker multi-threaded runtime, so blocking backends behave as in production.
 ///
-/// ```ignore
+/// ```no_run
 /// async fn fresh() -> memory_testkit::Fixture {
 ///     memory_testkit::Fixture::new(std::sync::Arc::new(memory_core::InMemoryStore::new()))
 /// }
