@@ -148,24 +148,12 @@ impl Store for InMemoryStore {
 
     async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
         let mut s = self.lock();
-        let ns = s.live_namespace(tenant, key)?;
-        if ns.status == NamespaceStatus::Archived {
-            return Ok(false);
-        }
-        ns.status = NamespaceStatus::Archived;
-        ns.updated_at = at.max(ns.created_at);
-        Ok(true)
+        Ok(s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Archived, at))
     }
 
     async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
         let mut s = self.lock();
-        let ns = s.live_namespace(tenant, key)?;
-        if ns.status == NamespaceStatus::Active {
-            return Ok(false);
-        }
-        ns.status = NamespaceStatus::Active;
-        ns.updated_at = at.max(ns.created_at);
-        Ok(true)
+        Ok(s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Active, at))
     }
 
     async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
@@ -174,11 +162,9 @@ impl Store for InMemoryStore {
             .namespaces
             .get_mut(&(tenant.clone(), key.clone()))
             .ok_or_else(|| Error::not_found(format!("namespace {:?} not found", key.as_str())))?;
-        if ns.status == NamespaceStatus::Deleted {
+        if !ns.set_status(NamespaceStatus::Deleted, at) {
             return Ok(false);
         }
-        ns.status = NamespaceStatus::Deleted;
-        ns.updated_at = at.max(ns.created_at);
         let doomed: Vec<MemoryId> = s
             .memories
             .values()
@@ -513,15 +499,7 @@ impl Store for InMemoryStore {
             .get_mut(&id)
             .filter(|p| p.tenant == *tenant)
             .ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
-        if p.status != ProposalStatus::Pending {
-            return Err(Error::conflict(format!("proposal {id} is already {}", p.status)));
-        }
-        p.status = match decision {
-            Decision::Approve => ProposalStatus::Approved,
-            Decision::Reject => ProposalStatus::Rejected,
-        };
-        p.decided_at = Some(at);
-        p.decided_by = Some(by);
+        p.decide(decision, by, at)?;
         Ok(p.clone())
     }
 }

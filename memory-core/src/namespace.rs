@@ -362,6 +362,16 @@ impl Namespace {
         }
     }
 
+    /// Moves to status `to`, stamping `updated_at`; `false` when it already was there.
+    pub fn set_status(&mut self, to: NamespaceStatus, at: Timestamp) -> bool {
+        if self.status == to {
+            return false;
+        }
+        self.status = to;
+        self.updated_at = at.max(self.created_at);
+        true
+    }
+
     /// Checks the record's own fields (the key is valid by construction).
     pub fn validate(&self) -> Result<(), Error> {
         validate_display_name(&self.display_name)?;

@@ -63,6 +63,22 @@ pub struct Proposal {
     pub decided_by: Option<Principal>,
 }
 
+impl Proposal {
+    /// Records `decision` by `by` at `at`; `Conflict` when the proposal is already decided.
+    pub fn decide(&mut self, decision: Decision, by: Principal, at: Timestamp) -> crate::Result<()> {
+        if self.status != ProposalStatus::Pending {
+            return Err(crate::Error::conflict(format!("proposal {} is already {}", self.id, self.status)));
+        }
+        self.status = match decision {
+            Decision::Approve => ProposalStatus::Approved,
+            Decision::Reject => ProposalStatus::Rejected,
+        };
+        self.decided_at = Some(at);
+        self.decided_by = Some(by);
+        Ok(())
+    }
+}
+
 /// Filters for listing proposals; every set field must match.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]

@@ -109,22 +109,18 @@ pub(crate) fn set_status(
     at: Timestamp,
 ) -> Result<bool> {
     let mut ns = get_live(conn, tenant, key)?;
-    if ns.status == to {
+    if !ns.set_status(to, at) {
         return Ok(false);
     }
-    ns.status = to;
-    ns.updated_at = at.max(ns.created_at);
     save(conn, &ns)?;
     Ok(true)
 }
 
 pub(crate) fn delete(conn: &Connection, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
     let mut ns = get(conn, tenant, key)?.ok_or_else(|| not_found(key))?;
-    if ns.status == NamespaceStatus::Deleted {
+    if !ns.set_status(NamespaceStatus::Deleted, at) {
         return Ok(false);
     }
-    ns.status = NamespaceStatus::Deleted;
-    ns.updated_at = at.max(ns.created_at);
     save(conn, &ns)?;
     memories::tombstone_namespace(conn, tenant, key, at)?;
     Ok(true)

@@ -6,7 +6,7 @@
 
 use memory_core::{
     ApiKey, ApiKeyId, AuditFilter, AuditId, AuditRecord, Decision, Error, ErrorKind, KeyHash, KeyScope, NamespaceKey,
-    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, ProposalStatus, Result, TenantId, Timestamp,
+    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, Result, TenantId, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -251,15 +251,7 @@ pub(crate) fn decide_proposal(
     at: Timestamp,
 ) -> Result<Proposal> {
     let mut p = get_proposal(conn, tenant, id)?.ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
-    if p.status != ProposalStatus::Pending {
-        return Err(Error::conflict(format!("proposal {id} is already {}", p.status)));
-    }
-    p.status = match decision {
-        Decision::Approve => ProposalStatus::Approved,
-        Decision::Reject => ProposalStatus::Rejected,
-    };
-    p.decided_at = Some(at);
-    p.decided_by = Some(by);
+    p.decide(decision, by, at)?;
     conn.prepare_cached("UPDATE proposals SET status = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?1")
         .classify()?
         .execute((id.as_uuid(), p.status.as_str(), micros(at), p.decided_by.as_ref().map(Principal::as_str)))
