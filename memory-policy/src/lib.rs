@@ -1,3 +1,32 @@
 //! Compiles trusted namespace policies, teams and scope profiles into one scope resolver that
-//! answers, per request, where a principal reads and writes and why (SPEC 4). Pure code, fails
-//! closed. Filled by a later issue; until then this crate is intentionally empty.
+//! answers, per request, where a principal reads and writes and why (SPEC 1 and 4).
+//!
+//! Pure code, no IO but reading the configuration file; it fails closed: an invalid
+//! configuration yields diagnostics and no [`Policy`], and every question a policy cannot
+//! answer positively is a denial with a reason.
+//!
+//! The flow: [`load::parse`] / [`load::load_file`] -> [`PolicyConfig`] (validated) ->
+//! [`Policy::new`] (indexes, compiled regexes) -> [`Policy::plan`] for every request.
+
+mod catalog;
+mod config;
+pub mod load;
+mod plan;
+mod policy;
+mod principal;
+mod promotion;
+mod template;
+
+pub use catalog::{ConfiguredCatalog, NamespaceCatalog};
+pub use config::{
+    AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, MAX_PATTERN_CHARS, MAX_REGEX_SESSION_KEY_CHARS,
+    MaintenanceSettings, NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote, RecallEntry, ScopeLayer,
+    ScopeProfile, SessionKeyMode, SessionKeyRule, Severity, Team,
+};
+pub use plan::{
+    LayerInfo, PlanError, PlanErrorCode, PlanRequest, ProjectContext, PromotionTarget, ReadRequest, ScopePlan,
+};
+pub use policy::{Access, Policy, Verdict};
+pub use principal::{Caller, KeyGrant, PrincipalSource, ResolvedPrincipal};
+pub use promotion::{AutoPromotion, Operation};
+pub use template::{Template, TemplateValues, fnv1a32, project_hash, project_namespace};

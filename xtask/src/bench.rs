@@ -12,12 +12,20 @@ pub struct Bench {
     pub about: &'static str,
 }
 
-pub const BENCHES: &[Bench] = &[Bench {
-    name: "store",
-    package: "memory-store-sqlite",
-    target: "store",
-    about: "the embedded SQLite store end to end (100k memories in 100 namespaces)",
-}];
+pub const BENCHES: &[Bench] = &[
+    Bench {
+        name: "store",
+        package: "memory-store-sqlite",
+        target: "store",
+        about: "the embedded SQLite store end to end (100k memories in 100 namespaces)",
+    },
+    Bench {
+        name: "policy",
+        package: "memory-policy",
+        target: "policy",
+        about: "the scope resolver: time per plan with 1,000 policies and 100 teams",
+    },
+];
 
 /// Runs `cargo bench --package P --bench T ARGS...` for the bench named first in `args`.
 pub fn run(args: &[String]) -> Result<(), Failure> {

@@ -1,0 +1,170 @@
+//! The command line as data: every subcommand, flag and help text of `memory`, parsed by clap.
+//!
+//! Values stay raw strings here; each command validates its own (namespace keys, principals,
+//! categories...) so that a bad value gets the same one-line `error:` as every other bad input
+//! instead of clap's multi-line usage report.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A memory system for AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "memory", version, propagate_version = true, arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a policy file and ask what it decides, without any store.
+    #[command(subcommand, arg_required_else_help = true)]
+    Policy(PolicyCommand),
+}
+
+/// `memory policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy file and list every problem with its path.
+    ///
+    /// Exit status: 0 valid (warnings allowed), 2 invalid or unreadable.
+    Check(CheckArgs),
+    /// Show the scope plan of one request: as whom, reading where, writing where, and why.
+    ///
+    /// Exit status: 0 planned, 1 the plan refuses the request, 2 invalid configuration or
+    /// arguments.
+    Plan(PlanArgs),
+    /// Ask whether a caller may read, write or promote into one namespace.
+    ///
+    /// Exit status: 0 allowed, 1 denied, 2 invalid configuration or arguments.
+    Can(CanArgs),
+    /// Show where an extracted memory would be auto-promoted.
+    ///
+    /// Exit status: 0 (also when there are no targets), 2 invalid configuration or arguments.
+    Promote(PromoteArgs),
+}
+
+/// Arguments of `memory policy check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file (`.json`: the camelCase dialect; anything else: TOML).
+    pub file: PathBuf,
+    /// Print `{"valid": bool, "diagnostics": [...]}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `memory policy plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The policy file (`.json`: the camelCase dialect; anything else: TOML).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub caller: CallerArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// A namespace to read (repeatable; `'*'` = every readable namespace; none = the default
+    /// read set).
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// An explicit write namespace (default: the plan's write default).
+    #[arg(long, value_name = "NS")]
+    pub write: Option<String>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `memory policy can`.
+#[derive(Debug, Args)]
+pub struct CanArgs {
+    /// The policy file (`.json`: the camelCase dialect; anything else: TOML).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub caller: CallerArgs,
+    #[command(flatten)]
+    pub operation: OperationArgs,
+    /// Print `{"allowed": bool, "reason": string}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exactly one question for `memory policy can`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct OperationArgs {
+    /// May the caller read NS?
+    #[arg(long, value_name = "NS")]
+    pub read: Option<String>,
+    /// May the caller write NS?
+    #[arg(long, value_name = "NS")]
+    pub write: Option<String>,
+    /// May the caller promote memories into NS?
+    #[arg(long, value_name = "NS")]
+    pub promote: Option<String>,
+}
+
+/// Arguments of `memory policy promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The policy file (`.json`: the camelCase dialect; anything else: TOML).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub caller: CallerArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The namespace the extracted memory is written into.
+    #[arg(long, value_name = "NS")]
+    pub from: String,
+    /// The memory's category (`fact`, `decision`, `rule`, ...).
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: String,
+    /// The memory's confidence, a number in 0..=1.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub confidence: String,
+    /// Print `{"targets": [ns...], "reason": string}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Who is asking: the identity facts a front end would see on a request.
+#[derive(Debug, Args)]
+pub struct CallerArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// The `X-Memory-Principal` header value (honoured only when the policy trusts the header).
+    #[arg(long, value_name = "H")]
+    pub header_principal: Option<String>,
+    /// An API key scope `NS=read` or `NS=read_write` (repeatable); the key acts as --principal.
+    #[arg(long = "api-key-scope", value_name = "NS=PERM", requires = "principal")]
+    pub api_key_scopes: Vec<String>,
+    /// The API key's default write namespace; the key acts as --principal.
+    #[arg(long, value_name = "NS", requires = "principal")]
+    pub api_key_default: Option<String>,
+}
+
+/// The principal or the session key a request carries (exactly one).
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct IdentityArgs {
+    /// The server's principal (or the API key's, with --api-key-scope / --api-key-default).
+    #[arg(long, value_name = "P")]
+    pub principal: Option<String>,
+    /// The client's session key, mapped to a principal by the session-key rules.
+    #[arg(long, value_name = "K")]
+    pub session_key: Option<String>,
+}
+
+/// The project a request works in, for project layers of a scope profile.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// The project id (e.g. a repository URL or name).
+    #[arg(long, value_name = "ID")]
+    pub project_id: Option<String>,
+    /// The branch within the project.
+    #[arg(long, value_name = "B", requires = "project_id")]
+    pub branch: Option<String>,
+}

@@ -1,0 +1,43 @@
+//! The `memory` command-line program; the only crate that knows argv and terminals (SPEC 8).
+//!
+//! This file only wires things together: [`args`] parses argv, [`commands`] runs one command
+//! writing to stdout and stderr, and [`error`] turns the outcome into an exit code.
+
+mod args;
+mod commands;
+mod error;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with code 0, usage errors to stderr with 2;
+            // printing can fail on a closed pipe, which is no reason to panic.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let mut out = io::stdout().lock();
+    let mut err = io::stderr().lock();
+    let result = commands::run(cli.command, &mut out, &mut err).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    });
+    match result {
+        Ok(status) => ExitCode::from(status.exit_code()),
+        // The reader went away (`memory ... | head`): there is no one left to tell.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            let _ = e.report(&mut err);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
