@@ -59,7 +59,8 @@ impl<'de> Deserialize<'de> for TenantId {
 }
 
 /// The identity an operation runs as: an agent, a user, a service. A plain string id,
-/// trimmed, 1..=256 characters, no control characters.
+/// trimmed and NFC-normalized (like namespace keys, so two spellings of "josé" are one
+/// principal), 1..=256 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Principal(String);
@@ -67,7 +68,8 @@ pub struct Principal(String);
 impl Principal {
     /// Validates and wraps a principal id.
     pub fn new(id: impl AsRef<str>) -> Result<Self, Error> {
-        let id = id.as_ref().trim();
+        let id = crate::namespace::trim_nfc(id.as_ref());
+        let id = id.as_str();
         if id.is_empty() {
             return Err(Error::invalid_input("invalid principal: it is empty"));
         }
@@ -181,8 +183,9 @@ mod tests {
     }
 
     #[test]
-    fn principals_are_trimmed_and_checked() {
+    fn principals_are_trimmed_normalized_and_checked() {
         assert_eq!(Principal::new("  alice ").unwrap().as_str(), "alice");
+        assert_eq!(Principal::new("jose\u{301}").unwrap(), Principal::new("jos\u{e9}").unwrap());
         assert!(Principal::new("   ").is_err());
         assert!(Principal::new("a\u{7}b").is_err());
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use memory_core::{NamespaceKey, NamespaceStatus};
+use memory_core::{NamespaceKey, NamespaceKind, NamespaceStatus};
 
 use crate::Policy;
 
@@ -11,6 +11,9 @@ use crate::Policy;
 pub trait NamespaceCatalog {
     /// The status of `key`, or `None` when no such namespace exists.
     fn status(&self, key: &NamespaceKey) -> Option<NamespaceStatus>;
+    /// The kind of `key`, or `None` when no such namespace exists. A team template may only
+    /// render onto a namespace that does not exist yet or is a team-project namespace.
+    fn kind(&self, key: &NamespaceKey) -> Option<NamespaceKind>;
     /// Every existing namespace that is active, for `*` requests.
     fn active_keys(&self) -> Vec<NamespaceKey>;
 }
@@ -33,6 +36,10 @@ impl ConfiguredCatalog {
 impl NamespaceCatalog for ConfiguredCatalog {
     fn status(&self, key: &NamespaceKey) -> Option<NamespaceStatus> {
         self.keys.contains(key).then_some(NamespaceStatus::Active)
+    }
+
+    fn kind(&self, key: &NamespaceKey) -> Option<NamespaceKind> {
+        self.keys.contains(key).then_some(NamespaceKind::Explicit)
     }
 
     fn active_keys(&self) -> Vec<NamespaceKey> {

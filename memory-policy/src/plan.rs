@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use memory_core::{NamespaceKey, NamespaceStatus, Principal};
+use memory_core::{NamespaceKey, NamespaceKind, NamespaceStatus, Principal};
 use serde::Serialize;
 
 use crate::catalog::NamespaceCatalog;
@@ -230,28 +230,30 @@ impl Planner<'_> {
     fn run(&mut self) {
         let slots = self.layer_slots();
         let write = self.write_target(&slots);
-        let read = match self.read_set(&slots) {
-            Ok(read) => read,
-            Err((code, message)) => return self.refuse(code, message),
-        };
-        let write = match write {
-            Ok(write) => write,
-            Err((code, message)) => return self.refuse(code, message),
-        };
+        let read = self.read_set(&slots);
         self.plan.promotion_targets = self.promotion_targets(&slots);
-        let explicit_layers = std::mem::take(&mut self.plan.layers);
-        self.plan.layers = slots
+        // `promotable` means "an authorized promotion target of this plan", nothing looser.
+        let promotable = |ns: &Option<NamespaceKey>| {
+            ns.is_some() && self.plan.promotion_targets.iter().any(|t| t.authorized && t.namespace == *ns)
+        };
+        let mut layers: Vec<LayerInfo> = slots
             .into_iter()
             .map(|s| LayerInfo {
+                promotable: promotable(&s.namespace),
                 layer: s.layer,
                 namespace: s.namespace,
                 readable: s.access.read,
                 writable: s.access.can_write_target(),
-                promotable: s.promotable,
                 reason: s.reason,
             })
             .collect();
-        self.plan.layers.extend(explicit_layers);
+        layers.append(&mut self.plan.layers);
+        // A refused plan keeps its layers and warnings, the explanation of the refusal.
+        self.plan.layers = layers;
+        let (read, write) = match (read, write) {
+            (Ok(read), Ok(write)) => (read, write),
+            (Err((code, message)), _) | (_, Err((code, message))) => return self.refuse(code, message),
+        };
         let mut read = read;
         // An empty list or one with `*` is an implicit read set too (see `read_set`); testing
         // only for `Explicit(_)` let `read: ["a", "*"]` write outside its read set.
@@ -267,8 +269,9 @@ impl Planner<'_> {
     }
 
     fn refuse(&mut self, code: PlanErrorCode, message: String) {
-        let plan = std::mem::replace(&mut self.plan, empty_plan());
-        self.plan = plan.refuse(code, message);
+        self.plan.read.clear();
+        self.plan.write = None;
+        self.plan.error = Some(PlanError { code, message });
     }
 
     // ---- layers ------------------------------------------------------------------------------
@@ -316,6 +319,11 @@ impl Planner<'_> {
         for &i in &self.policy.include_by_default {
             let ns = self.policy.config.policies[i].namespace.clone();
             let (access, reason) = self.policy.policy_access(self.subject, i, "included in recall by default; ");
+            if !access.read {
+                // Policies the caller cannot read are no layer of its plan; listing every one
+                // would bury the layers that matter (and cost time on every request).
+                continue;
+            }
             let promotable = access.can_write_target();
             slots.push(Slot {
                 layer: "policy".into(),
@@ -423,6 +431,16 @@ impl Planner<'_> {
                 // principal's own namespace or overlay (seeds/002: user namespaces stay
                 // principal-isolated). Unsafe for this project only: the layer is disabled.
                 let why = format!("renders {:?}, a name reserved for principals' own namespaces", ns.as_str());
+                self.plan.warnings.push(format!("teamProject layer of team {:?} disabled: {why}", team.id));
+                slots.push(Self::unavailable(layer, format!("disabled for team {:?}: {why}", team.id)));
+                continue;
+            }
+            if let Some(kind) = self.catalog.kind(&ns).filter(|k| *k != NamespaceKind::TeamProject)
+                && !self.policy.is_protected(&ns)
+            {
+                // A template only ever creates team-project namespaces; it never takes over one
+                // that exists as something else (an explicit namespace a key is scoped to, say).
+                let why = format!("renders {:?}, an existing {kind} namespace", ns.as_str());
                 self.plan.warnings.push(format!("teamProject layer of team {:?} disabled: {why}", team.id));
                 slots.push(Self::unavailable(layer, format!("disabled for team {:?}: {why}", team.id)));
                 continue;
@@ -696,19 +714,5 @@ impl OrderedKeys {
         }
         self.keys.push(ns.clone());
         true
-    }
-}
-
-fn empty_plan() -> ScopePlan {
-    ScopePlan {
-        principal: None,
-        principal_source: PrincipalSource::Unauthenticated,
-        principal_reason: String::new(),
-        read: Vec::new(),
-        write: None,
-        layers: Vec::new(),
-        promotion_targets: Vec::new(),
-        warnings: Vec::new(),
-        error: None,
     }
 }

@@ -117,7 +117,8 @@ impl Policy {
             let reason = sentence(&[T("the server runs as "), Q(p.as_str())]);
             return done(p.clone(), PrincipalSource::Server, reason, warnings);
         }
-        if let Some(key) = &caller.session_key {
+        // An empty session key names nobody; it must not match an empty prefix by accident.
+        if let Some(key) = caller.session_key.as_deref().filter(|k| !k.is_empty()) {
             if let Some((rule, p)) = self.match_session_key(key, &mut warnings) {
                 let r = &self.rules[rule];
                 let how = match r.mode {

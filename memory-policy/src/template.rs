@@ -91,6 +91,15 @@ impl Template {
                 "template {text:?} has no placeholder, so every team and project would share one namespace"
             ));
         }
+        // Shapes reserved for principals' own namespaces: a team layer could never use them.
+        if let Some(Part::Literal(first)) = parts.first()
+            && first.starts_with("principal-")
+        {
+            return Err(format!("template {text:?} starts with \"principal-\", which is reserved for self namespaces"));
+        }
+        if parts.iter().any(|p| matches!(p, Part::Literal(l) if l.contains(".p-"))) {
+            return Err(format!("template {text:?} contains \".p-\", which marks user-project overlays"));
+        }
         let template = Template { parts };
         // Literal text is unsafe on its own when even the tamest values ("x") give a bad key.
         let probe = template.fill(|_| "x");
@@ -206,6 +215,8 @@ mod tests {
             ("{teamId}..x", "\"..\""),
             ("team-alpha", "no placeholder"),
             ("team {teamId}", "whitespace"),
+            ("principal-{teamId}", "reserved for self namespaces"),
+            ("{teamId}.p-{projectHash}", "overlays"),
         ] {
             let err = Template::parse(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");

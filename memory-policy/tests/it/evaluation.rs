@@ -142,7 +142,7 @@ fn no_configuration_reads_self_and_shared_and_writes_default() {
             read: [default, shared]
             write: default
             layers:
-              self   default rwp
+              self   default rw-
               shared shared  r--
             promote: shared=shared no
         "#]],

@@ -17,16 +17,16 @@ fn readable_names_are_read_in_request_order() {
         CONFIG,
         "as=alice read=shared,research,shared",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, research]
-        write: default
-        layers:
-          self     default  rwp
-          shared   shared   r--
-          explicit shared   r--
-          explicit research rw-
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [shared, research]
+            write: default
+            layers:
+              self     default  rw-
+              shared   shared   r--
+              explicit shared   r--
+              explicit research rw-
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -36,13 +36,16 @@ fn an_existing_unreadable_name_is_forbidden() {
         CONFIG,
         "as=alice read=research,payroll",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        layers:
-          explicit research rw-
-        error: forbidden — may not read "payroll": the policy for "payroll" gives "alice" no access
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self     default  rw-
+              shared   shared   r--
+              explicit research rw-
+            promote: shared=shared no
+            error: forbidden — may not read "payroll": the policy for "payroll" gives "alice" no access
+        "#]],
     );
 }
 
@@ -52,24 +55,31 @@ fn an_unknown_name_is_not_found() {
         CONFIG,
         "as=alice read=research,nowhere",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        layers:
-          explicit research rw-
-        error: not_found — namespace "nowhere" not found
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self     default  rw-
+              shared   shared   r--
+              explicit research rw-
+            promote: shared=shared no
+            error: not_found — namespace "nowhere" not found
+        "#]],
     );
     // Even a readable-by-default name must exist.
     check(
         CONFIG,
         "as=alice read=default bare",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "default" not found
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: not_found — namespace "default" not found
+        "#]],
     );
 }
 
@@ -79,32 +89,44 @@ fn an_archived_or_deleted_name_is_not_found() {
         CONFIG,
         "as=alice read=research archived=research",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "research" is archived
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: not_found — namespace "research" is archived
+        "#]],
     );
     check(
         CONFIG,
         "as=hr read=payroll deleted=payroll",
         expect![[r#"
-        principal: hr (server)
-        read: []
-        write: -
-        error: not_found — namespace "payroll" is deleted
-    "#]],
+            principal: hr (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: not_found — namespace "payroll" is deleted
+        "#]],
     );
     // An archived namespace the caller could not read anyway is also 404, never 403.
     check(
         CONFIG,
         "as=alice read=payroll archived=payroll",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "payroll" is archived
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: not_found — namespace "payroll" is archived
+        "#]],
     );
 }
 
@@ -114,11 +136,15 @@ fn a_created_namespace_without_policy_is_forbidden() {
         CONFIG,
         "as=alice read=scratch exists=scratch",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: forbidden — may not read "scratch": no policy names "scratch", so it is denied
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: forbidden — may not read "scratch": no policy names "scratch", so it is denied
+        "#]],
     );
 }
 
@@ -128,11 +154,15 @@ fn a_malformed_name_is_invalid() {
         CONFIG,
         "as=alice read=../etc",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: invalid — namespace key "../etc" contains "..", which is not allowed
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: invalid — namespace key "../etc" contains "..", which is not allowed
+        "#]],
     );
 }
 
@@ -146,25 +176,29 @@ fn names_are_normalized_before_lookup() {
         config,
         "as=alice read=cafe\u{301}",
         expect![[r#"
-        principal: alice (server)
-        read: [café]
-        write: default
-        layers:
-          self     default rwp
-          shared   shared  r--
-          explicit café    rw-
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [café]
+            write: default
+            layers:
+              self     default rw-
+              shared   shared  r--
+              explicit café    rw-
+            promote: shared=shared no
+        "#]],
     );
     check(
         config,
         "as=alice read=Café",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "Café" not found
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: not_found — namespace "Café" not found
+        "#]],
     );
 }
 
@@ -174,14 +208,14 @@ fn star_in_a_list_means_everything_readable() {
         CONFIG,
         "as=hr read=payroll,*",
         expect![[r#"
-        principal: hr (server)
-        read: [default, shared, payroll]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: hr (server)
+            read: [default, shared, payroll]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -191,14 +225,14 @@ fn an_explicit_read_keeps_the_default_write_target() {
         CONFIG,
         "as=alice read=shared",
         expect![[r#"
-        principal: alice (server)
-        read: [shared]
-        write: default
-        layers:
-          self     default rwp
-          shared   shared  r--
-          explicit shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [shared]
+            write: default
+            layers:
+              self     default rw-
+              shared   shared  r--
+              explicit shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }

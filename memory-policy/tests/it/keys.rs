@@ -42,14 +42,14 @@ fn a_scoped_key_writes_its_default_namespace_only_with_read_write() {
         CONFIG,
         "key=alice scopes=research:rw,shared:r key-default=research",
         expect![[r#"
-        principal: alice (api key)
-        read: [research, shared]
-        write: research
-        layers:
-          key-scope research rwp
-          key-scope shared   r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (api key)
+            read: [research, shared]
+            write: research
+            layers:
+              key-scope research rw-
+              key-scope shared   r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         CONFIG,
@@ -76,14 +76,17 @@ fn a_scoped_key_never_reaches_outside_its_scopes() {
         CONFIG,
         "key=alice scopes=research:r read=ops",
         expect![[r#"
-        principal: alice (api key)
-        read: []
-        write: -
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-        error: forbidden — may not read "ops": the API key's scopes do not include "ops"
-    "#]],
+            principal: alice (api key)
+            read: []
+            write: -
+            layers:
+              key-scope research r--
+            promote: shared=shared no
+            warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
+            warning: no writable namespace: writes will be refused
+            error: forbidden — may not read "ops": the API key's scopes do not include "ops"
+        "#]],
     );
     check(
         CONFIG,
@@ -104,11 +107,14 @@ fn a_scoped_key_never_reaches_outside_its_scopes() {
         CONFIG,
         "key=alice scopes=research:r write=default",
         expect![[r#"
-        principal: alice (api key)
-        read: []
-        write: -
-        error: forbidden — may not write "default": the API key's scopes do not include "default"
-    "#]],
+            principal: alice (api key)
+            read: []
+            write: -
+            layers:
+              key-scope research r--
+            promote: shared=shared no
+            error: forbidden — may not write "default": the API key's scopes do not include "default"
+        "#]],
     );
     check_can(
         CONFIG,
@@ -130,24 +136,28 @@ fn an_unscoped_key_has_its_principals_rights() {
         CONFIG,
         "key=alice",
         expect![[r#"
-        principal: alice (api key)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (api key)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         CONFIG,
         "key=alice read=research",
         expect![[r#"
-        principal: alice (api key)
-        read: []
-        write: -
-        error: forbidden — may not read "research": the policy for "research" gives "alice" no access
-    "#]],
+            principal: alice (api key)
+            read: []
+            write: -
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            error: forbidden — may not read "research": the policy for "research" gives "alice" no access
+        "#]],
     );
 }
 
@@ -175,13 +185,16 @@ fn behind_a_trusted_header_scopes_narrow_the_header_principal() {
         CONFIG,
         "header=bob key=alice scopes=research:r,shared:rw read=research write=research",
         expect![[r#"
-        principal: bob (header)
-        read: []
-        write: -
-        layers:
-          explicit research r--
-        error: forbidden — may not write "research": the policy for "research" gives "bob" read and write; the API key's scopes grant read on "research"
-    "#]],
+            principal: bob (header)
+            read: []
+            write: -
+            layers:
+              key-scope research r--
+              key-scope shared   r--
+              explicit  research r--
+            promote: shared=shared no
+            error: forbidden — may not write "research": the policy for "research" gives "bob" read and write; the API key's scopes grant read on "research"
+        "#]],
     );
     check(
         CONFIG,
@@ -213,14 +226,14 @@ fn behind_a_trusted_header_an_unscoped_key_is_the_header_principal() {
         CONFIG,
         "header=bob key=alice",
         expect![[r#"
-        principal: bob (header)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: bob (header)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -258,16 +271,16 @@ write_default = "userProject"
         config,
         "key=alice scopes=shared:rw project=repo",
         expect![[r#"
-        principal: alice (api key)
-        read: [shared]
-        write: -
-        layers:
-          key-scope shared rwp
-        warning: writeDefault userProject unavailable: an API key with scopes uses its scopes instead of the scope profile's layers
-        warning: the self namespace "alice" unavailable: the API key's scopes do not include "alice"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: alice (api key)
+            read: [shared]
+            write: -
+            layers:
+              key-scope shared rw-
+            warning: writeDefault userProject unavailable: an API key with scopes uses its scopes instead of the scope profile's layers
+            warning: the self namespace "alice" unavailable: the API key's scopes do not include "alice"
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
+            warning: no writable namespace: writes will be refused
+        "#]],
     );
 }
 
@@ -277,18 +290,18 @@ fn an_archived_scope_is_not_read() {
         CONFIG,
         "key=alice scopes=research:r,ops:rw key-default=ops archived=ops",
         expect![[r#"
-        principal: alice (api key)
-        read: [research]
-        write: -
-        layers:
-          key-scope research r--
-          key-scope ops      rwp
-        promote: shared=shared no
-        warning: the API key's default namespace "ops" unavailable: it is archived or deleted
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-        warning: key-scope layer "ops" is archived or deleted; not read
-    "#]],
+            principal: alice (api key)
+            read: [research]
+            write: -
+            layers:
+              key-scope research r--
+              key-scope ops      rw-
+            promote: shared=shared no
+            warning: the API key's default namespace "ops" unavailable: it is archived or deleted
+            warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
+            warning: no writable namespace: writes will be refused
+            warning: key-scope layer "ops" is archived or deleted; not read
+        "#]],
     );
 }

@@ -45,14 +45,14 @@ fn a_trusted_header_wins_over_everything() {
         TRUSTING,
         "header=bob key=alice as=server session=s",
         expect![[r#"
-        principal: bob (header)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: bob (header)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -62,15 +62,15 @@ fn an_untrusted_header_is_ignored_with_a_warning() {
         "",
         "header=bob as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-        warning: the principal header was ignored: header trust is off (trust_principal_header)
-    "#]],
+            principal: alice (server)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            warning: the principal header was ignored: header trust is off (trust_principal_header)
+        "#]],
     );
 }
 
@@ -104,14 +104,14 @@ fn the_api_key_comes_before_the_server_principal() {
         "",
         "key=alice as=server",
         expect![[r#"
-        principal: alice (api key)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (api key)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -121,14 +121,14 @@ fn the_server_principal_comes_before_session_keys() {
         RULES,
         "as=server session=project-alpha:1",
         expect![[r#"
-        principal: server (server)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: server (server)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -138,27 +138,27 @@ fn session_key_rules_apply_in_config_order() {
         RULES,
         "session=project-alpha:session-123",
         expect![[r#"
-        principal: alpha-agent (session-key rule 0)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: alpha-agent (session-key rule 0)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         RULES,
         "session=exact-key",
         expect![[r#"
-        principal: mapped (session-key rule 1)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: mapped (session-key rule 1)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         RULES,
@@ -176,27 +176,27 @@ fn session_key_rules_apply_in_config_order() {
         RULES,
         "session=agent-bob-42",
         expect![[r#"
-        principal: bob-42 (session-key rule 2)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: bob-42 (session-key rule 2)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         RULES,
         "session=agent-Bob-42",
         expect![[r#"
-        principal: any-agent (session-key rule 4)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: any-agent (session-key rule 4)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -207,13 +207,11 @@ fn a_regex_rule_that_expands_to_no_principal_falls_through() {
         RULES,
         "session=",
         expect![[r#"
-        principal: - (unauthenticated)
-        read: []
-        write: -
-        warning: session-key rule 3 matched but gives no valid principal: invalid principal: it is empty
-        warning: no session-key rule matched the session key
-        error: unauthenticated — no principal: namespaces are enabled and unauthenticated requests are denied
-    "#]],
+            principal: - (unauthenticated)
+            read: []
+            write: -
+            error: unauthenticated — no principal: namespaces are enabled and unauthenticated requests are denied
+        "#]],
     );
 }
 
@@ -257,41 +255,41 @@ session_key_rules = { "project-alpha:" = "alpha-agent" }
         config,
         "session=nobody-knows-me",
         expect![[r#"
-        principal: guest (fallback)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-        warning: no session-key rule matched the session key
-    "#]],
+            principal: guest (fallback)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+            warning: no session-key rule matched the session key
+        "#]],
     );
     check(
         config,
         "session=project-alpha:1",
         expect![[r#"
-        principal: alpha-agent (session-key rule 0)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: alpha-agent (session-key rule 0)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         config,
         "",
         expect![[r#"
-        principal: guest (fallback)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  r--
-        promote: shared=shared no
-    "#]],
+            principal: guest (fallback)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -307,5 +305,19 @@ fn without_any_source_the_request_is_unauthenticated() {
         warning: no session-key rule matched the session key
         error: unauthenticated — no principal: namespaces are enabled and unauthenticated requests are denied
     "#]],
+    );
+}
+
+#[test]
+fn an_empty_session_key_names_nobody() {
+    check(
+        "[namespaces]\nsession_key_rules = [{ match = \"a:\", principal = \"agent-a\" }]\n",
+        "session=",
+        expect![[r#"
+            principal: - (unauthenticated)
+            read: []
+            write: -
+            error: unauthenticated — no principal: namespaces are enabled and unauthenticated requests are denied
+        "#]],
     );
 }

@@ -42,14 +42,14 @@ fn the_plan_lists_shared_as_the_promotion_target_without_a_profile() {
         LEGACY,
         "as=curator",
         expect![[r#"
-        principal: curator (server)
-        read: [default, shared]
-        write: default
-        layers:
-          self   default rwp
-          shared shared  rwp
-        promote: shared=shared yes
-    "#]],
+            principal: curator (server)
+            read: [default, shared]
+            write: default
+            layers:
+              self   default rw-
+              shared shared  rwp
+            promote: shared=shared yes
+        "#]],
     );
 }
 
@@ -148,31 +148,31 @@ fn profile_promotion_targets_are_authorized_per_principal() {
         AUTO,
         "as=pi-geek project=repo",
         expect![[r#"
-        principal: pi-geek (server)
-        read: [pi-geek.p-d3b4ca9d, team-pi-project-d3b4ca9d, pi-geek, shared]
-        write: pi-geek.p-d3b4ca9d
-        layers:
-          userProject  pi-geek.p-d3b4ca9d       rwp
-          teamProject  team-pi-project-d3b4ca9d rwp
-          userGlobal   pi-geek                  rwp
-          serverShared shared                   rwp
-        promote: teamProject=team-pi-project-d3b4ca9d yes; serverShared=shared yes
-    "#]],
+            principal: pi-geek (server)
+            read: [pi-geek.p-d3b4ca9d, team-pi-project-d3b4ca9d, pi-geek, shared]
+            write: pi-geek.p-d3b4ca9d
+            layers:
+              userProject  pi-geek.p-d3b4ca9d       rw-
+              teamProject  team-pi-project-d3b4ca9d rwp
+              userGlobal   pi-geek                  rw-
+              serverShared shared                   rwp
+            promote: teamProject=team-pi-project-d3b4ca9d yes; serverShared=shared yes
+        "#]],
     );
     check(
         AUTO,
         "as=pi-friend project=repo",
         expect![[r#"
-        principal: pi-friend (server)
-        read: [pi-friend.p-d3b4ca9d, team-pi-project-d3b4ca9d, pi-friend, shared]
-        write: pi-friend.p-d3b4ca9d
-        layers:
-          userProject  pi-friend.p-d3b4ca9d     rwp
-          teamProject  team-pi-project-d3b4ca9d rw-
-          userGlobal   pi-friend                rwp
-          serverShared shared                   r--
-        promote: teamProject=team-pi-project-d3b4ca9d no; serverShared=shared no
-    "#]],
+            principal: pi-friend (server)
+            read: [pi-friend.p-d3b4ca9d, team-pi-project-d3b4ca9d, pi-friend, shared]
+            write: pi-friend.p-d3b4ca9d
+            layers:
+              userProject  pi-friend.p-d3b4ca9d     rw-
+              teamProject  team-pi-project-d3b4ca9d rw-
+              userGlobal   pi-friend                rw-
+              serverShared shared                   r--
+            promote: teamProject=team-pi-project-d3b4ca9d no; serverShared=shared no
+        "#]],
     );
 }
 

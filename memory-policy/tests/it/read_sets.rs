@@ -20,16 +20,15 @@ fn self_shared_then_included_policies() {
         AGENTS,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, handbook]
-        write: alice
-        layers:
-          self   alice    rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, handbook]
+            write: alice
+            layers:
+              self   alice    rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -39,16 +38,15 @@ fn without_a_policy_of_its_own_self_is_default() {
         AGENTS,
         "as=bob",
         expect![[r#"
-        principal: bob (server)
-        read: [default, shared, handbook]
-        write: default
-        layers:
-          self   default  rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: bob (server)
+            read: [default, shared, handbook]
+            write: default
+            layers:
+              self   default  rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -59,30 +57,28 @@ fn default_recall_can_be_narrowed() {
         &config,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, handbook, alice]
-        write: alice
-        layers:
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [shared, handbook, alice]
+            write: alice
+            layers:
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
     let config = format!("[namespaces]\ndefault_recall = [\"self\"]\n{AGENTS}");
     check(
         &config,
         "as=bob",
         expect![[r#"
-        principal: bob (server)
-        read: [default, handbook]
-        write: default
-        layers:
-          self   default  rwp
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: bob (server)
+            read: [default, handbook]
+            write: default
+            layers:
+              self   default  rw-
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -93,32 +89,31 @@ fn default_recall_can_name_namespaces() {
         &config,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [research, alice, handbook]
-        write: alice
-        layers:
-          recall research r--
-          self   alice    rwp
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [research, alice, handbook]
+            write: alice
+            layers:
+              recall research r--
+              self   alice    rw-
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
     // Unreadable named entries are listed but not read.
     check(
         &config,
         "as=curator",
         expect![[r#"
-        principal: curator (server)
-        read: [default, handbook, secrets]
-        write: default
-        layers:
-          recall research ---
-          self   default  rwp
-          policy handbook rwp
-          policy secrets  rwp
-        promote: shared=shared no
-    "#]],
+            principal: curator (server)
+            read: [default, handbook, secrets]
+            write: default
+            layers:
+              recall research ---
+              self   default  rw-
+              policy handbook rw-
+              policy secrets  rw-
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -129,21 +124,20 @@ fn default_recall_star_reads_everything_readable() {
         &config,
         "as=bob exists=bob-notes",
         expect![[r#"
-        principal: bob (server)
-        read: [default, handbook, research, shared]
-        write: default
-        layers:
-          recall alice     ---
-          recall bob-notes ---
-          recall default   rwp
-          recall handbook  r--
-          recall research  rwp
-          recall secrets   ---
-          recall shared    r--
-          policy handbook  r--
-          policy secrets   ---
-        promote: shared=shared no
-    "#]],
+            principal: bob (server)
+            read: [default, handbook, research, shared]
+            write: default
+            layers:
+              recall alice     ---
+              recall bob-notes ---
+              recall default   rw-
+              recall handbook  r--
+              recall research  rw-
+              recall secrets   ---
+              recall shared    r--
+              policy handbook  r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -153,31 +147,29 @@ fn a_star_request_reads_everything_readable() {
         AGENTS,
         "as=alice read=* exists=zzz archived=research",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, handbook, default]
-        write: alice
-        layers:
-          self   alice    rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, handbook, default]
+            write: alice
+            layers:
+              self   alice    rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         AGENTS,
         "as=alice read=a,*",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, handbook, default, research]
-        write: alice
-        layers:
-          self   alice    rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, handbook, default, research]
+            write: alice
+            layers:
+              self   alice    rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -187,16 +179,15 @@ fn an_empty_explicit_list_is_the_default_read_set() {
         AGENTS,
         "as=alice read=",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, handbook]
-        write: alice
-        layers:
-          self   alice    rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, handbook]
+            write: alice
+            layers:
+              self   alice    rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -206,19 +197,18 @@ fn archived_layers_are_skipped_with_a_warning() {
         AGENTS,
         "as=alice archived=handbook deleted=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, default]
-        write: default
-        layers:
-          self   alice    rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-        warning: the self namespace "alice" unavailable: it is archived or deleted
-        warning: self layer "alice" is archived or deleted; not read
-        warning: policy layer "handbook" is archived or deleted; not read
-    "#]],
+            principal: alice (server)
+            read: [shared, default]
+            write: default
+            layers:
+              self   alice    rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+            warning: the self namespace "alice" unavailable: it is archived or deleted
+            warning: self layer "alice" is archived or deleted; not read
+            warning: policy layer "handbook" is archived or deleted; not read
+        "#]],
     );
 }
 
@@ -240,28 +230,28 @@ fn with_a_profile_the_own_namespace_is_implicit() {
         PROFILE,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared]
-        write: alice
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          userGlobal   alice  rwp
-          serverShared shared r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: alice (server)
+            read: [alice, shared]
+            write: alice
+            layers:
+              userProject  -      --- (skipped: missing project context)
+              userGlobal   alice  rw-
+              serverShared shared r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         PROFILE,
         "as=alice project=repo",
         expect![[r#"
-        principal: alice (server)
-        read: [alice.p-d3b4ca9d, alice, shared]
-        write: alice.p-d3b4ca9d
-        layers:
-          userProject  alice.p-d3b4ca9d rwp
-          userGlobal   alice            rwp
-          serverShared shared           r--
-    "#]],
+            principal: alice (server)
+            read: [alice.p-d3b4ca9d, alice, shared]
+            write: alice.p-d3b4ca9d
+            layers:
+              userProject  alice.p-d3b4ca9d rw-
+              userGlobal   alice            rw-
+              serverShared shared           r--
+        "#]],
     );
 }
 
@@ -287,15 +277,15 @@ fn with_a_profile_an_explicit_policy_for_the_own_namespace_wins() {
         PROFILE,
         "as=dave read=carol write=carol",
         expect![[r#"
-        principal: dave (server)
-        read: [carol]
-        write: carol
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          userGlobal   dave   rwp
-          serverShared shared r--
-          explicit     carol  rw-
-    "#]],
+            principal: dave (server)
+            read: [carol]
+            write: carol
+            layers:
+              userProject  -      --- (skipped: missing project context)
+              userGlobal   dave   rw-
+              serverShared shared r--
+              explicit     carol  rw-
+        "#]],
     );
 }
 
@@ -305,71 +295,71 @@ fn with_a_profile_names_that_are_no_own_namespace_are_hashed() {
         PROFILE,
         "as=default",
         expect![[r#"
-        principal: default (server)
-        read: [principal-37a8eec1ce19687d, shared]
-        write: principal-37a8eec1ce19687d
-        layers:
-          userProject  -                          --- (skipped: missing project context)
-          userGlobal   principal-37a8eec1ce19687d rwp
-          serverShared shared                     r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: default (server)
+            read: [principal-37a8eec1ce19687d, shared]
+            write: principal-37a8eec1ce19687d
+            layers:
+              userProject  -                          --- (skipped: missing project context)
+              userGlobal   principal-37a8eec1ce19687d rw-
+              serverShared shared                     r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         PROFILE,
         "as=shared",
         expect![[r#"
-        principal: shared (server)
-        read: [principal-a4d26868017c0ccf, shared]
-        write: principal-a4d26868017c0ccf
-        layers:
-          userProject  -                          --- (skipped: missing project context)
-          userGlobal   principal-a4d26868017c0ccf rwp
-          serverShared shared                     r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: shared (server)
+            read: [principal-a4d26868017c0ccf, shared]
+            write: principal-a4d26868017c0ccf
+            layers:
+              userProject  -                          --- (skipped: missing project context)
+              userGlobal   principal-a4d26868017c0ccf rw-
+              serverShared shared                     r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         PROFILE,
         "as=jane/doe",
         expect![[r#"
-        principal: jane/doe (server)
-        read: [principal-8176055513275ab8, shared]
-        write: principal-8176055513275ab8
-        layers:
-          userProject  -                          --- (skipped: missing project context)
-          userGlobal   principal-8176055513275ab8 rwp
-          serverShared shared                     r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: jane/doe (server)
+            read: [principal-8176055513275ab8, shared]
+            write: principal-8176055513275ab8
+            layers:
+              userProject  -                          --- (skipped: missing project context)
+              userGlobal   principal-8176055513275ab8 rw-
+              serverShared shared                     r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         PROFILE,
         "as=principal-0123456789abcdef",
         expect![[r#"
-        principal: principal-0123456789abcdef (server)
-        read: [principal-5a61f4c938a20def, shared]
-        write: principal-5a61f4c938a20def
-        layers:
-          userProject  -                          --- (skipped: missing project context)
-          userGlobal   principal-5a61f4c938a20def rwp
-          serverShared shared                     r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: principal-0123456789abcdef (server)
+            read: [principal-5a61f4c938a20def, shared]
+            write: principal-5a61f4c938a20def
+            layers:
+              userProject  -                          --- (skipped: missing project context)
+              userGlobal   principal-5a61f4c938a20def rw-
+              serverShared shared                     r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         PROFILE,
         "as=alice.p-12345678",
         expect![[r#"
-        principal: alice.p-12345678 (server)
-        read: [principal-bfb62c40871f09a2, shared]
-        write: principal-bfb62c40871f09a2
-        layers:
-          userProject  -                          --- (skipped: missing project context)
-          userGlobal   principal-bfb62c40871f09a2 rwp
-          serverShared shared                     r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: alice.p-12345678 (server)
+            read: [principal-bfb62c40871f09a2, shared]
+            write: principal-bfb62c40871f09a2
+            layers:
+              userProject  -                          --- (skipped: missing project context)
+              userGlobal   principal-bfb62c40871f09a2 rw-
+              serverShared shared                     r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
 }
 
@@ -379,15 +369,14 @@ fn without_a_profile_names_are_never_hashed() {
         AGENTS,
         "as=jane/doe",
         expect![[r#"
-        principal: jane/doe (server)
-        read: [default, shared, handbook]
-        write: default
-        layers:
-          self   default  rwp
-          shared shared   r--
-          policy handbook r--
-          policy secrets  ---
-        promote: shared=shared no
-    "#]],
+            principal: jane/doe (server)
+            read: [default, shared, handbook]
+            write: default
+            layers:
+              self   default  rw-
+              shared shared   r--
+              policy handbook r--
+            promote: shared=shared no
+        "#]],
     );
 }

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use expect_test::Expect;
-use memory_core::{Category, Confidence, KeyScope, NamespaceKey, NamespaceStatus, Permission, Principal};
+use memory_core::{
+    Category, Confidence, KeyScope, NamespaceKey, NamespaceKind, NamespaceStatus, Permission, Principal,
+};
 use memory_policy::load::{self, Dialect};
 use memory_policy::{
     Caller, KeyGrant, NamespaceCatalog, Operation, PlanRequest, Policy, PrincipalSource, ProjectContext, ReadRequest,
@@ -61,6 +63,14 @@ impl TestCatalog {
 impl NamespaceCatalog for TestCatalog {
     fn status(&self, key: &NamespaceKey) -> Option<NamespaceStatus> {
         self.statuses.get(key).copied()
+    }
+
+    /// Test catalogs know no kinds: names that the default template renders (`team-...`) are
+    /// team-project namespaces, the rest explicit ones.
+    fn kind(&self, key: &NamespaceKey) -> Option<NamespaceKind> {
+        self.statuses.get(key).map(|_| {
+            if key.as_str().starts_with("team-") { NamespaceKind::TeamProject } else { NamespaceKind::Explicit }
+        })
     }
 
     fn active_keys(&self) -> Vec<NamespaceKey> {

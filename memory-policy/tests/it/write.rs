@@ -21,14 +21,14 @@ fn an_explicit_writable_target_is_used_and_joins_the_read_set() {
         CONFIG,
         "as=alice write=research",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, research]
-        write: research
-        layers:
-          self   alice  rwp
-          shared shared r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, research]
+            write: research
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+        "#]],
     );
 }
 
@@ -38,11 +38,15 @@ fn an_explicit_read_only_target_is_forbidden() {
         CONFIG,
         "as=bob write=research",
         expect![[r#"
-        principal: bob (server)
-        read: []
-        write: -
-        error: forbidden — may not write "research": the policy for "research" gives "bob" read only
-    "#]],
+            principal: bob (server)
+            read: []
+            write: -
+            layers:
+              self   bob    ---
+              shared shared r--
+            promote: shared=shared no
+            error: forbidden — may not write "research": the policy for "research" gives "bob" read only
+        "#]],
     );
 }
 
@@ -52,11 +56,15 @@ fn an_explicit_write_only_target_is_forbidden() {
         CONFIG,
         "as=alice write=inbox",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: forbidden — may not write "inbox": the policy for "inbox" gives "alice" write but not read
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+            error: forbidden — may not write "inbox": the policy for "inbox" gives "alice" write but not read
+        "#]],
     );
 }
 
@@ -66,21 +74,29 @@ fn an_explicit_unknown_or_archived_target_is_not_found() {
         CONFIG,
         "as=alice write=nowhere",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "nowhere" not found
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+            error: not_found — namespace "nowhere" not found
+        "#]],
     );
     check(
         CONFIG,
         "as=alice write=research archived=research",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "research" is archived
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+            error: not_found — namespace "research" is archived
+        "#]],
     );
 }
 
@@ -91,24 +107,28 @@ fn a_configured_namespace_comes_into_being_on_its_first_write() {
         CONFIG,
         "as=alice write=research bare",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared, research]
-        write: research
-        layers:
-          self   alice  rwp
-          shared shared r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared, research]
+            write: research
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+        "#]],
     );
     check(
         CONFIG,
         "as=alice read=research bare",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: not_found — namespace "research" not found
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+            error: not_found — namespace "research" not found
+        "#]],
     );
 }
 
@@ -118,14 +138,14 @@ fn the_key_default_namespace_comes_first() {
         CONFIG,
         "key=alice key-default=research",
         expect![[r#"
-        principal: alice (api key)
-        read: [alice, shared, research]
-        write: research
-        layers:
-          self   alice  rwp
-          shared shared r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (api key)
+            read: [alice, shared, research]
+            write: research
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+        "#]],
     );
     // Not writable for bob: the chain goes on.
     check(
@@ -153,30 +173,30 @@ fn self_then_default() {
         CONFIG,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared]
-        write: alice
-        layers:
-          self   alice  rwp
-          shared shared r--
-        promote: shared=shared no
-    "#]],
+            principal: alice (server)
+            read: [alice, shared]
+            write: alice
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+        "#]],
     );
     // alice's self namespace is archived: default.
     check(
         CONFIG,
         "as=alice archived=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, default]
-        write: default
-        layers:
-          self   alice  rwp
-          shared shared r--
-        promote: shared=shared no
-        warning: the self namespace "alice" unavailable: it is archived or deleted
-        warning: self layer "alice" is archived or deleted; not read
-    "#]],
+            principal: alice (server)
+            read: [shared, default]
+            write: default
+            layers:
+              self   alice  rw-
+              shared shared r--
+            promote: shared=shared no
+            warning: the self namespace "alice" unavailable: it is archived or deleted
+            warning: self layer "alice" is archived or deleted; not read
+        "#]],
     );
 }
 
@@ -215,38 +235,42 @@ write_default = "userProject"
         config,
         "as=alice project=repo",
         expect![[r#"
-        principal: alice (server)
-        read: [alice.p-d3b4ca9d, alice, shared]
-        write: alice.p-d3b4ca9d
-        layers:
-          userProject  alice.p-d3b4ca9d rwp
-          userGlobal   alice            rwp
-          serverShared shared           r--
-    "#]],
+            principal: alice (server)
+            read: [alice.p-d3b4ca9d, alice, shared]
+            write: alice.p-d3b4ca9d
+            layers:
+              userProject  alice.p-d3b4ca9d rw-
+              userGlobal   alice            rw-
+              serverShared shared           r--
+        "#]],
     );
     check(
         config,
         "as=alice",
         expect![[r#"
-        principal: alice (server)
-        read: [alice, shared]
-        write: alice
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          userGlobal   alice  rwp
-          serverShared shared r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: alice (server)
+            read: [alice, shared]
+            write: alice
+            layers:
+              userProject  -      --- (skipped: missing project context)
+              userGlobal   alice  rw-
+              serverShared shared r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         config,
         "as=alice project=repo write=shared",
         expect![[r#"
-        principal: alice (server)
-        read: []
-        write: -
-        error: forbidden — may not write "shared": no policy names "shared"; the shared namespace is readable by every authenticated principal
-    "#]],
+            principal: alice (server)
+            read: []
+            write: -
+            layers:
+              userProject  alice.p-d3b4ca9d rw-
+              userGlobal   alice            rw-
+              serverShared shared           r--
+            error: forbidden — may not write "shared": no policy names "shared"; the shared namespace is readable by every authenticated principal
+        "#]],
     );
 }
 
