@@ -189,3 +189,20 @@ fn team_coding_outsiders_get_no_team_namespace_and_auto_promotion_is_off() {
     );
     assert!(auto.targets.is_empty(), "{auto:?}");
 }
+
+/// The example files in `examples/policy/` (shown in the README) load without diagnostics, and
+/// the two dialects of the multi-tenant example are the same configuration.
+#[test]
+fn the_shipped_examples_load_and_agree_across_dialects() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy");
+    let load = |name: &str| match memory_policy::load::load_file(&dir.join(name)) {
+        Ok(loaded) => {
+            assert!(loaded.warnings.is_empty(), "{name}: {:?}", loaded.warnings);
+            loaded.config
+        }
+        Err(diags) => panic!("{name} does not load: {diags:?}"),
+    };
+    assert_eq!(load("multi-tenant.json"), load("multi-tenant.toml"));
+    let team = load("team-coding.json");
+    assert_eq!(team.default_scope_profile.as_deref(), Some("teamCoding"));
+}
