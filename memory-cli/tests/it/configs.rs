@@ -3,89 +3,13 @@
 
 /// seeds/002, "multi-tenant deployments": two tenants with a shared knowledge layer, principals
 /// from session-key prefixes, policies in the documented object-map form.
-pub const MULTI_TENANT_JSON: &str = r#"{
-"namespacesEnabled": true,
-"sharedNamespace": "shared",
-"defaultRecallNamespaces": ["shared"],
-"namespacePolicies": {
-"default": { "read": ["*"], "write": ["default-principal"] },
-"project-alpha": { "read": ["alpha-agent", "admin"], "write": ["alpha-agent"] },
-"project-beta": { "read": ["beta-agent", "admin"], "write": ["beta-agent"] },
-"shared": { "read": ["*"], "write": ["admin"] }
-},
-"principalFromSessionKeyMode": "prefix",
-"principalFromSessionKeyRules": {
-"project-alpha:": "alpha-agent",
-"project-beta:": "beta-agent"
-}
-}"#;
+pub const MULTI_TENANT_JSON: &str = include_str!("../../../examples/policy/multi-tenant.json");
 
 /// [`MULTI_TENANT_JSON`] in the TOML dialect.
-pub const MULTI_TENANT_TOML: &str = r#"
-[namespaces]
-enabled = true
-shared_namespace = "shared"
-default_recall = ["shared"]
-principal_from_session_key_mode = "prefix"
-
-[[namespaces.policies]]
-name = "default"
-read = ["*"]
-write = ["default-principal"]
-
-[[namespaces.policies]]
-name = "project-alpha"
-read = ["alpha-agent", "admin"]
-write = ["alpha-agent"]
-
-[[namespaces.policies]]
-name = "project-beta"
-read = ["beta-agent", "admin"]
-write = ["beta-agent"]
-
-[[namespaces.policies]]
-name = "shared"
-read = ["*"]
-write = ["admin"]
-
-[[namespaces.session_key_rules]]
-match = "project-alpha:"
-principal = "alpha-agent"
-
-[[namespaces.session_key_rules]]
-match = "project-beta:"
-principal = "beta-agent"
-"#;
+pub const MULTI_TENANT_TOML: &str = include_str!("../../../examples/policy/multi-tenant.toml");
 
 /// seeds/002, "example hosted coding profile": the `teamCoding` scope profile and team `pi`.
-pub const TEAM_CODING_JSON: &str = r#"{
-"namespacesEnabled": true,
-"scopeProfiles": {
-"teamCoding": {
-"readOrder": ["userProject", "teamProject", "userGlobal", "serverShared"],
-"writeDefault": "userProject",
-"promotionTargets": ["teamProject", "serverShared"],
-"teamProject": {
-"namespaceTemplate": "team-{teamId}-project-{projectHash}"
-},
-"autoPromote": {
-"enabled": false,
-"targets": ["teamProject"],
-"categories": ["decision", "rule", "procedure", "correction"],
-"minConfidenceTier": "explicit"
-}
-}
-},
-"defaultScopeProfile": "teamCoding",
-"teams": {
-"pi": {
-"principals": ["pi-geek", "pi-friend"],
-"read": ["pi-geek", "pi-friend"],
-"write": ["pi-geek", "pi-friend"],
-"promote": ["pi-geek", "pi-friend"]
-}
-}
-}"#;
+pub const TEAM_CODING_JSON: &str = include_str!("../../../examples/policy/team-coding.json");
 
 /// [`TEAM_CODING_JSON`] in the TOML dialect, with automatic promotion switched on.
 pub const TEAM_CODING_AUTO_PROMOTE_TOML: &str = r#"

@@ -150,34 +150,7 @@ fn timed<T>(what: &str, limit: Duration, f: impl FnOnce() -> T) -> T {
 
 // --- The seeds/002 examples ------------------------------------------------------------------
 
-const TEAM_CODING_JSON: &str = r#"{
-"namespacesEnabled": true,
-"scopeProfiles": {
-"teamCoding": {
-"readOrder": ["userProject", "teamProject", "userGlobal", "serverShared"],
-"writeDefault": "userProject",
-"promotionTargets": ["teamProject", "serverShared"],
-"teamProject": {
-"namespaceTemplate": "team-{teamId}-project-{projectHash}"
-},
-"autoPromote": {
-"enabled": false,
-"targets": ["teamProject"],
-"categories": ["decision", "rule", "procedure", "correction"],
-"minConfidenceTier": "explicit"
-}
-}
-},
-"defaultScopeProfile": "teamCoding",
-"teams": {
-"pi": {
-"principals": ["pi-geek", "pi-friend"],
-"read": ["pi-geek", "pi-friend"],
-"write": ["pi-geek", "pi-friend"],
-"promote": ["pi-geek", "pi-friend"]
-}
-}
-}"#;
+const TEAM_CODING_JSON: &str = include_str!("../../../examples/policy/team-coding.json");
 
 const TEAM_CODING_TOML: &str = r#"
 [namespaces]
@@ -276,22 +249,7 @@ fn the_team_coding_example_loads_the_same_in_both_dialects_and_forms() {
     assert_eq!(json_ok(TEAM_CODING_JSON_ARRAYS), json);
 }
 
-const MULTI_TENANT_JSON: &str = r#"{
-"namespacesEnabled": true,
-"sharedNamespace": "shared",
-"defaultRecallNamespaces": ["shared"],
-"namespacePolicies": {
-"default": { "read": ["*"], "write": ["default-principal"] },
-"project-alpha": { "read": ["alpha-agent", "admin"], "write": ["alpha-agent"] },
-"project-beta": { "read": ["beta-agent", "admin"], "write": ["beta-agent"] },
-"shared": { "read": ["*"], "write": ["admin"] }
-},
-"principalFromSessionKeyMode": "prefix",
-"principalFromSessionKeyRules": {
-"project-alpha:": "alpha-agent",
-"project-beta:": "beta-agent"
-}
-}"#;
+const MULTI_TENANT_JSON: &str = include_str!("../../../examples/policy/multi-tenant.json");
 
 const MULTI_TENANT_TOML: &str = r#"
 [namespaces]

@@ -5,52 +5,10 @@ use memory_policy::{Caller, Operation, PlanRequest, Policy, ProjectContext, Read
 use crate::support::{TestCatalog, key, policy_json, principal};
 
 /// seeds/002, "a generic configuration isolating two tenants with a shared knowledge layer".
-const MULTI_TENANT: &str = r#"{
-"namespacesEnabled": true,
-"sharedNamespace": "shared",
-"defaultRecallNamespaces": ["shared"],
-"namespacePolicies": {
-"default": { "read": ["*"], "write": ["default-principal"] },
-"project-alpha": { "read": ["alpha-agent", "admin"], "write": ["alpha-agent"] },
-"project-beta": { "read": ["beta-agent", "admin"], "write": ["beta-agent"] },
-"shared": { "read": ["*"], "write": ["admin"] }
-},
-"principalFromSessionKeyMode": "prefix",
-"principalFromSessionKeyRules": {
-"project-alpha:": "alpha-agent",
-"project-beta:": "beta-agent"
-}
-}"#;
+const MULTI_TENANT: &str = include_str!("../../../examples/policy/multi-tenant.json");
 
 /// seeds/002, "Example hosted coding profile".
-const TEAM_CODING: &str = r#"{
-"namespacesEnabled": true,
-"scopeProfiles": {
-"teamCoding": {
-"readOrder": ["userProject", "teamProject", "userGlobal", "serverShared"],
-"writeDefault": "userProject",
-"promotionTargets": ["teamProject", "serverShared"],
-"teamProject": {
-"namespaceTemplate": "team-{teamId}-project-{projectHash}"
-},
-"autoPromote": {
-"enabled": false,
-"targets": ["teamProject"],
-"categories": ["decision", "rule", "procedure", "correction"],
-"minConfidenceTier": "explicit"
-}
-}
-},
-"defaultScopeProfile": "teamCoding",
-"teams": {
-"pi": {
-"principals": ["pi-geek", "pi-friend"],
-"read": ["pi-geek", "pi-friend"],
-"write": ["pi-geek", "pi-friend"],
-"promote": ["pi-geek", "pi-friend"]
-}
-}
-}"#;
+const TEAM_CODING: &str = include_str!("../../../examples/policy/team-coding.json");
 
 fn session(key: &str) -> Caller {
     Caller { session_key: Some(key.to_owned()), ..Caller::default() }
