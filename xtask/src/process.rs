@@ -61,6 +61,17 @@ impl Step {
         Step { command }
     }
 
+    /// Any other program (`python3`, ...) with `args`, run from the workspace root.
+    pub fn program<I, S>(program: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut command = Command::new(program);
+        command.args(args.into_iter().map(Into::into)).current_dir(workspace_root());
+        Step { command }
+    }
+
     /// Appends arguments.
     pub fn args<I, S>(mut self, args: I) -> Self
     where

@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod configs;
+mod eval;
 mod policy_can;
 mod policy_plan;
 mod policy_promote;

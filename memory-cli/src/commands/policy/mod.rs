@@ -12,6 +12,8 @@ use std::path::Path;
 
 use memory_engine::policy::{Diagnostic, Policy, load};
 
+// The submodules reach it as `super::write_json`.
+use super::write_json;
 use crate::args::PolicyCommand;
 use crate::error::{CliError, Status};
 
@@ -55,12 +57,4 @@ fn compile(path: &Path, err: &mut dyn Write) -> Result<Policy, CliError> {
         }
         Err(diagnostics) => Err(CliError::invalid_config(path, diagnostics)),
     }
-}
-
-/// Writes `value` as pretty JSON and a newline.
-fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::new(crate::error::ErrorKind::Failed, format!("cannot encode JSON: {e}")))?;
-    writeln!(out, "{text}")?;
-    Ok(())
 }

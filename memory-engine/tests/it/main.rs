@@ -1,0 +1,3 @@
+//! Integration tests of the engine's public API, one module per area.
+
+mod eval;

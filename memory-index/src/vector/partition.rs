@@ -1,0 +1,247 @@
+//! One namespace's vectors: contiguous rows with tombstones, scanned exactly while small and
+//! searched through an HNSW graph once large.
+
+use memory_core::{MemoryId, NamespaceKey};
+
+use super::graph::Graph;
+use super::scan::{Scored, TopK, dot};
+use crate::options::HnswParams;
+use crate::query::SearchStats;
+
+/// Row flag: deleted or replaced (a tombstone).
+pub(crate) const DEAD: u8 = 1;
+/// Row flag: the memory has no vector (it exists for text search and bookkeeping only).
+pub(crate) const NO_VECTOR: u8 = 2;
+
+/// Which rows a search may return, in row-metadata terms.
+#[derive(Debug, Clone)]
+pub(crate) struct RowFilter {
+    /// Bit `i` set: layer `Layer::ALL[i]` allowed.
+    pub layers: u32,
+    /// Allowed category ids (sorted); `None`: any.
+    pub categories: Option<Vec<u32>>,
+    pub from: i64,
+    pub before: i64,
+}
+
+impl RowFilter {
+    pub const ANY_LAYER: u32 = u32::MAX;
+
+    pub fn is_trivial(&self) -> bool {
+        self.layers == Self::ANY_LAYER && self.categories.is_none() && self.from == i64::MIN && self.before == i64::MAX
+    }
+
+    #[inline]
+    fn accepts(&self, p: &Partition, row: usize) -> bool {
+        (self.layers >> p.layers[row]) & 1 == 1
+            && self.categories.as_ref().is_none_or(|c| c.binary_search(&p.categories[row]).is_ok())
+            && (self.from..self.before).contains(&p.created[row])
+    }
+}
+
+/// Contiguous per-row columns; row `r`'s vector is `vectors[r * dim..(r + 1) * dim]`.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub namespace: NamespaceKey,
+    pub dim: usize,
+    pub ids: Vec<MemoryId>,
+    /// Index into `Layer::ALL`.
+    pub layers: Vec<u8>,
+    /// Interned category id.
+    pub categories: Vec<u32>,
+    /// `created_at` in microseconds.
+    pub created: Vec<i64>,
+    /// [`DEAD`] | [`NO_VECTOR`].
+    pub flags: Vec<u8>,
+    pub vectors: Vec<f32>,
+    /// Rows not dead.
+    pub live: usize,
+    /// Rows neither dead nor without a vector.
+    pub live_vectors: usize,
+    pub graph: Option<Graph>,
+}
+
+/// How to run a search in one partition.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchParams<'a> {
+    pub k: usize,
+    pub exact_threshold: usize,
+    pub hnsw: &'a HnswParams,
+}
+
+impl Partition {
+    pub fn new(namespace: NamespaceKey, dim: usize) -> Self {
+        Partition {
+            namespace,
+            dim,
+            ids: Vec::new(),
+            layers: Vec::new(),
+            categories: Vec::new(),
+            created: Vec::new(),
+            flags: Vec::new(),
+            vectors: Vec::new(),
+            live: 0,
+            live_vectors: 0,
+            graph: None,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn dead(&self) -> usize {
+        self.rows() - self.live
+    }
+
+    pub fn vector(&self, row: usize) -> &[f32] {
+        &self.vectors[row * self.dim..(row + 1) * self.dim]
+    }
+
+    /// Appends a row; `vector` must be unit length and `dim` long when present.
+    pub fn push(&mut self, id: MemoryId, layer: u8, category: u32, created: i64, vector: Option<&[f32]>) -> u32 {
+        let row = self.ids.len() as u32;
+        self.ids.push(id);
+        self.layers.push(layer);
+        self.categories.push(category);
+        self.created.push(created);
+        match vector {
+            Some(v) => {
+                self.flags.push(0);
+                self.vectors.extend_from_slice(v);
+                self.live_vectors += 1;
+            }
+            None => {
+                self.flags.push(NO_VECTOR);
+                // A zero row keeps row arithmetic trivial; memories without vectors are rare.
+                self.vectors.resize(self.vectors.len() + self.dim, 0.0);
+            }
+        }
+        self.live += 1;
+        row
+    }
+
+    /// Tombstones a row.
+    pub fn kill(&mut self, row: u32) {
+        let f = &mut self.flags[row as usize];
+        if *f & DEAD == 0 {
+            if *f & NO_VECTOR == 0 {
+                self.live_vectors -= 1;
+            }
+            *f |= DEAD;
+            self.live -= 1;
+        }
+    }
+
+    /// Drops dead rows; returns each surviving id with its new row. The graph is dropped
+    /// (row numbers changed); the caller decides whether to rebuild it.
+    pub fn compact(&mut self) -> Vec<(MemoryId, u32)> {
+        let mut moved = Vec::with_capacity(self.live);
+        let mut next = Partition::new(self.namespace.clone(), self.dim);
+        next.vectors.reserve(self.live * self.dim);
+        for row in 0..self.rows() {
+            let f = self.flags[row];
+            if f & DEAD != 0 {
+                continue;
+            }
+            let v = (f & NO_VECTOR == 0).then(|| self.vector(row));
+            let new_row = next.push(self.ids[row], self.layers[row], self.categories[row], self.created[row], v);
+            moved.push((self.ids[row], new_row));
+        }
+        *self = next;
+        moved
+    }
+
+    /// Builds the graph over every live vector.
+    pub fn build_graph(&mut self, params: &HnswParams) {
+        let rows = (0..self.rows()).filter(|&r| self.flags[r] == 0).map(|r| (r as u32, self.vector(r)));
+        self.graph = Some(Graph::build(params, self.rows() * 2, rows));
+    }
+
+    /// Adds rows to the graph (rows appended since it was built).
+    pub fn graph_insert(&mut self, rows: &[u32]) {
+        let Some(graph) = self.graph.as_mut() else { return };
+        let data: Vec<(u32, &[f32])> = rows
+            .iter()
+            .filter(|&&r| self.flags[r as usize] & NO_VECTOR == 0)
+            .map(|&r| (r, &self.vectors[r as usize * self.dim..(r as usize + 1) * self.dim]))
+            .collect();
+        graph.insert(&data);
+    }
+
+    /// The `k` best rows for a unit `query`, honouring `filter` and `excluded` (sorted rows).
+    /// Exact while the partition (or the filtered part of it) is small, HNSW otherwise.
+    pub fn search(
+        &self,
+        query: &[f32],
+        filter: &RowFilter,
+        excluded: &[u32],
+        p: SearchParams<'_>,
+        stats: &mut SearchStats,
+    ) -> Vec<Scored> {
+        let trivial = filter.is_trivial() && excluded.is_empty();
+        let accept = |row: usize| {
+            (trivial || filter.accepts(self, row))
+                && (excluded.is_empty() || excluded.binary_search(&(row as u32)).is_err())
+        };
+        if p.k == 0 || self.live_vectors == 0 {
+            return Vec::new();
+        }
+        let Some(graph) = &self.graph else {
+            stats.exact_scans += 1;
+            return self.exact(query, p.k, accept);
+        };
+        // Like qdrant: estimate what the filter leaves; few survivors are cheaper (and exact)
+        // to scan than a graph walk, which would have to wade through everything filtered out.
+        let matching = if trivial {
+            self.live_vectors
+        } else {
+            (0..self.rows()).filter(|&r| self.flags[r] == 0 && accept(r)).count()
+        };
+        if matching == 0 {
+            return Vec::new();
+        }
+        if matching <= p.exact_threshold {
+            stats.exact_scans += 1;
+            return self.exact(query, p.k, accept);
+        }
+        // Over-fetch in proportion to what the filter and the tombstones hide.
+        let total = graph.points().max(1);
+        let want = p.k.min(matching);
+        let mut fetch = (p.k * total).div_ceil(matching).max(p.k).min(total);
+        loop {
+            stats.hnsw_searches += 1;
+            let ef = p.hnsw.ef_search.max(2 * fetch);
+            let mut out = Vec::with_capacity(p.k);
+            for (row, score) in graph.search(query, fetch, ef) {
+                let r = row as usize;
+                if r < self.rows() && self.flags[r] == 0 && accept(r) {
+                    out.push(Scored { score, row });
+                    if out.len() == p.k {
+                        break;
+                    }
+                }
+            }
+            if out.len() >= want {
+                return out;
+            }
+            if fetch >= total || fetch > 4 * p.exact_threshold.max(p.k) {
+                // The graph could not produce enough survivors: fall back to the exact answer.
+                stats.exact_scans += 1;
+                return self.exact(query, p.k, accept);
+            }
+            fetch = (fetch * 4).min(total);
+        }
+    }
+
+    fn exact(&self, query: &[f32], k: usize, accept: impl Fn(usize) -> bool) -> Vec<Scored> {
+        let mut top = TopK::new(k);
+        for (row, v) in self.vectors.chunks_exact(self.dim).enumerate() {
+            if self.flags[row] != 0 || !accept(row) {
+                continue;
+            }
+            top.push(dot(query, v), row as u32);
+        }
+        top.into_sorted()
+    }
+}
