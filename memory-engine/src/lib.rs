@@ -3,10 +3,11 @@
 //! here.
 //!
 //! Today it offers front ends the scope resolver ([`policy`]), the embedders ([`embed`]) and the
-//! index ([`index`]), and the retrieval evaluation harness ([`eval`]); the remember/recall
-//! pipeline comes with a later issue.
+//! index ([`index`]), keeps the index in step with a store ([`sync`]), and runs the retrieval
+//! evaluation harness ([`eval`]); the remember/recall pipeline comes with a later issue.
 
 pub mod eval;
+pub mod sync;
 
 /// The scope resolver: configuration loading, compiled policies and scope plans. Front ends
 /// reach it through the engine, never directly (see ARCHITECTURE.md, "Who may depend on whom").
