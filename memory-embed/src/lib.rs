@@ -107,6 +107,30 @@ pub(crate) fn is_blank(text: &str) -> bool {
     text.trim().is_empty()
 }
 
+/// The one batching loop of the model-backed embedders: the non-blank texts go to `embed_batch`
+/// in chunks of `batch` (shortest first when `by_length`, so a batch wastes little on padding),
+/// and blank texts stay zero vectors, as the [`Embedder`] contract says.
+pub(crate) fn embed_non_blank(
+    texts: &[&str],
+    dimension: usize,
+    batch: usize,
+    by_length: bool,
+    mut embed_batch: impl FnMut(&[&str]) -> memory_core::Result<Vec<Vec<f32>>>,
+) -> memory_core::Result<Vec<Vec<f32>>> {
+    let mut out = vec![vec![0.0_f32; dimension]; texts.len()];
+    let mut order: Vec<usize> = (0..texts.len()).filter(|&i| !is_blank(texts[i])).collect();
+    if by_length {
+        order.sort_by_key(|&i| texts[i].len());
+    }
+    for chunk in order.chunks(batch.max(1)) {
+        let inputs: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        for (&i, vector) in chunk.iter().zip(embed_batch(&inputs)?) {
+            out[i] = vector;
+        }
+    }
+    Ok(out)
+}
+
 /// The model files a folder must hold, checked up front so a missing file is reported by path
 /// instead of as a parse error deep inside a model loader.
 pub(crate) fn require_files(dir: &Path, names: &[&str]) -> Result<()> {

@@ -11,7 +11,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 use memory_core::{Error, Result};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{Embedder, folder_name, is_blank, l2_normalize, require_files};
+use crate::{Embedder, folder_name, l2_normalize, require_files};
 
 /// Texts per forward pass; 32 is where candle's CPU throughput levels off (DEPENDENCIES.md).
 const BATCH: usize = 32;
@@ -147,16 +147,6 @@ impl Embedder for MiniLmEmbedder {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = vec![vec![0.0_f32; self.dimension]; texts.len()];
-        // Batches of similar length waste little on padding, so sort by length first.
-        let mut order: Vec<usize> = (0..texts.len()).filter(|&i| !is_blank(texts[i])).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, vector) in chunk.iter().zip(self.embed_batch(&batch)?) {
-                out[i] = vector;
-            }
-        }
-        Ok(out)
+        crate::embed_non_blank(texts, self.dimension, BATCH, true, |batch| self.embed_batch(batch))
     }
 }

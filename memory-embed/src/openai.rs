@@ -12,7 +12,7 @@ use std::time::Duration;
 use memory_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 
-use crate::{Embedder, is_blank, l2_normalize};
+use crate::{Embedder, l2_normalize};
 
 /// Where and how to call an OpenAI-compatible embeddings endpoint.
 ///
@@ -300,16 +300,10 @@ impl Embedder for OpenAiEmbedder {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = vec![vec![0.0_f32; self.dimension]; texts.len()];
         // Blank texts are not sent: OpenAI rejects empty input, and the contract says zero.
-        let wanted: Vec<usize> = (0..texts.len()).filter(|&i| !is_blank(texts[i])).collect();
-        for chunk in wanted.chunks(self.config.batch_size) {
-            let inputs: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, vector) in chunk.iter().zip(self.request_with_retries(&inputs)?) {
-                out[i] = vector;
-            }
-        }
-        Ok(out)
+        crate::embed_non_blank(texts, self.dimension, self.config.batch_size, false, |inputs| {
+            self.request_with_retries(inputs)
+        })
     }
 }
 
