@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -75,6 +75,46 @@ struct Inner {
     saved_version: AtomicU64,
     exact_scans: AtomicU64,
     hnsw_searches: AtomicU64,
+    /// Graph builds running in the background, and the signal that one finished.
+    graph_builds: (Mutex<usize>, Condvar),
+}
+
+impl Inner {
+    /// Runs `jobs` on background threads: an HNSW build takes seconds to minutes, and holding
+    /// the vector lock meanwhile would stall every write and search of the index.
+    fn start_graph_builds(self: &Arc<Self>, jobs: Vec<vector::GraphJob>) {
+        for job in jobs {
+            *self.graph_builds.0.lock().expect("graph builds") += 1;
+            let weak = Arc::downgrade(self);
+            let params = self.hnsw.clone();
+            let spawned = std::thread::Builder::new().name("memory-index-graph".into()).spawn(move || {
+                let graph = job.build(&params);
+                // The index may have been dropped meanwhile; then the graph is simply discarded.
+                if let Some(inner) = weak.upgrade() {
+                    let more = {
+                        let mut v = inner.vectors.write().expect("vector lock");
+                        if v.install_graph(&job, graph) {
+                            inner.version.fetch_add(1, Ordering::SeqCst);
+                        }
+                        v.take_graph_jobs()
+                    };
+                    inner.start_graph_builds(more);
+                    inner.graph_build_done();
+                }
+            });
+            if spawned.is_err() {
+                // No thread to be had: searches keep scanning exactly, which is correct.
+                self.graph_build_done();
+            }
+        }
+    }
+
+    fn graph_build_done(&self) {
+        let (count, done) = &self.graph_builds;
+        let mut n = count.lock().expect("graph builds");
+        *n = n.saturating_sub(1);
+        done.notify_all();
+    }
 }
 
 impl std::fmt::Debug for MemoryIndex {
@@ -230,6 +270,7 @@ impl MemoryIndex {
             saved_version: AtomicU64::new(saved.unwrap_or(u64::MAX)),
             exact_scans: AtomicU64::new(0),
             hnsw_searches: AtomicU64::new(0),
+            graph_builds: (Mutex::new(0), Condvar::new()),
         });
         let committer = if o.commit_delay.is_zero() {
             None
@@ -284,7 +325,12 @@ impl MemoryIndex {
                     vector: v.as_deref(),
                 })
                 .collect();
-            self.inner.vectors.write().expect("vector lock").upsert(&vdocs);
+            let jobs = {
+                let mut v = self.inner.vectors.write().expect("vector lock");
+                v.upsert(&vdocs);
+                v.take_graph_jobs()
+            };
+            self.inner.start_graph_builds(jobs);
             self.inner.version.fetch_add(1, Ordering::SeqCst);
         }
         if self.inner.commit_delay.is_zero() {
@@ -300,7 +346,12 @@ impl MemoryIndex {
         }
         let _writer = self.inner.write_lock.lock().expect("write lock");
         self.inner.text.delete(ids);
-        self.inner.vectors.write().expect("vector lock").delete(ids);
+        let jobs = {
+            let mut v = self.inner.vectors.write().expect("vector lock");
+            v.delete(ids);
+            v.take_graph_jobs()
+        };
+        self.inner.start_graph_builds(jobs);
         self.inner.version.fetch_add(1, Ordering::SeqCst);
         if self.inner.commit_delay.is_zero() {
             self.inner.text.commit()?;
@@ -368,9 +419,21 @@ impl MemoryIndex {
         Ok(SearchResults { hits, stats })
     }
 
+    /// Blocks until every background graph build has finished (and been installed). Searches
+    /// never need this: until a graph is installed its namespace is scanned exactly.
+    pub fn wait_for_graphs(&self) {
+        let (count, done) = &self.inner.graph_builds;
+        let mut n = count.lock().expect("graph builds");
+        while *n > 0 {
+            n = done.wait(n).expect("graph builds");
+        }
+    }
+
     /// Persists everything: commits the text index, writes changed graphs and the vectors file,
     /// then `meta.json` with the applied sequence. A no-op beyond the commit for in-memory indexes.
     pub fn flush(&self) -> Result<()> {
+        // A flush persists finished graphs, never a half-built state.
+        self.wait_for_graphs();
         let _flush = self.inner.flush_lock.lock().expect("flush lock");
         self.inner.text.make_durable()?;
         let Some(dir) = &self.inner.dir else { return Ok(()) };

@@ -11,11 +11,12 @@ mod partition;
 pub(crate) mod scan;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memory_core::{Category, Layer, MemoryId, NamespaceKey};
 
 pub(crate) use graph::Graph;
-pub(crate) use partition::{DEAD, NO_VECTOR, Partition, RowFilter, SearchParams};
+pub(crate) use partition::{DEAD, GraphJob, NO_VECTOR, Partition, RowFilter, SearchParams};
 
 use crate::fusion::Candidate;
 use crate::options::HnswParams;
@@ -54,7 +55,13 @@ pub(crate) struct VectorIndex {
     pub part_of: HashMap<NamespaceKey, u32>,
     pub categories: Vec<Category>,
     pub category_ids: HashMap<Category, u32>,
+    /// Distinguishes this index from a cleared or reloaded one, for background graph builds.
+    pub epoch: u64,
+    /// Graph builds requested by `maintain`, for the owner to run off the lock.
+    pending_jobs: Vec<GraphJob>,
 }
+
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) fn layer_index(layer: Layer) -> u8 {
     Layer::ALL.iter().position(|l| *l == layer).expect("every layer is in Layer::ALL") as u8
@@ -71,7 +78,34 @@ impl VectorIndex {
             part_of: HashMap::new(),
             categories: Vec::new(),
             category_ids: HashMap::new(),
+            epoch: EPOCHS.fetch_add(1, Ordering::Relaxed),
+            pending_jobs: Vec::new(),
         }
+    }
+
+    /// The graph builds `maintain` asked for since the last call.
+    pub fn take_graph_jobs(&mut self) -> Vec<GraphJob> {
+        std::mem::take(&mut self.pending_jobs)
+    }
+
+    /// Installs a graph built from `job`'s snapshot, then adds the rows appended since (dead
+    /// rows are filtered at search time, as with any tombstone). A snapshot from before a
+    /// compaction, or from another index, is dropped and the build asked for again.
+    pub fn install_graph(&mut self, job: &GraphJob, graph: Graph) -> bool {
+        if job.epoch != self.epoch {
+            return false;
+        }
+        let part = &mut self.parts[job.part as usize];
+        part.graph_pending = false;
+        if part.generation != job.generation || part.graph.is_some() {
+            self.maintain(vec![job.part]);
+            return false;
+        }
+        part.graph = Some(graph);
+        let later: Vec<u32> =
+            (job.snapshot_rows..part.rows() as u32).filter(|&r| part.flags[r as usize] == 0).collect();
+        part.graph_insert(&later);
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -157,8 +191,10 @@ impl VectorIndex {
                 }
             }
             let part = &mut self.parts[p as usize];
-            if part.graph.is_none() && part.live_vectors > self.exact_threshold {
-                part.build_graph(&self.hnsw);
+            if part.graph.is_none() && !part.graph_pending && part.live_vectors > self.exact_threshold {
+                // Building takes seconds to minutes; searches scan exactly meanwhile.
+                part.graph_pending = true;
+                self.pending_jobs.push(part.graph_job(p, self.epoch));
             }
         }
     }

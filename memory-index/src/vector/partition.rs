@@ -59,6 +59,35 @@ pub(crate) struct Partition {
     /// Rows neither dead nor without a vector.
     pub live_vectors: usize,
     pub graph: Option<Graph>,
+    /// Bumped by every compaction (row numbers change), so a graph built from an older
+    /// snapshot is never installed.
+    pub generation: u64,
+    /// A graph is being built for this partition in the background.
+    pub graph_pending: bool,
+}
+
+/// A graph to build in the background from a snapshot of one partition (see
+/// [`super::VectorIndex::install_graph`]).
+#[derive(Debug)]
+pub(crate) struct GraphJob {
+    /// The [`super::VectorIndex`] it belongs to (a cleared index starts a new epoch).
+    pub epoch: u64,
+    pub part: u32,
+    pub generation: u64,
+    /// Rows at snapshot time; rows appended later are inserted when the graph is installed.
+    pub snapshot_rows: u32,
+    pub capacity: usize,
+    pub dim: usize,
+    pub rows: Vec<u32>,
+    pub data: Vec<f32>,
+}
+
+impl GraphJob {
+    /// Builds the graph (slow: thousands of inserts per second); holds no lock.
+    pub fn build(&self, params: &HnswParams) -> Graph {
+        let rows = self.rows.iter().copied().zip(self.data.chunks_exact(self.dim));
+        Graph::build(params, self.capacity, rows)
+    }
 }
 
 /// How to run a search in one partition.
@@ -83,6 +112,8 @@ impl Partition {
             live: 0,
             live_vectors: 0,
             graph: None,
+            generation: 0,
+            graph_pending: false,
         }
     }
 
@@ -148,14 +179,28 @@ impl Partition {
             let new_row = next.push(self.ids[row], self.layers[row], self.categories[row], self.created[row], v);
             moved.push((self.ids[row], new_row));
         }
+        next.generation = self.generation + 1;
         *self = next;
         moved
     }
 
-    /// Builds the graph over every live vector.
-    pub fn build_graph(&mut self, params: &HnswParams) {
-        let rows = (0..self.rows()).filter(|&r| self.flags[r] == 0).map(|r| (r as u32, self.vector(r)));
-        self.graph = Some(Graph::build(params, self.rows() * 2, rows));
+    /// A snapshot of every live vector, to build this partition's graph off the lock.
+    pub fn graph_job(&self, part: u32, epoch: u64) -> GraphJob {
+        let rows: Vec<u32> = (0..self.rows()).filter(|&r| self.flags[r] == 0).map(|r| r as u32).collect();
+        let mut data = Vec::with_capacity(rows.len() * self.dim);
+        for &r in &rows {
+            data.extend_from_slice(self.vector(r as usize));
+        }
+        GraphJob {
+            epoch,
+            part,
+            generation: self.generation,
+            snapshot_rows: self.rows() as u32,
+            capacity: self.rows() * 2,
+            dim: self.dim,
+            rows,
+            data,
+        }
     }
 
     /// Adds rows to the graph (rows appended since it was built).

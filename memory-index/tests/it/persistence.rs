@@ -49,6 +49,7 @@ fn flush_and_reopen_give_identical_results() {
     let (before, queries, counts) = {
         let idx = dir_index(dir.path(), DIM, 100).unwrap();
         let queries = fill(&idx);
+        idx.wait_for_graphs();
         let before = run(&idx, &queries);
         assert!(idx.counters().hnsw_searches > 0, "the big namespace has a graph");
         idx.flush().unwrap();

@@ -66,6 +66,7 @@ fn a_big_namespace_uses_hnsw_with_high_recall() {
     for chunk in docs.chunks(1_000) {
         idx.upsert(chunk.to_vec()).unwrap();
     }
+    idx.wait_for_graphs();
     let queries: Vec<Vec<f32>> = (0..50).map(|_| vecs.point()).collect();
 
     let before = idx.counters();
@@ -88,7 +89,13 @@ fn a_big_namespace_uses_hnsw_with_high_recall() {
         d.vector = r.vector.clone();
     }
     idx.upsert(replaced).unwrap();
+    // Until the new graph is installed the namespace is scanned exactly: recall holds either way.
     assert!(recall(&idx, "big", &docs, &queries) >= 0.95);
+    idx.wait_for_graphs();
+    let before = idx.counters();
+    assert!(recall(&idx, "big", &docs, &queries) >= 0.95);
+    let after = idx.counters();
+    assert_eq!(after.hnsw_searches - before.hnsw_searches, queries.len() as u64, "the graph was rebuilt");
 }
 
 #[test]
@@ -106,6 +113,7 @@ fn a_selective_filter_inside_a_graph_namespace_scans_the_survivors_exactly() {
         })
         .collect();
     idx.upsert(docs.clone()).unwrap();
+    idx.wait_for_graphs();
     let episodic: Vec<IndexDoc> = docs.iter().filter(|d| d.layer == memory_core::Layer::Episodic).cloned().collect();
     let qv = vecs.point();
     let mut q = query(&["big"], "", Some(qv.clone()));
