@@ -38,7 +38,7 @@ pub async fn catch_up(
         let gone: Vec<MemoryId> = gone.iter().map(|m| m.id).collect();
         let (embedder, idx) = (embedder.clone(), index.clone());
         let (indexed, removed) = (live.len() as u64, gone.len() as u64);
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        blocking("catch-up", move || {
             let texts: Vec<&str> = live.iter().map(|m| m.content.as_str()).collect();
             let vectors = embedder.embed(&texts)?;
             let docs = live.iter().zip(vectors).map(|(m, v)| index_doc(m, v)).collect();
@@ -46,17 +46,14 @@ pub async fn catch_up(
             idx.delete(&gone)?;
             idx.set_applied_seq(last)
         })
-        .await
-        .map_err(|e| memory_core::Error::internal(format!("index catch-up task failed: {e}")))??;
+        .await?;
         report.indexed += indexed;
         report.removed += removed;
         report.applied_seq = last;
         progress(report);
     }
     let idx = index.clone();
-    tokio::task::spawn_blocking(move || idx.flush())
-        .await
-        .map_err(|e| memory_core::Error::internal(format!("index flush task failed: {e}")))??;
+    blocking("flush", move || idx.flush()).await?;
     Ok(report)
 }
 
@@ -69,10 +66,15 @@ pub async fn rebuild(
     progress: &mut (dyn FnMut(SyncReport) + Send),
 ) -> Result<SyncReport> {
     let idx = index.clone();
-    tokio::task::spawn_blocking(move || idx.clear())
-        .await
-        .map_err(|e| memory_core::Error::internal(format!("index clear task failed: {e}")))??;
+    blocking("clear", move || idx.clear()).await?;
     catch_up(store, tenant, embedder, index, progress).await
+}
+
+/// Runs index work (embedding, tantivy, file IO) on the blocking pool, never on async workers.
+async fn blocking(what: &str, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| memory_core::Error::internal(format!("index {what} task failed: {e}")))?
 }
 
 /// The index document of a stored memory.

@@ -325,14 +325,24 @@ impl MemoryIndex {
                     vector: v.as_deref(),
                 })
                 .collect();
-            let jobs = {
-                let mut v = self.inner.vectors.write().expect("vector lock");
-                v.upsert(&vdocs);
-                v.take_graph_jobs()
-            };
-            self.inner.start_graph_builds(jobs);
-            self.inner.version.fetch_add(1, Ordering::SeqCst);
+            self.change_vectors(|v| v.upsert(&vdocs));
         }
+        self.commit_if_immediate()
+    }
+
+    /// Applies one change to the vector side, then starts the graph builds it asked for.
+    fn change_vectors(&self, change: impl FnOnce(&mut VectorIndex)) {
+        let jobs = {
+            let mut v = self.inner.vectors.write().expect("vector lock");
+            change(&mut v);
+            v.take_graph_jobs()
+        };
+        self.inner.start_graph_builds(jobs);
+        self.inner.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// With `commit_delay` zero, every write is committed before it returns.
+    fn commit_if_immediate(&self) -> Result<()> {
         if self.inner.commit_delay.is_zero() {
             self.inner.text.commit()?;
         }
@@ -346,17 +356,8 @@ impl MemoryIndex {
         }
         let _writer = self.inner.write_lock.lock().expect("write lock");
         self.inner.text.delete(ids);
-        let jobs = {
-            let mut v = self.inner.vectors.write().expect("vector lock");
-            v.delete(ids);
-            v.take_graph_jobs()
-        };
-        self.inner.start_graph_builds(jobs);
-        self.inner.version.fetch_add(1, Ordering::SeqCst);
-        if self.inner.commit_delay.is_zero() {
-            self.inner.text.commit()?;
-        }
-        Ok(())
+        self.change_vectors(|v| v.delete(ids));
+        self.commit_if_immediate()
     }
 
     /// The best `limit` memories of the query's namespaces by fused BM25 and vector similarity.
