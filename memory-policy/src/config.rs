@@ -3,10 +3,20 @@
 //! Values here are already checked one by one and against each other (the loader in
 //! `load.rs` is the only way to build one from text, and it reports every problem with its
 //! path). Compiling a `PolicyConfig` into a [`crate::Policy`] therefore cannot fail.
+//!
+//! The model also holds the engine's settings from the same file ([`EngineSettings`]): they
+//! are not policy, but one strict loader checks the whole file.
 
 use memory_core::{Category, ConfidenceTier, NamespaceKey, Principal};
 
-/// Everything the operator configures about namespaces and access.
+/// Everything the operator configures about namespaces and access, plus the engine's own
+/// settings from the same file.
+///
+/// `memory.toml` is the one configuration file of the product. Its engine sections (`[recall]`,
+/// `[embedder]`; flat `recall...`/`embedder` keys in JSON) are validated here, by the same
+/// strict walker as the policy, so one loader checks the whole file: an unknown key or a value
+/// out of range anywhere is an error with its path. They live in [`PolicyConfig::engine`];
+/// the resolver ignores them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyConfig {
     /// `namespaces.enabled` / `namespacesEnabled`. When off, every caller reads and writes
@@ -40,6 +50,8 @@ pub struct PolicyConfig {
     pub catalog_enabled: bool,
     /// Per-namespace maintenance fan-out settings.
     pub maintenance: MaintenanceSettings,
+    /// The engine's settings (`[recall]`, `[embedder]`); not used by the resolver.
+    pub engine: EngineSettings,
 }
 
 impl Default for PolicyConfig {
@@ -59,6 +71,7 @@ impl Default for PolicyConfig {
             auto_promote_to_shared: AutoPromoteToShared::default(),
             catalog_enabled: true,
             maintenance: MaintenanceSettings::default(),
+            engine: EngineSettings::default(),
         }
     }
 }
@@ -265,6 +278,56 @@ impl Default for MaintenanceSettings {
             include_team_project_namespaces: true,
             lock_stale_ms: 600_000,
         }
+    }
+}
+
+/// The engine's settings from the configuration file (read here so one file configures
+/// everything and one loader checks it; the engine acts on them).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineSettings {
+    /// `[recall]` / the flat `recall...` keys.
+    pub recall: RecallSettings,
+    /// `embedder.name` / `embedder`: one of [`EMBEDDER_NAMES`], lowercased and trimmed. `None`
+    /// when not configured; the engine then uses its own default.
+    pub embedder: Option<String>,
+}
+
+/// The embedder names the configuration accepts (matched case-insensitively, surrounding
+/// spaces ignored). The same names as `memory-embed`'s `EmbedderSpec::NAMES`, which this
+/// crate may not depend on.
+pub const EMBEDDER_NAMES: [&str; 5] = ["auto", "hash", "minilm", "static", "openai"];
+
+/// How recall ranks and limits what it returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallSettings {
+    /// `recall.pinned_limit` / `recallPinnedLimit`: most pinned (identity and procedural)
+    /// memories per recall, `0..=1000`. Default 20.
+    pub pinned_limit: u32,
+    /// `recall.recency_half_life_days` / `recencyHalfLifeDays`: half-life of the episodic
+    /// recency factor, in days, `> 0` and `<= 36500`. Default 30.
+    pub recency_half_life_days: f64,
+    /// `recall.read_order_weight` / `recallReadOrderWeight`: rank penalty per read-order
+    /// position, as the factor `1 / (1 + weight * position)`, `0..=1`. Default 0.05.
+    pub read_order_weight: f64,
+    /// `recall.candidates` / `recallCandidates`: ranked candidates fetched from the index before
+    /// re-scoring, `1..=1000` (at least the recall's limit is always fetched). Default 50.
+    pub candidates: u32,
+}
+
+impl RecallSettings {
+    /// Largest `pinned_limit`.
+    pub const MAX_PINNED_LIMIT: u32 = 1000;
+    /// Largest `recency_half_life_days` (100 years).
+    pub const MAX_RECENCY_HALF_LIFE_DAYS: f64 = 36_500.0;
+    /// Largest `read_order_weight`.
+    pub const MAX_READ_ORDER_WEIGHT: f64 = 1.0;
+    /// Largest `candidates`.
+    pub const MAX_CANDIDATES: u32 = 1000;
+}
+
+impl Default for RecallSettings {
+    fn default() -> Self {
+        RecallSettings { pinned_limit: 20, recency_half_life_days: 30.0, read_order_weight: 0.05, candidates: 50 }
     }
 }
 

@@ -7,6 +7,9 @@
 //!
 //! The flow: [`load::parse`] / [`load::load_file`] -> [`PolicyConfig`] (validated) ->
 //! [`Policy::new`] (indexes, compiled regexes) -> [`Policy::plan`] for every request.
+//!
+//! The loader reads the whole configuration file, so it also validates the engine's settings
+//! ([`EngineSettings`], in [`PolicyConfig::engine`]); the resolver ignores them.
 
 mod catalog;
 mod config;
@@ -19,9 +22,9 @@ mod template;
 
 pub use catalog::{ConfiguredCatalog, NamespaceCatalog};
 pub use config::{
-    AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, MAX_PATTERN_CHARS, MAX_REGEX_SESSION_KEY_CHARS,
-    MaintenanceSettings, NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote, RecallEntry, ScopeLayer,
-    ScopeProfile, SessionKeyMode, SessionKeyRule, Severity, Team,
+    AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, EMBEDDER_NAMES, EngineSettings, MAX_PATTERN_CHARS,
+    MAX_REGEX_SESSION_KEY_CHARS, MaintenanceSettings, NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote,
+    RecallEntry, RecallSettings, ScopeLayer, ScopeProfile, SessionKeyMode, SessionKeyRule, Severity, Team,
 };
 pub use plan::{
     LayerInfo, PlanError, PlanErrorCode, PlanRequest, ProjectContext, PromotionTarget, ReadRequest, ScopePlan,

@@ -1,5 +1,7 @@
-//! The strict configuration loader: TOML (`[namespaces]`, snake_case) or camelCase JSON
-//! (seeds/002) text to a validated [`PolicyConfig`], every problem reported with its path.
+//! The strict configuration loader: the whole configuration file, TOML (`[namespaces]` for
+//! the policy, `[recall]` and `[embedder]` for the engine, snake_case) or camelCase JSON
+//! (seeds/002, every key flat at the top level) text to a validated [`PolicyConfig`], every
+//! problem reported with its path.
 //!
 //! Both dialects are first parsed into one generic tree (`Node`); a hand-written walker,
 //! parameterized only by the dialect's key names (`Keys`), then checks it. Walking by hand
@@ -21,9 +23,9 @@ use std::path::Path;
 use memory_core::{Category, ConfidenceTier, NamespaceKey, Principal};
 
 use crate::config::{
-    AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, MAX_PATTERN_CHARS, MaintenanceSettings,
-    NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote, RecallEntry, ScopeLayer, ScopeProfile,
-    SessionKeyMode, SessionKeyRule, Severity, Team,
+    AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, EMBEDDER_NAMES, EngineSettings, MAX_PATTERN_CHARS,
+    MaintenanceSettings, NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote, RecallEntry, RecallSettings,
+    ScopeLayer, ScopeProfile, SessionKeyMode, SessionKeyRule, Severity, Team,
 };
 use crate::template::Template;
 
@@ -58,9 +60,10 @@ const MAX_QUOTED_CHARS: usize = 80;
 /// Which file format the text is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
-    /// snake_case keys under a `[namespaces]` table.
+    /// snake_case keys in top-level tables: `[namespaces]`, `[recall]`, `[embedder]`.
     Toml,
-    /// camelCase keys at the top level of one object (the seeds/002 plugin form).
+    /// camelCase keys at the top level of one object (the seeds/002 plugin form, with the
+    /// maintenance and engine settings flat beside the policy keys).
     Json,
 }
 
@@ -305,11 +308,19 @@ impl<'de> serde::de::Visitor<'de> for NodeVisitor {
 /// The spellings of one setting; the first is the canonical one, the others aliases.
 type Key = &'static [&'static str];
 
+/// Where a dialect puts its settings.
+#[derive(Debug)]
+enum Layout {
+    /// TOML: the policy keys in one top-level table, the engine settings in tables of their own.
+    Sections { policy: Key, recall: Key, embedder: Key },
+    /// JSON: every key flat at the top level of the document.
+    Flat,
+}
+
 /// Every key name the walker looks for, per dialect.
 #[derive(Debug)]
 struct Keys {
-    /// TOML puts everything in one top-level table; JSON at the top level.
-    section: Option<&'static str>,
+    layout: Layout,
     /// "a table" / "an object", for type errors.
     table_word: &'static str,
     enabled: Key,
@@ -359,10 +370,16 @@ struct Keys {
     ap_targets: Key,
     ap_categories: Key,
     ap_min_tier: Key,
+    pinned_limit: Key,
+    recency_half_life_days: Key,
+    read_order_weight: Key,
+    candidates: Key,
+    /// The embedder's name: `name` in TOML's `[embedder]`, `embedder` itself in JSON.
+    embedder_name: Key,
 }
 
 static TOML_KEYS: Keys = Keys {
-    section: Some("namespaces"),
+    layout: Layout::Sections { policy: &["namespaces"], recall: &["recall"], embedder: &["embedder"] },
     table_word: "a table",
     enabled: &["enabled"],
     default_namespace: &["default_namespace"],
@@ -410,10 +427,15 @@ static TOML_KEYS: Keys = Keys {
     ap_targets: &["targets"],
     ap_categories: &["categories"],
     ap_min_tier: &["min_confidence_tier"],
+    pinned_limit: &["pinned_limit"],
+    recency_half_life_days: &["recency_half_life_days"],
+    read_order_weight: &["read_order_weight"],
+    candidates: &["candidates"],
+    embedder_name: &["name"],
 };
 
 static JSON_KEYS: Keys = Keys {
-    section: None,
+    layout: Layout::Flat,
     table_word: "an object",
     enabled: &["namespacesEnabled"],
     default_namespace: &["defaultNamespace"],
@@ -461,10 +483,17 @@ static JSON_KEYS: Keys = Keys {
     ap_targets: &["targets"],
     ap_categories: &["categories"],
     ap_min_tier: &["minConfidenceTier"],
+    pinned_limit: &["recallPinnedLimit"],
+    recency_half_life_days: &["recencyHalfLifeDays"],
+    read_order_weight: &["recallReadOrderWeight"],
+    candidates: &["recallCandidates"],
+    embedder_name: &["embedder"],
 };
 
 impl Keys {
-    fn top_level(&self) -> Vec<Key> {
+    /// The keys of the policy settings: the `[namespaces]` table in TOML, part of the top
+    /// level in JSON.
+    fn policy_keys(&self) -> Vec<Key> {
         let mut spec = vec![
             self.enabled,
             self.default_namespace,
@@ -488,6 +517,18 @@ impl Keys {
             None => spec.extend(self.maintenance_keys()),
         }
         spec
+    }
+
+    /// Every key of the JSON top level (the policy, maintenance and engine settings).
+    fn flat_keys(&self) -> Vec<Key> {
+        let mut spec = self.policy_keys();
+        spec.extend(self.recall_keys());
+        spec.push(self.embedder_name);
+        spec
+    }
+
+    fn recall_keys(&self) -> [Key; 4] {
+        [self.pinned_limit, self.recency_half_life_days, self.read_order_weight, self.candidates]
     }
 
     fn maintenance_keys(&self) -> [Key; 6] {
@@ -636,6 +677,15 @@ struct Entry<'n> {
     /// invalid (already reported).
     name: Option<(&'n str, PathId)>,
     fields: Fields<'n>,
+}
+
+/// What the keys of a table are called in messages.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// Keys inside a table.
+    Key,
+    /// The top-level tables of a TOML file.
+    Section,
 }
 
 /// A map-form or array-form section.
@@ -794,6 +844,16 @@ impl<'n> Walker<'n> {
     /// Matches a table's keys against the allowed ones; unknown keys, repeated keys and two
     /// spellings of one setting are errors.
     fn fields(&mut self, at: At<'n>, spec: &[Key]) -> Option<Fields<'n>> {
+        self.match_keys(at, spec, Level::Key)
+    }
+
+    /// [`Walker::fields`] for the top-level tables of a TOML file, which are called sections
+    /// in messages (`unknown section "server"; allowed sections: [namespaces], ...`).
+    fn sections(&mut self, at: At<'n>, spec: &[Key]) -> Option<Fields<'n>> {
+        self.match_keys(at, spec, Level::Section)
+    }
+
+    fn match_keys(&mut self, at: At<'n>, spec: &[Key], level: Level) -> Option<Fields<'n>> {
         let Node::Table(entries) = at.node else {
             let expected = self.keys.table_word;
             self.type_error(at, expected);
@@ -804,8 +864,17 @@ impl<'n> Walker<'n> {
             let path = self.child(at.path, key);
             match spec.iter().position(|k| k.contains(&key.as_str())) {
                 None => {
-                    let allowed: Vec<String> = spec.iter().copied().map(describe).collect();
-                    self.error(path, format!("unknown key {}; allowed keys: {}", quote(key), allowed.join(", ")));
+                    let message = match level {
+                        Level::Key => {
+                            let allowed: Vec<String> = spec.iter().copied().map(describe).collect();
+                            format!("unknown key {}; allowed keys: {}", quote(key), allowed.join(", "))
+                        }
+                        Level::Section => {
+                            let allowed: Vec<String> = spec.iter().map(|k| format!("[{}]", k[0])).collect();
+                            format!("unknown section {}; allowed sections: {}", quote(key), allowed.join(", "))
+                        }
+                    };
+                    self.error(path, message);
                 }
                 Some(i) => match fields.slots[i].1 {
                     Some((earlier, _)) if earlier == key => self.repeated_key(path, key),
@@ -909,6 +978,42 @@ impl<'n> Walker<'n> {
                 None
             }
         }
+    }
+
+    /// An integer in `min..=max`.
+    fn uint_in(&mut self, at: At<'n>, min: u64, max: u64) -> Option<u64> {
+        let n = self.uint(at, max)?;
+        if n < min {
+            self.error(at.path, format!("{n} is too small; at least {min} is required"));
+            return None;
+        }
+        Some(n)
+    }
+
+    /// A number, integer or float, in `min..=max` (`min < x <= max` when `min` is exclusive).
+    /// NaN and the infinities (which TOML can write) are out of every range.
+    fn number(&mut self, at: At<'n>, min: f64, min_exclusive: bool, max: f64) -> Option<f64> {
+        let (value, shown) = match at.node {
+            // Precision lost above 2^53 cannot matter: such integers are out of every range.
+            Node::Int(i) => (*i as f64, i.to_string()),
+            Node::Float(f) => (*f, f.to_string()),
+            _ => {
+                self.type_error(at, "a number");
+                return None;
+            }
+        };
+        let above_min = if min_exclusive { value > min } else { value >= min };
+        if above_min && value <= max {
+            // -0.0 becomes 0.0, so both dialects give bit-identical values.
+            return Some(value + 0.0);
+        }
+        let range = if min_exclusive {
+            format!("greater than {min} and at most {max}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        self.error(at.path, format!("must be {range} (found {shown})"));
+        None
     }
 
     fn string(&mut self, at: At<'n>) -> Option<&'n str> {
@@ -1099,40 +1204,47 @@ impl<'n> Walker<'n> {
         let k = self.keys;
         let mut cfg = PolicyConfig::default();
         let doc_at = At { node: doc, path: ROOT };
-        let root = match k.section {
-            Some(section) => {
-                let Some(entries) = self.table(doc_at) else { return cfg };
-                let mut found = None;
-                for (key, at) in entries {
-                    if key == section {
-                        found = Some(at);
-                    } else {
-                        self.error(
-                            at.path,
-                            format!("unknown section {}; this file may only contain the [{section}] table", quote(key)),
-                        );
-                    }
+        match k.layout {
+            Layout::Sections { policy, recall, embedder } => {
+                let Some(mut top) = self.sections(doc_at, &[policy, recall, embedder]) else { return cfg };
+                if let Some(at) = top.take(policy)
+                    && let Some(mut f) = self.fields(at, &k.policy_keys())
+                {
+                    self.policy(&mut f, &mut cfg);
                 }
-                match found {
-                    Some(at) => at,
-                    None => return cfg,
+                if let Some(at) = top.take(recall)
+                    && let Some(mut f) = self.fields(at, &k.recall_keys())
+                {
+                    self.recall(&mut f, &mut cfg.engine.recall);
+                }
+                if let Some(at) = top.take(embedder)
+                    && let Some(mut f) = self.fields(at, &[k.embedder_name])
+                {
+                    self.embedder(&mut f, &mut cfg.engine);
                 }
             }
-            None => {
+            Layout::Flat => {
                 if !matches!(doc, Node::Table(_)) {
                     let found = kind(doc, k.table_word);
                     self.error(ROOT, format!("the document must be a JSON object, found {found}"));
                     return cfg;
                 }
-                doc_at
+                let Some(mut f) = self.fields(doc_at, &k.flat_keys()) else { return cfg };
+                self.policy(&mut f, &mut cfg);
+                self.recall(&mut f, &mut cfg.engine.recall);
+                self.embedder(&mut f, &mut cfg.engine);
             }
-        };
-        let Some(mut f) = self.fields(root, &k.top_level()) else { return cfg };
+        }
+        cfg
+    }
 
-        self.set_bool(&mut f, k.enabled, &mut cfg.enabled);
-        self.set_bool(&mut f, k.trust_principal_header, &mut cfg.trust_principal_header);
-        self.set_bool(&mut f, k.catalog_enabled, &mut cfg.catalog_enabled);
-        self.default_and_shared(&mut f, &mut cfg);
+    /// The policy settings (and maintenance's); `f` holds at least [`Keys::policy_keys`].
+    fn policy(&mut self, f: &mut Fields<'n>, cfg: &mut PolicyConfig) {
+        let k = self.keys;
+        self.set_bool(f, k.enabled, &mut cfg.enabled);
+        self.set_bool(f, k.trust_principal_header, &mut cfg.trust_principal_header);
+        self.set_bool(f, k.catalog_enabled, &mut cfg.catalog_enabled);
+        self.default_and_shared(f, cfg);
         if let Some(at) = f.take(k.fallback_principal) {
             cfg.fallback_principal = self.principal_at(at);
         }
@@ -1144,9 +1256,9 @@ impl<'n> Walker<'n> {
                     self.maintenance(&mut m, &mut cfg.maintenance);
                 }
             }
-            None => self.maintenance(&mut f, &mut cfg.maintenance),
+            None => self.maintenance(f, &mut cfg.maintenance),
         }
-        self.legacy_auto_promote(&mut f, &mut cfg.auto_promote_to_shared);
+        self.legacy_auto_promote(f, &mut cfg.auto_promote_to_shared);
 
         // Teams first: policies refer to them, wherever they appear in the file.
         let mut team_ids = TeamIds::default();
@@ -1157,7 +1269,7 @@ impl<'n> Walker<'n> {
             cfg.policies = self.policies(at, &team_ids);
         }
         if let Some(at) = f.take(k.default_recall) {
-            cfg.default_recall = self.default_recall(at, &cfg);
+            cfg.default_recall = self.default_recall(at, cfg);
         }
         let mode = f.take(k.session_key_mode).and_then(|at| self.mode(at)).unwrap_or(SessionKeyMode::Prefix);
         if let Some(at) = f.take(k.session_key_rules) {
@@ -1178,7 +1290,47 @@ impl<'n> Walker<'n> {
                 self.error(at.path, format!("unknown scope profile {}; configured profiles: {known}", quote(name)));
             }
         }
-        cfg
+    }
+
+    /// The recall settings; `f` holds at least [`Keys::recall_keys`].
+    fn recall(&mut self, f: &mut Fields<'n>, r: &mut RecallSettings) {
+        let k = self.keys;
+        if let Some(at) = f.take(k.pinned_limit)
+            && let Some(n) = self.uint_in(at, 0, RecallSettings::MAX_PINNED_LIMIT.into())
+        {
+            r.pinned_limit = u32::try_from(n).unwrap_or(RecallSettings::MAX_PINNED_LIMIT);
+        }
+        if let Some(at) = f.take(k.recency_half_life_days)
+            && let Some(days) = self.number(at, 0.0, true, RecallSettings::MAX_RECENCY_HALF_LIFE_DAYS)
+        {
+            r.recency_half_life_days = days;
+        }
+        if let Some(at) = f.take(k.read_order_weight)
+            && let Some(weight) = self.number(at, 0.0, false, RecallSettings::MAX_READ_ORDER_WEIGHT)
+        {
+            r.read_order_weight = weight;
+        }
+        if let Some(at) = f.take(k.candidates)
+            && let Some(n) = self.uint_in(at, 1, RecallSettings::MAX_CANDIDATES.into())
+        {
+            r.candidates = u32::try_from(n).unwrap_or(RecallSettings::MAX_CANDIDATES);
+        }
+    }
+
+    /// The embedder's name, checked against [`EMBEDDER_NAMES`] the way the engine parses it
+    /// (trimmed, case-insensitive) and kept in its canonical lowercase spelling.
+    fn embedder(&mut self, f: &mut Fields<'n>, e: &mut EngineSettings) {
+        let Some(at) = f.take(self.keys.embedder_name) else { return };
+        let Some(text) = self.string(at) else { return };
+        let name = text.trim().to_ascii_lowercase();
+        if EMBEDDER_NAMES.contains(&name.as_str()) {
+            e.embedder = Some(name);
+        } else {
+            self.error(
+                at.path,
+                format!("unknown embedder {}; expected one of: {}", quote(text), EMBEDDER_NAMES.join(", ")),
+            );
+        }
     }
 
     fn default_and_shared(&mut self, f: &mut Fields<'n>, cfg: &mut PolicyConfig) {

@@ -378,6 +378,345 @@ fn the_maintenance_example_loads_and_matches_the_nested_toml_form() {
     assert_eq!(toml, changed);
 }
 
+// --- Engine settings ([recall], [embedder]) ----------------------------------------------------
+
+/// Loads a TOML and a JSON text that must mean the same, and returns their (equal) engine settings.
+#[track_caller]
+fn engine_both(toml: &str, json: &str) -> EngineSettings {
+    let (toml, json) = (toml_ok(toml), json_ok(json));
+    assert_eq!(toml, json, "the dialects disagree");
+    toml.engine
+}
+
+/// One setting out of range (or of the wrong type) in both dialects: one error at each path.
+#[track_caller]
+fn engine_error(toml: &str, json: &str, (toml_path, json_path): (&str, &str), needle: &str) {
+    toml_error(toml, toml_path, needle);
+    json_error(json, json_path, needle);
+}
+
+#[test]
+fn engine_settings_default_when_absent() {
+    let defaults = EngineSettings {
+        recall: RecallSettings {
+            pinned_limit: 20,
+            recency_half_life_days: 30.0,
+            read_order_weight: 0.05,
+            candidates: 50,
+        },
+        embedder: None,
+    };
+    assert_eq!(EngineSettings::default(), defaults);
+    assert_eq!(PolicyConfig::default().engine, defaults);
+    assert_eq!(engine_both("", "{}"), defaults);
+    assert_eq!(engine_both("[namespaces]\nenabled = true\n", r#"{"namespacesEnabled": true}"#), defaults);
+    // Empty sections are valid and change nothing.
+    assert_eq!(toml_ok("[recall]\n[embedder]\n"), PolicyConfig::default());
+}
+
+#[test]
+fn a_file_with_only_engine_sections_is_valid() {
+    let config = toml_ok("[recall]\npinned_limit = 5\n");
+    assert_eq!(
+        config,
+        PolicyConfig {
+            engine: EngineSettings {
+                recall: RecallSettings { pinned_limit: 5, ..RecallSettings::default() },
+                embedder: None,
+            },
+            ..PolicyConfig::default()
+        }
+    );
+    assert_eq!(toml_ok("[embedder]\nname = \"hash\"\n").engine.embedder.as_deref(), Some("hash"));
+}
+
+#[test]
+fn each_engine_setting_is_read_in_both_dialects() {
+    let recall = |f: fn(&mut RecallSettings)| {
+        let mut r = RecallSettings::default();
+        f(&mut r);
+        EngineSettings { recall: r, embedder: None }
+    };
+    let cases = [
+        ("[recall]\npinned_limit = 3\n", r#"{"recallPinnedLimit": 3}"#, recall(|r| r.pinned_limit = 3)),
+        ("[recall]\npinned_limit = 0\n", r#"{"recallPinnedLimit": 0}"#, recall(|r| r.pinned_limit = 0)),
+        ("[recall]\npinned_limit = 1000\n", r#"{"recallPinnedLimit": 1000}"#, recall(|r| r.pinned_limit = 1000)),
+        (
+            "[recall]\nrecency_half_life_days = 7.5\n",
+            r#"{"recencyHalfLifeDays": 7.5}"#,
+            recall(|r| r.recency_half_life_days = 7.5),
+        ),
+        // An integer is a number too, in either dialect.
+        (
+            "[recall]\nrecency_half_life_days = 7\n",
+            r#"{"recencyHalfLifeDays": 7.0}"#,
+            recall(|r| r.recency_half_life_days = 7.0),
+        ),
+        (
+            "[recall]\nrecency_half_life_days = 36500\n",
+            r#"{"recencyHalfLifeDays": 36500}"#,
+            recall(|r| r.recency_half_life_days = 36_500.0),
+        ),
+        (
+            "[recall]\nrecency_half_life_days = 0.001\n",
+            r#"{"recencyHalfLifeDays": 0.001}"#,
+            recall(|r| r.recency_half_life_days = 0.001),
+        ),
+        (
+            "[recall]\nread_order_weight = 0.25\n",
+            r#"{"recallReadOrderWeight": 0.25}"#,
+            recall(|r| r.read_order_weight = 0.25),
+        ),
+        (
+            "[recall]\nread_order_weight = 0\n",
+            r#"{"recallReadOrderWeight": 0.0}"#,
+            recall(|r| r.read_order_weight = 0.0),
+        ),
+        (
+            "[recall]\nread_order_weight = 1.0\n",
+            r#"{"recallReadOrderWeight": 1}"#,
+            recall(|r| r.read_order_weight = 1.0),
+        ),
+        ("[recall]\ncandidates = 200\n", r#"{"recallCandidates": 200}"#, recall(|r| r.candidates = 200)),
+        ("[recall]\ncandidates = 1\n", r#"{"recallCandidates": 1}"#, recall(|r| r.candidates = 1)),
+        ("[recall]\ncandidates = 1000\n", r#"{"recallCandidates": 1000}"#, recall(|r| r.candidates = 1000)),
+        (
+            "[embedder]\nname = \"minilm\"\n",
+            r#"{"embedder": "minilm"}"#,
+            EngineSettings { embedder: Some("minilm".to_owned()), ..EngineSettings::default() },
+        ),
+    ];
+    for (toml, json, expected) in cases {
+        assert_eq!(engine_both(toml, json), expected, "{toml}");
+    }
+    // -0.0 is accepted as 0 and stored as +0.0 in both dialects.
+    let weight = engine_both("[recall]\nread_order_weight = -0.0\n", r#"{"recallReadOrderWeight": -0.0}"#)
+        .recall
+        .read_order_weight;
+    assert!(weight == 0.0 && weight.is_sign_positive(), "{weight}");
+}
+
+/// A full file with policy and engine settings compiles to the same `PolicyConfig` in both
+/// dialects; the engine settings sit beside the `[namespaces]` table in TOML and flat at the top
+/// level in JSON.
+#[test]
+fn engine_settings_load_the_same_in_both_dialects() {
+    let toml = toml_ok(
+        r#"
+[namespaces]
+default_recall = ["shared"]
+maintenance = { max_namespaces_per_cycle = 5 }
+
+[namespaces.policies.research]
+read = ["*"]
+write = ["alice"]
+
+[recall]
+pinned_limit = 12
+recency_half_life_days = 14
+read_order_weight = 0.1
+candidates = 80
+
+[embedder]
+name = "Static"
+"#,
+    );
+    let json = json_ok(
+        r#"{
+"defaultRecallNamespaces": ["shared"], "maintenanceMaxNamespacesPerCycle": 5,
+"namespacePolicies": {"research": {"readPrincipals": ["*"], "writePrincipals": ["alice"]}},
+"recallPinnedLimit": 12, "recencyHalfLifeDays": 14.0, "recallReadOrderWeight": 0.1, "recallCandidates": 80,
+"embedder": "static"
+}"#,
+    );
+    assert_eq!(toml, json);
+    assert_eq!(
+        toml.engine,
+        EngineSettings {
+            recall: RecallSettings {
+                pinned_limit: 12,
+                recency_half_life_days: 14.0,
+                read_order_weight: 0.1,
+                candidates: 80
+            },
+            embedder: Some("static".to_owned()),
+        }
+    );
+    assert_eq!(toml.policies, vec![policy("research", &["*"], &["alice"], false)]);
+    assert_eq!(toml.maintenance.max_namespaces_per_cycle, 5);
+    // The engine settings change nothing else.
+    let without_engine = json_ok(
+        r#"{"defaultRecallNamespaces": ["shared"], "maintenanceMaxNamespacesPerCycle": 5,
+            "namespacePolicies": {"research": {"readPrincipals": ["*"], "writePrincipals": ["alice"]}}}"#,
+    );
+    assert_eq!(PolicyConfig { engine: EngineSettings::default(), ..toml }, without_engine);
+}
+
+#[test]
+fn recall_values_out_of_range_are_errors_with_their_paths() {
+    let pinned = ("recall.pinned_limit", "recallPinnedLimit");
+    engine_error(
+        "[recall]\npinned_limit = 1001\n",
+        r#"{"recallPinnedLimit": 1001}"#,
+        pinned,
+        "1001 is too large; at most 1000",
+    );
+    engine_error(
+        "[recall]\npinned_limit = -1\n",
+        r#"{"recallPinnedLimit": -1}"#,
+        pinned,
+        "must not be negative (found -1)",
+    );
+    engine_error(
+        "[recall]\npinned_limit = 2.5\n",
+        r#"{"recallPinnedLimit": 2.5}"#,
+        pinned,
+        "expected a non-negative integer, found a float",
+    );
+    engine_error(
+        "[recall]\npinned_limit = \"20\"\n",
+        r#"{"recallPinnedLimit": "20"}"#,
+        pinned,
+        "expected a non-negative integer, found a string",
+    );
+
+    let days = ("recall.recency_half_life_days", "recencyHalfLifeDays");
+    let days_range = "must be greater than 0 and at most 36500";
+    engine_error("[recall]\nrecency_half_life_days = 0\n", r#"{"recencyHalfLifeDays": 0}"#, days, "(found 0)");
+    engine_error("[recall]\nrecency_half_life_days = 0.0\n", r#"{"recencyHalfLifeDays": 0.0}"#, days, days_range);
+    engine_error("[recall]\nrecency_half_life_days = -3\n", r#"{"recencyHalfLifeDays": -3}"#, days, days_range);
+    engine_error(
+        "[recall]\nrecency_half_life_days = 36500.5\n",
+        r#"{"recencyHalfLifeDays": 36500.5}"#,
+        days,
+        "(found 36500.5)",
+    );
+    engine_error(
+        "[recall]\nrecency_half_life_days = true\n",
+        r#"{"recencyHalfLifeDays": true}"#,
+        days,
+        "expected a number, found a boolean",
+    );
+    // TOML can write NaN and infinities; none is in range.
+    for value in ["nan", "inf", "-inf"] {
+        toml_error(&format!("[recall]\nrecency_half_life_days = {value}\n"), days.0, days_range);
+    }
+
+    let weight = ("recall.read_order_weight", "recallReadOrderWeight");
+    let weight_range = "must be between 0 and 1";
+    engine_error("[recall]\nread_order_weight = 1.01\n", r#"{"recallReadOrderWeight": 1.01}"#, weight, "(found 1.01)");
+    engine_error("[recall]\nread_order_weight = -0.05\n", r#"{"recallReadOrderWeight": -0.05}"#, weight, weight_range);
+    engine_error("[recall]\nread_order_weight = 2\n", r#"{"recallReadOrderWeight": 2}"#, weight, "(found 2)");
+    engine_error(
+        "[recall]\nread_order_weight = \"0.1\"\n",
+        r#"{"recallReadOrderWeight": "0.1"}"#,
+        weight,
+        "expected a number, found a string",
+    );
+    toml_error("[recall]\nread_order_weight = nan\n", weight.0, weight_range);
+
+    let candidates = ("recall.candidates", "recallCandidates");
+    engine_error("[recall]\ncandidates = 0\n", r#"{"recallCandidates": 0}"#, candidates, "0 is too small; at least 1");
+    engine_error("[recall]\ncandidates = 1001\n", r#"{"recallCandidates": 1001}"#, candidates, "at most 1000");
+    engine_error("[recall]\ncandidates = -5\n", r#"{"recallCandidates": -5}"#, candidates, "must not be negative");
+    engine_error(
+        "[recall]\ncandidates = 50.0\n",
+        r#"{"recallCandidates": 50.0}"#,
+        candidates,
+        "expected a non-negative integer, found a float",
+    );
+
+    // Every bad value is reported, not only the first.
+    let diags = errs(
+        "[recall]\npinned_limit = 5000\nrecency_half_life_days = 0\nread_order_weight = 9\ncandidates = 0\n",
+        Dialect::Toml,
+    );
+    assert_eq!(diags.len(), 4, "{}", render(&diags));
+    for path in
+        ["recall.pinned_limit", "recall.recency_half_life_days", "recall.read_order_weight", "recall.candidates"]
+    {
+        has_error(&diags, path, "");
+    }
+}
+
+#[test]
+fn unknown_keys_in_engine_sections_are_errors() {
+    toml_error(
+        "[recall]\npinned = 3\n",
+        "recall.pinned",
+        "unknown key \"pinned\"; allowed keys: pinned_limit, recency_half_life_days, read_order_weight, candidates",
+    );
+    toml_error("[embedder]\nmodel = \"x\"\n", "embedder.model", "unknown key \"model\"; allowed keys: name");
+    // Engine keys belong in their own sections, not in [namespaces], and sections do not nest.
+    toml_error("[namespaces]\npinned_limit = 3\n", "namespaces.pinned_limit", "unknown key \"pinned_limit\"");
+    toml_error("[namespaces.recall]\ncandidates = 3\n", "namespaces.recall", "unknown key \"recall\"");
+    toml_error("[recall.namespaces]\nenabled = true\n", "recall.namespaces", "unknown key \"namespaces\"");
+    // A section must be a table.
+    toml_error("recall = 3\n", "recall", "expected a table, found an integer");
+    toml_error("embedder = \"hash\"\n", "embedder", "expected a table, found a string");
+    // JSON: flat camelCase keys only.
+    json_error(r#"{"recallPinned": 3}"#, "recallPinned", "unknown key \"recallPinned\"");
+    json_error(r#"{"pinned_limit": 3}"#, "pinned_limit", "unknown key \"pinned_limit\"");
+    json_error(r#"{"recall": {"pinnedLimit": 3}}"#, "recall", "unknown key \"recall\"");
+    let diags = errs(r#"{"recallCandidate": 3}"#, Dialect::Json);
+    has_error(
+        &diags,
+        "recallCandidate",
+        "recallPinnedLimit, recencyHalfLifeDays, recallReadOrderWeight, recallCandidates, embedder",
+    );
+    // A repeated JSON key is still an error.
+    json_error(r#"{"recallCandidates": 3, "recallCandidates": 4}"#, "recallCandidates", "appears more than once");
+}
+
+#[test]
+fn the_unknown_section_message_lists_every_allowed_section() {
+    let diags = errs("[server]\nport = 1\n", Dialect::Toml);
+    assert_eq!(
+        diags,
+        vec![Diagnostic {
+            path: "server".to_owned(),
+            message: "unknown section \"server\"; allowed sections: [namespaces], [recall], [embedder]".to_owned(),
+            severity: Severity::Error,
+        }]
+    );
+    // A misspelt section next to valid ones: only it is reported.
+    let diags = errs("[namespaces]\n[recal]\npinned_limit = 2\n[embedder]\nname = \"hash\"\n", Dialect::Toml);
+    assert_eq!(diags.len(), 1, "{}", render(&diags));
+    has_error(&diags, "recal", "unknown section \"recal\"; allowed sections: [namespaces], [recall], [embedder]");
+}
+
+#[test]
+fn embedder_names_are_checked_case_insensitively() {
+    for name in EMBEDDER_NAMES {
+        let upper = name.to_ascii_uppercase();
+        let engine =
+            engine_both(&format!("[embedder]\nname = \" {upper} \"\n"), &format!(r#"{{"embedder": "{upper}"}}"#));
+        assert_eq!(engine.embedder.as_deref(), Some(name), "stored in its canonical spelling");
+    }
+    assert_eq!(EMBEDDER_NAMES, ["auto", "hash", "minilm", "static", "openai"]);
+    let expected = "expected one of: auto, hash, minilm, static, openai";
+    engine_error(
+        "[embedder]\nname = \"bert\"\n",
+        r#"{"embedder": "bert"}"#,
+        ("embedder.name", "embedder"),
+        &format!("unknown embedder \"bert\"; {expected}"),
+    );
+    engine_error("[embedder]\nname = \"\"\n", r#"{"embedder": ""}"#, ("embedder.name", "embedder"), expected);
+    engine_error(
+        "[embedder]\nname = \"mini lm\"\n",
+        r#"{"embedder": "open-ai"}"#,
+        ("embedder.name", "embedder"),
+        "unknown embedder",
+    );
+    engine_error(
+        "[embedder]\nname = 1\n",
+        r#"{"embedder": {"name": "hash"}}"#,
+        ("embedder.name", "embedder"),
+        "expected a string, found",
+    );
+    json_error(r#"{"embedder": null}"#, "embedder", "expected a string, found null");
+}
+
 #[test]
 fn every_top_level_setting_is_read_in_both_dialects() {
     let toml = toml_ok(
@@ -549,7 +888,7 @@ fn syntax_errors_name_line_and_column() {
 #[test]
 fn unknown_sections_and_keys_are_errors_that_list_the_allowed_keys() {
     toml_error("[server]\nport = 1\n", "server", "unknown section \"server\"");
-    toml_error("namespace = {}\n", "namespace", "may only contain the [namespaces] table");
+    toml_error("namespace = {}\n", "namespace", "allowed sections: [namespaces], [recall], [embedder]");
     toml_error("[namespaces]\nenable = true\n", "namespaces.enable", "unknown key \"enable\"; allowed keys: enabled,");
     toml_error(
         "[[namespaces.policies]]\nname = \"a\"\nreed = []\n",
