@@ -342,15 +342,22 @@ impl Store for InMemoryStore {
         Ok(changed)
     }
 
-    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+    async fn record_outcomes(
+        &self,
+        tenant: &TenantId,
+        ids: &[MemoryId],
+        outcome: Outcome,
+        at: Timestamp,
+    ) -> Result<()> {
         outcome.reward()?;
+        at.validate("outcome time")?;
         let mut s = self.lock();
         if let Some(missing) = ids.iter().find(|id| s.live_memory(tenant, **id).is_none()) {
             return Err(Error::not_found(format!("memory {missing} not found")));
         }
         for id in ids {
             let m = s.memories.get_mut(id).expect("checked");
-            m.stats.apply_outcome(outcome)?;
+            m.stats.apply_outcome(outcome, at)?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::error::Error;
 use crate::ids::{MemoryId, Principal, TenantId};
 use crate::namespace::{NamespaceKey, text_enum};
-use crate::timestamp::Timestamp;
+use crate::timestamp::{MICROS_PER_DAY, Timestamp};
 
 /// Free-form metadata attached to memories and namespaces.
 pub type Metadata = BTreeMap<String, serde_json::Value>;
@@ -244,6 +244,10 @@ pub struct UsageStats {
     pub helpful_count: u64,
     /// Outcome reports with a negative reward.
     pub unhelpful_count: u64,
+    /// Latest time of an outcome report; `utility` is as of this time and decays toward
+    /// neutral after it (see [`UsageStats::effective_utility`]). `None` before the first report.
+    #[serde(default)]
+    pub last_outcome_at: Option<Timestamp>,
 }
 
 impl Default for UsageStats {
@@ -255,6 +259,7 @@ impl Default for UsageStats {
             last_accessed_at: None,
             helpful_count: 0,
             unhelpful_count: 0,
+            last_outcome_at: None,
         }
     }
 }
@@ -265,18 +270,61 @@ impl UsageStats {
     /// Step size of the utility update.
     pub const LEARNING_RATE: f64 = 0.2;
 
-    /// Applies one outcome: `u <- u + 0.2 * ((reward + 1) / 2 - u)`, an exponential moving
-    /// average toward the reward mapped to `0..=1`. Utility therefore stays in `0..=1` whatever
-    /// the sequence of reports.
-    pub fn apply_outcome(&mut self, outcome: Outcome) -> Result<(), Error> {
+    /// Half-life of the distance between utility and [`UsageStats::NEUTRAL_UTILITY`] while no
+    /// outcome is reported.
+    pub const UTILITY_HALF_LIFE_DAYS: f64 = 90.0;
+
+    /// The utility as of `now`: the stored `utility` decayed toward neutral since
+    /// `last_outcome_at`,
+    ///
+    /// ```text
+    /// 0.5 + (utility - 0.5) * 2^(-(now - last_outcome_at) / 90 days)
+    /// ```
+    ///
+    /// so the distance from neutral halves every [`UsageStats::UTILITY_HALF_LIFE_DAYS`]. No
+    /// decay happens before the first report (`last_outcome_at` is `None`) or when `now` is not
+    /// after `last_outcome_at`. The result is in `0..=1` whenever `utility` is.
+    pub fn effective_utility(&self, now: Timestamp) -> f64 {
+        let Some(last) = self.last_outcome_at.filter(|last| now > *last) else {
+            return self.utility;
+        };
+        // i128: any two i64 instants have a representable difference.
+        let elapsed_micros = i128::from(now.as_micros()) - i128::from(last.as_micros());
+        let elapsed_days = elapsed_micros as f64 / MICROS_PER_DAY as f64;
+        let factor = (-elapsed_days / Self::UTILITY_HALF_LIFE_DAYS).exp2();
+        (Self::NEUTRAL_UTILITY + (self.utility - Self::NEUTRAL_UTILITY) * factor).clamp(0.0, 1.0)
+    }
+
+    /// Applies one outcome reported at `at`. This is the utility formula of the product:
+    ///
+    /// ```text
+    /// u      <- 0.5 + (u - 0.5) * 2^(-(at - last_outcome_at) / 90 days)   decay to `at`
+    /// u      <- u + 0.2 * ((reward + 1) / 2 - u)                          move 20% toward the reward
+    /// last_outcome_at <- max(last_outcome_at, at)
+    /// ```
+    ///
+    /// The first line is [`UsageStats::effective_utility`] (no decay before the first report or
+    /// for an `at` that is not after `last_outcome_at`). The second is an exponential moving
+    /// average toward the reward mapped from `-1..=1` to `0..=1`. Both keep utility in `0..=1`
+    /// whatever the sequence of reports: each report moves it 20% of the way toward the reward,
+    /// and between reports its distance from neutral (0.5) halves every
+    /// [`UsageStats::UTILITY_HALF_LIFE_DAYS`] (90) days. A positive reward also counts as
+    /// helpful, a negative one as unhelpful.
+    ///
+    /// `InvalidInput` for a reward outside `-1..=1` or an `at` outside the accepted years; then
+    /// nothing changes.
+    pub fn apply_outcome(&mut self, outcome: Outcome, at: Timestamp) -> Result<(), Error> {
         let reward = outcome.reward()?;
+        at.validate("outcome time")?;
+        let decayed = self.effective_utility(at);
         let target = (reward + 1.0) / 2.0;
-        self.utility = (self.utility + Self::LEARNING_RATE * (target - self.utility)).clamp(0.0, 1.0);
+        self.utility = (decayed + Self::LEARNING_RATE * (target - decayed)).clamp(0.0, 1.0);
         if reward > 0.0 {
             self.helpful_count += 1;
         } else if reward < 0.0 {
             self.unhelpful_count += 1;
         }
+        self.last_outcome_at = Some(self.last_outcome_at.map_or(at, |last| last.max(at)));
         Ok(())
     }
 
@@ -299,6 +347,9 @@ impl UsageStats {
         }
         if let Some(t) = self.last_accessed_at {
             t.validate("last_accessed_at")?;
+        }
+        if let Some(t) = self.last_outcome_at {
+            t.validate("last_outcome_at")?;
         }
         Ok(())
     }
@@ -639,6 +690,8 @@ impl PutOutcome {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -663,19 +716,146 @@ mod tests {
         assert_ne!(ContentHash::of("alice"), ContentHash::of("Alice"));
     }
 
+    fn day(n: f64) -> Timestamp {
+        Timestamp::from_micros(1_767_225_600_000_000 + (n * MICROS_PER_DAY as f64) as i64)
+    }
+
     #[test]
     fn utility_stays_bounded() {
         let mut s = UsageStats::default();
         for _ in 0..1000 {
-            s.apply_outcome(Outcome::Helpful).unwrap();
+            s.apply_outcome(Outcome::Helpful, day(0.0)).unwrap();
         }
         assert!(s.utility <= 1.0 && s.utility > 0.99);
         for _ in 0..1000 {
-            s.apply_outcome(Outcome::Unhelpful).unwrap();
+            s.apply_outcome(Outcome::Unhelpful, day(0.0)).unwrap();
         }
         assert!(s.utility >= 0.0 && s.utility < 0.01);
         assert_eq!((s.helpful_count, s.unhelpful_count), (1000, 1000));
-        assert!(s.apply_outcome(Outcome::Reward(2.0)).is_err());
+        let before = s.clone();
+        assert!(s.apply_outcome(Outcome::Reward(2.0), day(1.0)).is_err());
+        assert!(s.apply_outcome(Outcome::Helpful, Timestamp::MAX.plus_micros(1)).is_err());
+        assert_eq!(s, before, "a rejected report changes nothing");
+    }
+
+    #[test]
+    fn one_report_moves_utility_a_fifth_toward_the_reward() {
+        let mut s = UsageStats::default();
+        s.apply_outcome(Outcome::Helpful, day(0.0)).unwrap();
+        assert_eq!(s.utility, 0.6);
+        assert_eq!(s.last_outcome_at, Some(day(0.0)));
+        s.apply_outcome(Outcome::Reward(0.0), day(0.0)).unwrap();
+        assert_eq!(s.utility, 0.58);
+        assert_eq!((s.helpful_count, s.unhelpful_count), (1, 0), "a zero reward counts as neither");
+    }
+
+    #[test]
+    fn the_distance_from_neutral_halves_every_half_life() {
+        let mut s = UsageStats::default();
+        s.apply_outcome(Outcome::Helpful, day(0.0)).unwrap();
+        s.apply_outcome(Outcome::Helpful, day(0.0)).unwrap();
+        let distance = s.utility - UsageStats::NEUTRAL_UTILITY;
+        let half_life = UsageStats::UTILITY_HALF_LIFE_DAYS;
+        assert_eq!(s.effective_utility(day(0.0)), s.utility);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(s.effective_utility(day(half_life)), 0.5 + distance / 2.0));
+        assert!(close(s.effective_utility(day(2.0 * half_life)), 0.5 + distance / 4.0));
+        assert!(close(s.effective_utility(day(half_life / 2.0)), 0.5 + distance * 0.5f64.sqrt()));
+        assert!(close(s.effective_utility(day(100.0 * half_life)), 0.5));
+        // A report after one half-life first decays, then moves 20% toward the reward.
+        let mut later = s.clone();
+        later.apply_outcome(Outcome::Unhelpful, day(half_life)).unwrap();
+        let decayed = s.effective_utility(day(half_life));
+        assert_eq!(later.utility, decayed + 0.2 * (0.0 - decayed));
+        assert_eq!(later.last_outcome_at, Some(day(half_life)));
+    }
+
+    #[test]
+    fn no_decay_without_a_previous_report_or_going_back_in_time() {
+        let fresh = UsageStats { utility: 0.9, ..UsageStats::default() };
+        assert_eq!(fresh.effective_utility(day(1000.0)), 0.9, "imported utility without a report time");
+        let mut s = fresh.clone();
+        s.apply_outcome(Outcome::Helpful, day(1000.0)).unwrap();
+        assert_eq!(s.utility, 0.9 + 0.2 * (1.0 - 0.9));
+        let reported = s.clone();
+        assert_eq!(s.effective_utility(day(999.0)), s.utility, "before the last report");
+        // A late report (older than the last one) applies without decay and keeps the latest time.
+        s.apply_outcome(Outcome::Unhelpful, day(10.0)).unwrap();
+        assert_eq!(s.utility, reported.utility + 0.2 * (0.0 - reported.utility));
+        assert_eq!(s.last_outcome_at, Some(day(1000.0)));
+    }
+
+    #[test]
+    fn extreme_times_neither_overflow_nor_leave_the_range() {
+        let s = UsageStats { utility: 1.0, last_outcome_at: Some(Timestamp::MIN), ..UsageStats::default() };
+        assert_eq!(s.effective_utility(Timestamp::MAX), 0.5);
+        let s = UsageStats { last_outcome_at: Some(Timestamp::from_micros(i64::MIN)), ..s };
+        assert_eq!(s.effective_utility(Timestamp::from_micros(i64::MAX)), 0.5);
+        let one_micro_later = s.effective_utility(Timestamp::from_micros(i64::MIN + 1));
+        assert!(one_micro_later > 0.999_999 && one_micro_later <= 1.0);
+    }
+
+    #[test]
+    fn stats_without_last_outcome_at_still_parse() {
+        let old = r#"{"utility":0.7,"evidence_count":2,"access_count":0,"last_accessed_at":null,
+            "helpful_count":1,"unhelpful_count":0}"#;
+        let stats: UsageStats = serde_json::from_str(old).unwrap();
+        assert_eq!(stats.last_outcome_at, None);
+        assert_eq!(stats.utility, 0.7);
+        let round_trip: UsageStats = serde_json::from_str(&serde_json::to_string(&stats).unwrap()).unwrap();
+        assert_eq!(round_trip, stats);
+    }
+
+    #[test]
+    fn an_out_of_range_last_outcome_at_is_invalid() {
+        let s = UsageStats { last_outcome_at: Some(Timestamp::MAX.plus_micros(1)), ..UsageStats::default() };
+        assert!(s.validate().unwrap_err().message().contains("last_outcome_at"));
+    }
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            Just(Outcome::Helpful),
+            Just(Outcome::Unhelpful),
+            (-1.0f64..=1.0).prop_map(Outcome::Reward),
+            Just(Outcome::Reward(1.0)),
+            Just(Outcome::Reward(-1.0)),
+        ]
+    }
+
+    /// A report time: mostly forward steps from minutes to years, sometimes back in time.
+    fn step_micros() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            4 => 0i64..=1_000 * MICROS_PER_DAY,
+            1 => -10 * MICROS_PER_DAY..0i64,
+            1 => Just(0i64),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn utility_stays_in_range_under_any_reports(
+            start in 0.0f64..=1.0,
+            reports in proptest::collection::vec((outcome(), step_micros()), 0..200),
+            probe in 0i64..=100_000 * MICROS_PER_DAY,
+        ) {
+            let mut s = UsageStats { utility: start, ..UsageStats::default() };
+            let mut now = day(0.0);
+            for (outcome, step) in reports {
+                now = now.plus_micros(step);
+                let before = s.effective_utility(now);
+                s.apply_outcome(outcome, now).unwrap();
+                prop_assert!((0.0..=1.0).contains(&s.utility), "utility {}", s.utility);
+                prop_assert!(s.validate().is_ok());
+                // The report moved utility toward its reward, never past it.
+                let target = (outcome.reward().unwrap() + 1.0) / 2.0;
+                prop_assert!((s.utility - target).abs() <= (before - target).abs() + 1e-12);
+                prop_assert!(s.last_outcome_at >= Some(now));
+            }
+            let later = s.effective_utility(now.plus_micros(probe));
+            prop_assert!((0.0..=1.0).contains(&later));
+            // Decay only ever brings utility closer to neutral.
+            prop_assert!((later - 0.5).abs() <= (s.utility - 0.5).abs());
+        }
     }
 
     #[test]

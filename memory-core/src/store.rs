@@ -212,11 +212,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- usage statistics ------------------------------------------------------------------
 
-    /// Applies `outcome` to each live memory in `ids` ([`crate::UsageStats::apply_outcome`]);
-    /// an id listed twice is applied twice.
-    /// - `NotFound` when any id is missing or tombstoned; `InvalidInput` for a reward outside
-    ///   -1..=1. Then nothing changes.
-    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()>;
+    /// Applies `outcome`, reported at `at`, to each live memory in `ids`: the memory's stats
+    /// become what [`crate::UsageStats::apply_outcome`]`(outcome, at)` makes of them (utility
+    /// decayed to `at`, then moved 20% toward the reward; `last_outcome_at` the later of its
+    /// old value and `at`). An id listed twice is applied twice, in list order.
+    /// - `InvalidInput` for a reward outside -1..=1 or an `at` outside the accepted years, then
+    ///   `NotFound` when any id is missing or tombstoned. Then nothing changes.
+    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome, at: Timestamp)
+    -> Result<()>;
 
     /// Counts one access per listing of a live memory in `ids` (an id listed twice counts
     /// twice) and sets `last_accessed_at = at`. Best effort by design (a recalled memory may be

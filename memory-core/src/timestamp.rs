@@ -17,7 +17,7 @@ use crate::error::Error;
 pub struct Timestamp(i64);
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
-const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+pub(crate) const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 
 impl Timestamp {
     /// The current time from the system clock.

@@ -50,7 +50,7 @@ fn save(conn: &Connection, m: &Memory) -> Result<()> {
              category = ?7, confidence = ?8, provenance = ?9, created_at = ?10, updated_at = ?11, expires_at = ?12, \
              metadata = ?13, supersedes = ?14, superseded_by = ?15, promoted_from = ?16, utility = ?17, \
              evidence_count = ?18, access_count = ?19, last_accessed_at = ?20, helpful_count = ?21, \
-             unhelpful_count = ?22, seq = ?23, deleted_at = ?24 WHERE id = ?1",
+             unhelpful_count = ?22, last_outcome_at = ?23, seq = ?24, deleted_at = ?25 WHERE id = ?1",
         )
         .classify()?;
     execute_memory(&mut stmt, m).map(drop)
@@ -335,7 +335,7 @@ fn live_stats(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Opti
 fn save_stats(conn: &Connection, id: MemoryId, s: &UsageStats) -> Result<()> {
     conn.prepare_cached(
         "UPDATE memories SET utility = ?2, evidence_count = ?3, access_count = ?4, last_accessed_at = ?5, \
-         helpful_count = ?6, unhelpful_count = ?7 WHERE id = ?1",
+         helpful_count = ?6, unhelpful_count = ?7, last_outcome_at = ?8 WHERE id = ?1",
     )
     .classify()?
     .execute((
@@ -346,12 +346,19 @@ fn save_stats(conn: &Connection, id: MemoryId, s: &UsageStats) -> Result<()> {
         s.last_accessed_at.map(micros),
         count_to_sql(s.helpful_count),
         count_to_sql(s.unhelpful_count),
+        s.last_outcome_at.map(micros),
     ))
     .classify()
     .map(drop)
 }
 
-pub(crate) fn record_outcomes(conn: &Connection, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+pub(crate) fn record_outcomes(
+    conn: &Connection,
+    tenant: &TenantId,
+    ids: &[MemoryId],
+    outcome: Outcome,
+    at: Timestamp,
+) -> Result<()> {
     for id in ids {
         if live_stats(conn, tenant, *id)?.is_none() {
             return Err(not_found(*id));
@@ -360,7 +367,7 @@ pub(crate) fn record_outcomes(conn: &Connection, tenant: &TenantId, ids: &[Memor
     // Applied one report at a time, in order, so the float arithmetic matches the reference.
     for id in ids {
         let mut stats = live_stats(conn, tenant, *id)?.ok_or_else(|| not_found(*id))?;
-        stats.apply_outcome(outcome)?;
+        stats.apply_outcome(outcome, at)?;
         save_stats(conn, *id, &stats)?;
     }
     Ok(())

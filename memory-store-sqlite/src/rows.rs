@@ -98,15 +98,14 @@ fn opt_memory_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<MemoryId>
 pub(crate) const MEMORY_COLUMNS: &str = "id, tenant, namespace, layer, content, content_hash, category, \
      confidence, provenance, created_at, updated_at, expires_at, metadata, supersedes, superseded_by, \
      promoted_from, utility, evidence_count, access_count, last_accessed_at, helpful_count, unhelpful_count, \
-     seq, deleted_at";
+     last_outcome_at, seq, deleted_at";
 
 /// Placeholders matching [`MEMORY_COLUMNS`].
-pub(crate) const MEMORY_VALUES: &str =
-    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24";
+pub(crate) const MEMORY_VALUES: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25";
 
 /// Columns of the usage statistics, in the order of [`stats_from_row`] starting at `first`.
 pub(crate) const STATS_COLUMNS: &str =
-    "utility, evidence_count, access_count, last_accessed_at, helpful_count, unhelpful_count";
+    "utility, evidence_count, access_count, last_accessed_at, helpful_count, unhelpful_count, last_outcome_at";
 
 pub(crate) fn stats_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<UsageStats> {
     Ok(UsageStats {
@@ -116,6 +115,7 @@ pub(crate) fn stats_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Us
         last_accessed_at: opt_time(row, first + 3)?,
         helpful_count: count(row, first + 4)?,
         unhelpful_count: count(row, first + 5)?,
+        last_outcome_at: opt_time(row, first + 6)?,
     })
 }
 
@@ -138,8 +138,8 @@ pub(crate) fn memory_from_row(row: &Row<'_>) -> rusqlite::Result<Memory> {
         superseded_by: opt_memory_id(row, 14)?,
         promoted_from: opt_memory_id(row, 15)?,
         stats: stats_from_row(row, 16)?,
-        seq: count(row, 22)?,
-        deleted_at: opt_time(row, 23)?,
+        seq: count(row, 23)?,
+        deleted_at: opt_time(row, 24)?,
     })
 }
 
@@ -170,6 +170,7 @@ pub(crate) fn execute_memory(stmt: &mut Statement<'_>, m: &Memory) -> Result<usi
         opt_micros(m.stats.last_accessed_at),
         count_to_sql(m.stats.helpful_count),
         count_to_sql(m.stats.unhelpful_count),
+        opt_micros(m.stats.last_outcome_at),
         count_to_sql(m.seq),
         opt_micros(m.deleted_at),
     ])

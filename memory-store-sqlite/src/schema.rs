@@ -137,6 +137,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX proposals_tenant_id ON proposals (tenant, id);
     "#,
+    // 2: the time of the latest outcome report, from which utility decays toward neutral
+    // (microseconds; NULL until the first report, so existing rows do not decay).
+    r#"
+    ALTER TABLE memories ADD COLUMN last_outcome_at INTEGER;
+    "#,
 ];
 
 /// Pragmas of the connection that writes (and, for an in-memory database, also reads).

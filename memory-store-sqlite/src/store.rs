@@ -271,10 +271,17 @@ impl Store for SqliteStore {
         self.read(move |c| memories::changes_since(c, &tenant, after_seq, limit)).await
     }
 
-    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+    async fn record_outcomes(
+        &self,
+        tenant: &TenantId,
+        ids: &[MemoryId],
+        outcome: Outcome,
+        at: Timestamp,
+    ) -> Result<()> {
         outcome.reward()?;
+        at.validate("outcome time")?;
         let (tenant, ids) = (tenant.clone(), ids.to_vec());
-        self.write(move |c| memories::record_outcomes(c, &tenant, &ids, outcome)).await
+        self.write(move |c| memories::record_outcomes(c, &tenant, &ids, outcome, at)).await
     }
 
     async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {

@@ -173,10 +173,13 @@ async fn every_method_agrees_with_the_reference() {
     same!(stores, |s| s.put_memories(&t, vec![memory("default", "new", 60)])).unwrap();
 
     // ---- usage statistics
-    same!(stores, |s| s.record_outcomes(&t, &[id(1), id(1), id(3)], Outcome::Helpful)).unwrap();
-    same!(stores, |s| s.record_outcomes(&t, &[id(3)], Outcome::Reward(-0.3))).unwrap();
-    same!(stores, |s| s.record_outcomes(&t, &[id(1), id(6)], Outcome::Unhelpful)).unwrap_err();
-    same!(stores, |s| s.record_outcomes(&t, &[id(6)], Outcome::Reward(3.0))).unwrap_err();
+    same!(stores, |s| s.record_outcomes(&t, &[id(1), id(1), id(3)], Outcome::Helpful, at(65))).unwrap();
+    // A month later (utility has decayed), then a late report from before the last one.
+    same!(stores, |s| s.record_outcomes(&t, &[id(3)], Outcome::Reward(-0.3), at(65).plus_days(30))).unwrap();
+    same!(stores, |s| s.record_outcomes(&t, &[id(3)], Outcome::Reward(0.6), at(66))).unwrap();
+    same!(stores, |s| s.record_outcomes(&t, &[id(1), id(6)], Outcome::Unhelpful, at(67))).unwrap_err();
+    same!(stores, |s| s.record_outcomes(&t, &[id(6)], Outcome::Reward(3.0), at(67))).unwrap_err();
+    same!(stores, |s| s.record_outcomes(&t, &[id(1)], Outcome::Helpful, Timestamp::MAX.plus_micros(1))).unwrap_err();
     same!(stores, |s| s.record_access(&t, &[id(1), id(6), id(1), id(99), id(3)], at(70))).unwrap();
     same!(stores, |s| s.get_memories(&t, &[id(1), id(3), id(2)])).unwrap();
 

@@ -1,7 +1,7 @@
 //! Schema versioning: a fresh database gets the current version, reopening applies nothing
 //! twice, and a database from a newer build is refused rather than misread.
 
-use memory_core::{ErrorKind, Store};
+use memory_core::{ErrorKind, Outcome, Store};
 use memory_store_sqlite::{DATABASE_FILE, SCHEMA_VERSION, SqliteStore};
 use rusqlite::Connection;
 
@@ -56,4 +56,32 @@ fn a_file_that_is_not_a_database_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(DATABASE_FILE), vec![b'x'; 4096]).unwrap();
     assert!(SqliteStore::open(dir.path()).is_err());
+}
+
+/// Turns a current database back into what schema version 1 created: no `last_outcome_at`.
+fn downgrade_to_version_1(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch("ALTER TABLE memories DROP COLUMN last_outcome_at; PRAGMA user_version = 1;").unwrap();
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_keeping_its_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let before = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &t, "default").await;
+        store.put_memories(&t, vec![memory("default", "from version 1", 1)]).await.unwrap();
+        store.get_memory(&t, id(1)).await.unwrap().unwrap()
+    };
+    downgrade_to_version_1(dir.path());
+    assert_eq!(user_version(dir.path()), 1);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    let upgraded = store.get_memory(&t, id(1)).await.unwrap().unwrap();
+    assert_eq!(upgraded, before);
+    assert_eq!(upgraded.stats.last_outcome_at, None, "rows from version 1 have no outcome time");
+    store.record_outcomes(&t, &[id(1)], Outcome::Helpful, at(5)).await.unwrap();
+    assert_eq!(store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.last_outcome_at, Some(at(5)));
 }

@@ -41,7 +41,8 @@ async fn reopening_preserves_every_record_and_the_sequence() {
         m.metadata.insert("big".into(), serde_json::json!(u64::MAX));
         m.stats.evidence_count = memory_core::UsageStats::MAX_COUNT;
         store.put_memories(&t, vec![m, memory("default", "b", 2), memory("gone", "c", 3)]).await.unwrap();
-        store.record_outcomes(&t, &[id(2)], Outcome::Reward(0.37)).await.unwrap();
+        store.record_outcomes(&t, &[id(2)], Outcome::Reward(0.37), at(5)).await.unwrap();
+        store.record_outcomes(&t, &[id(1)], Outcome::Helpful, at(6)).await.unwrap();
         store.delete_memory(&t, id(2), at(10)).await.unwrap();
         store.delete_namespace(&t, &ns("gone"), at(11)).await.unwrap();
         store.append_audit(audit(&t, 100, "memory.put")).await.unwrap();
@@ -53,10 +54,9 @@ async fn reopening_preserves_every_record_and_the_sequence() {
     };
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(snapshot(&store).await, before);
-    assert_eq!(
-        store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.evidence_count,
-        memory_core::UsageStats::MAX_COUNT
-    );
+    let stats = store.get_memory(&t, id(1)).await.unwrap().unwrap().stats;
+    assert_eq!(stats.evidence_count, memory_core::UsageStats::MAX_COUNT);
+    assert_eq!((stats.last_outcome_at, stats.helpful_count), (Some(at(6)), 1));
 
     // The newest change (seq 5, the tombstone of memory 3) is purged; the next write still gets 6.
     let report = store.purge(&t, at(100)).await.unwrap();

@@ -24,7 +24,15 @@ pub async fn check_put_then_get_returns_the_memory(store: &dyn Store) {
     memory.updated_at = at(4);
     memory.metadata = Metadata::from([("source".to_owned(), json!(["chat", 2, null]))]);
     memory.promoted_from = Some(memory_id());
-    memory.stats = UsageStats { evidence_count: 3, access_count: 2, ..UsageStats::default() };
+    memory.stats = UsageStats {
+        utility: 0.7,
+        evidence_count: 3,
+        access_count: 2,
+        last_accessed_at: Some(at(1)),
+        helpful_count: 4,
+        unhelpful_count: 1,
+        last_outcome_at: Some(at(2)),
+    };
     let id = put(store, &tenant(), memory.clone()).await;
     let stored = live(store, &tenant(), id).await;
     assert!(stored.seq > 0, "seq starts above 0");

@@ -106,8 +106,10 @@ macro_rules! __conformance_checks {
             // usage
             check_usage_statistics_do_not_advance_seq,
             check_record_outcomes_applies_each_listed_id,
+            check_record_outcomes_decays_utility_between_reports,
             check_record_outcomes_with_a_missing_id_changes_nothing,
             check_record_outcomes_rejects_rewards_out_of_range,
+            check_record_outcomes_rejects_times_out_of_range,
             check_record_access_skips_missing_memories,
             // audit
             check_append_audit_then_list_returns_it,

@@ -50,7 +50,7 @@ pub async fn check_other_tenants_memories_behave_as_missing(store: &dyn Store) {
     expect_err(store.update_memory(&b, id, &patch, at(2)).await, ErrorKind::NotFound, "update");
     expect_err(store.delete_memory(&b, id, at(2)).await, ErrorKind::NotFound, "delete live");
     expect_err(store.delete_memory(&b, ids[1], at(2)).await, ErrorKind::NotFound, "delete tombstone");
-    expect_err(store.record_outcomes(&b, &[id], Outcome::Helpful).await, ErrorKind::NotFound, "outcome");
+    expect_err(store.record_outcomes(&b, &[id], Outcome::Helpful, at(2)).await, ErrorKind::NotFound, "outcome");
     assert_eq!(store.record_access(&b, &[id], at(2)).await.unwrap(), 0);
     assert_eq!(store.purge(&b, at(100)).await.unwrap().memories, 0);
     assert_eq!(live(store, &a, id).await, before);

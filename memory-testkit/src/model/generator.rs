@@ -139,6 +139,18 @@ impl Generator {
         self.now
     }
 
+    /// When an outcome is reported: mostly `now`, sometimes late (before earlier reports) or
+    /// months ahead (so utility decays noticeably), rarely outside the accepted years.
+    fn outcome_time(&mut self, now: Timestamp) -> Timestamp {
+        match self.rng.random_range(0..100) {
+            0..70 => now,
+            70..80 => self.ago(HOUR),
+            80..98 => now.plus_micros(self.rng.random_range(DAY..=400 * DAY)),
+            98 => Timestamp::MAX.plus_micros(1),
+            _ => Timestamp::MIN.plus_micros(-1),
+        }
+    }
+
     fn ago(&mut self, up_to: i64) -> Timestamp {
         self.now.plus_micros(-self.rng.random_range(0..=up_to))
     }
@@ -263,7 +275,13 @@ impl Generator {
         memory.provenance.principal = self.maybe(0.2, Self::principal);
         memory.provenance.conversation_id = self.maybe(0.1, |g| format!("conv-{}", g.rng.random_range(0..5)));
         if self.chance(0.05) {
-            memory.stats = UsageStats { evidence_count: 3, access_count: 2, utility: 0.7, ..UsageStats::default() };
+            memory.stats = UsageStats {
+                evidence_count: 3,
+                access_count: 2,
+                utility: 0.7,
+                last_outcome_at: self.maybe(0.5, |g| g.ago(DAY)),
+                ..UsageStats::default()
+            };
         }
         if self.chance(0.005) {
             memory.stats.evidence_count = 0;
@@ -585,7 +603,12 @@ impl Generator {
                     8 => Outcome::Reward(self.pick(&[1.5, -1.01, f64::NAN])),
                     _ => Outcome::Reward(0.5),
                 };
-                Op::RecordOutcomes { ids: self.targets(oracle, &tenant).await, tenant, outcome }
+                Op::RecordOutcomes {
+                    ids: self.targets(oracle, &tenant).await,
+                    tenant,
+                    outcome,
+                    at: self.outcome_time(at),
+                }
             }
             71..74 => Op::RecordAccess { ids: self.targets(oracle, &tenant).await, tenant, at },
             74..78 => Op::AppendAudit(self.audit_record(tenant)),

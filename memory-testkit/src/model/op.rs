@@ -117,6 +117,7 @@ pub(crate) enum Op {
         tenant: TenantId,
         ids: Vec<MemoryId>,
         outcome: Outcome,
+        at: Timestamp,
     },
     RecordAccess {
         tenant: TenantId,
@@ -396,8 +397,8 @@ impl Op {
                 let after_seq = seq_at(store, tenant, after).await?;
                 Ok(Answer::Memories(normalized_all(change_feed(store, tenant, after_seq, *limit).await?)))
             }
-            Op::RecordOutcomes { tenant, ids, outcome } => {
-                answer(store.record_outcomes(tenant, ids, *outcome).await, |()| Answer::Done)
+            Op::RecordOutcomes { tenant, ids, outcome, at } => {
+                answer(store.record_outcomes(tenant, ids, *outcome, *at).await, |()| Answer::Done)
             }
             Op::RecordAccess { tenant, ids, at } => answer(store.record_access(tenant, ids, *at).await, Answer::Count),
             Op::AppendAudit(record) => answer(store.append_audit(record.clone()).await, |()| Answer::Done),

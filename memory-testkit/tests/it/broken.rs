@@ -25,6 +25,9 @@ enum Fault {
     ClampsLimit,
     /// `record_access` counts every listed id, updated or not.
     CountsMissingAccesses,
+    /// `record_outcomes` applies every report as if it came at `Timestamp::MIN`, so utility
+    /// never decays and `last_outcome_at` is wrong.
+    IgnoresOutcomeTime,
 }
 
 #[derive(Debug)]
@@ -78,8 +81,21 @@ async fn the_suite_catches_miscounted_accesses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_outcomes_that_ignore_their_time() {
+    assert_fails!(Fault::IgnoresOutcomeTime, conformance::check_record_outcomes_applies_each_listed_id);
+    assert_fails!(Fault::IgnoresOutcomeTime, conformance::check_record_outcomes_decays_utility_between_reports);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_test_catches_broken_stores() {
-    for fault in [Fault::ShowsTombstones, Fault::ForgetsEvidence, Fault::DeletesTwice, Fault::CountsMissingAccesses] {
+    let faults = [
+        Fault::ShowsTombstones,
+        Fault::ForgetsEvidence,
+        Fault::DeletesTwice,
+        Fault::CountsMissingAccesses,
+        Fault::IgnoresOutcomeTime,
+    ];
+    for fault in faults {
         let store = broken(fault);
         let result = tokio::spawn(async move { model::run(&*store, 2000, model::DEFAULT_SEED).await }).await;
         assert!(result.is_err_and(|e| e.is_panic()), "the model test passed on a store with fault {fault:?}");
@@ -193,8 +209,15 @@ impl Store for Broken {
         self.inner.changes_since(tenant, after_seq, limit).await
     }
 
-    async fn record_outcomes(&self, tenant: &TenantId, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
-        self.inner.record_outcomes(tenant, ids, outcome).await
+    async fn record_outcomes(
+        &self,
+        tenant: &TenantId,
+        ids: &[MemoryId],
+        outcome: Outcome,
+        at: Timestamp,
+    ) -> Result<()> {
+        let at = if self.fault == Fault::IgnoresOutcomeTime { Timestamp::MIN } else { at };
+        self.inner.record_outcomes(tenant, ids, outcome, at).await
     }
 
     async fn record_access(&self, tenant: &TenantId, ids: &[MemoryId], at: Timestamp) -> Result<u64> {
