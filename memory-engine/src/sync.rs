@@ -86,6 +86,8 @@ pub fn index_doc(memory: &Memory, vector: Vec<f32>) -> IndexDoc {
         category: memory.category.clone(),
         created_at: memory.created_at,
         content: memory.content.clone(),
+        expires_at: memory.expires_at,
+        metadata: memory.metadata.clone(),
         vector: Some(vector),
     }
 }

@@ -201,6 +201,8 @@ impl Corpus {
             layer: if rng.below(4) == 0 { Layer::Episodic } else { Layer::Semantic },
             category: Category::fact(),
             created_at: self.base.plus_micros(i as i64 * 1_000),
+            expires_at: None,
+            metadata: Default::default(),
             content,
             vector: Some(vector),
         };

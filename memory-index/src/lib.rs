@@ -15,6 +15,7 @@ mod fusion;
 mod options;
 mod persist;
 mod query;
+mod terms;
 mod text;
 mod vector;
 
@@ -322,6 +323,8 @@ impl MemoryIndex {
                     layer: d.layer,
                     category: &d.category,
                     created: d.created_at.as_micros(),
+                    expires: terms::expiry_micros(d.expires_at),
+                    metadata: &d.metadata,
                     vector: v.as_deref(),
                 })
                 .collect();

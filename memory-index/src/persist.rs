@@ -11,10 +11,12 @@
 //! partitions' columns, so reopening is IO-bound):
 //! ```text
 //! "MIXVEC01" u32 version, u32 0x01020304 (endianness), u32 dimension, str model_id,
-//! u32 n + n str layer names, u32 n + n str category names,
-//! u32 partitions, per partition: str namespace, u64 rows, str graph (empty: none), u64 graph points
+//! u32 n + n str layer names, u32 n + n str category names, u32 n + n str metadata terms (by id),
+//! u32 partitions, per partition: str namespace, u64 rows, u64 metadata term ids (sum over rows),
+//!                                str graph (empty: none), u64 graph points
 //! per partition: rows x u128 id, rows x u8 layer, rows x u32 category, rows x i64 created,
-//!                rows x u8 flags, rows x dim x f32 vectors
+//!                rows x i64 expires, rows x u32 metadata term count, term ids x u32 (row by row,
+//!                each row's sorted), rows x u8 flags, rows x dim x f32 vectors
 //! "MIXEND01"
 //! ```
 //! (`str` is a u32 byte length and UTF-8 bytes.) Any mismatch, including a short file, is an
@@ -29,8 +31,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::vector::{DEAD, Graph, Loc, NO_VECTOR, Partition, VectorIndex};
 
-/// Version of the directory layout and file formats; bumped on incompatible change.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Longest metadata term the reader accepts (`terms` keeps them far shorter).
+const MAX_TERM: usize = 1 << 16;
+
+/// Version of the directory layout and file formats; bumped on incompatible change. Checked in
+/// `meta.json` (so an old tantivy schema is refused before tantivy opens it) and `vectors.bin`.
+/// 2: expiry and metadata terms in the text schema and the vector rows.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"MIXVEC01";
 const END_MAGIC: &[u8; 8] = b"MIXEND01";
 const ENDIAN: u32 = 0x0102_0304;
@@ -137,10 +144,19 @@ pub(crate) fn write_vectors(dir: &Path, model_id: &str, v: &VectorIndex) -> Resu
         for c in &v.categories {
             put_str(w, c.as_str())?;
         }
+        let mut terms: Vec<&str> = vec![""; v.meta_term_ids.len()];
+        for (t, &id) in &v.meta_term_ids {
+            terms[id as usize] = t;
+        }
+        w.write_all(&(terms.len() as u32).to_le_bytes())?;
+        for t in terms {
+            put_str(w, t)?;
+        }
         w.write_all(&(parts.len() as u32).to_le_bytes())?;
         for ((_, p), name) in parts.iter().zip(&graph_names) {
             put_str(w, p.namespace.as_str())?;
             w.write_all(&(p.rows() as u64).to_le_bytes())?;
+            w.write_all(&(p.meta.iter().map(|m| m.len() as u64).sum::<u64>()).to_le_bytes())?;
             put_str(w, name.as_deref().unwrap_or(""))?;
             w.write_all(&(p.graph.as_ref().map_or(0, |g| g.points()) as u64).to_le_bytes())?;
         }
@@ -150,6 +166,12 @@ pub(crate) fn write_vectors(dir: &Path, model_id: &str, v: &VectorIndex) -> Resu
             w.write_all(&p.layers)?;
             w.write_all(bytemuck::cast_slice(&p.categories))?;
             w.write_all(bytemuck::cast_slice(&p.created))?;
+            w.write_all(bytemuck::cast_slice(&p.expires))?;
+            let counts: Vec<u32> = p.meta.iter().map(|m| m.len() as u32).collect();
+            w.write_all(bytemuck::cast_slice(&counts))?;
+            for m in &p.meta {
+                w.write_all(bytemuck::cast_slice(m))?;
+            }
             w.write_all(&p.flags)?;
             w.write_all(bytemuck::cast_slice(&p.vectors))?;
         }
@@ -209,8 +231,12 @@ impl Reader {
     }
 
     fn str(&mut self) -> Result<String> {
+        self.str_at_most(MAX_STR)
+    }
+
+    fn str_at_most(&mut self, max: usize) -> Result<String> {
         let len = self.u32()? as usize;
-        if len > MAX_STR {
+        if len > max {
             return Err(self.fail("a string is implausibly long"));
         }
         let mut b = vec![0u8; len];
@@ -232,10 +258,14 @@ impl Reader {
 struct PartHeader {
     namespace: NamespaceKey,
     rows: usize,
+    /// Metadata term ids of all rows together.
+    meta_ids: usize,
     graph: String,
     graph_points: usize,
     /// Where the partition's columns start in the file.
     offset: u64,
+    /// How long they are.
+    bytes: u64,
 }
 
 /// Threads that read partitions at open; page faults and copies of a 1M-vector file are the
@@ -294,29 +324,45 @@ pub(crate) fn read_vectors(dir: &Path, model_id: &str, empty: VectorIndex) -> Re
         }
         v.categories.push(c);
     }
+    let n_terms = r.u32()?;
+    if n_terms == crate::vector::NO_TERM {
+        return Err(r.fail("too many metadata terms"));
+    }
+    v.meta_term_ids.reserve((n_terms as usize).min(1 << 20));
+    for i in 0..n_terms {
+        let t = r.str_at_most(MAX_TERM)?;
+        if v.meta_term_ids.insert(t.into_boxed_str(), i).is_some() {
+            return Err(r.fail("a metadata term appears twice"));
+        }
+    }
 
     let n_parts = r.u32()? as usize;
     let mut headers = Vec::with_capacity(n_parts.min(1 << 20));
-    // Per row: id 16 + layer 1 + category 4 + created 8 + flags 1, plus the vector.
-    let row_bytes = 30 + 4 * dim as u64;
+    // Per row: id 16 + layer 1 + category 4 + created 8 + expires 8 + term count 4 + flags 1,
+    // plus the vector; plus 4 per metadata term id.
+    let row_bytes = 42 + 4 * dim as u64;
     let mut data_bytes: u64 = 0;
     for _ in 0..n_parts {
         let ns = r.str()?;
         let namespace = NamespaceKey::new(&ns).map_err(|_| r.fail(format!("invalid namespace {ns:?}")))?;
         let rows = r.u64()?;
+        let meta_ids = r.u64()?;
         let graph = r.str()?;
         let graph_points = r.u64()?;
+        let part_bytes = rows
+            .checked_mul(row_bytes)
+            .and_then(|b| meta_ids.checked_mul(4).and_then(|m| b.checked_add(m)))
+            .ok_or_else(|| r.fail("a size overflows"))?;
         headers.push(PartHeader {
             namespace,
             rows: rows as usize,
+            meta_ids: meta_ids as usize,
             graph,
             graph_points: graph_points as usize,
             offset: data_bytes,
+            bytes: part_bytes,
         });
-        data_bytes = rows
-            .checked_mul(row_bytes)
-            .and_then(|b| b.checked_add(data_bytes))
-            .ok_or_else(|| r.fail("a size overflows"))?;
+        data_bytes = data_bytes.checked_add(part_bytes).ok_or_else(|| r.fail("a size overflows"))?;
     }
     // Check the length before allocating anything large: a truncated file fails here, cheaply.
     if data_bytes + END_MAGIC.len() as u64 != r.remaining {
@@ -341,7 +387,7 @@ pub(crate) fn read_vectors(dir: &Path, model_id: &str, empty: VectorIndex) -> Re
     let mut groups: Vec<Vec<PartHeader>> = vec![Vec::new()];
     let mut group_bytes = 0;
     for h in headers {
-        let bytes = h.rows as u64 * row_bytes;
+        let bytes = h.bytes;
         if group_bytes >= per_thread {
             groups.push(Vec::new());
             group_bytes = 0;
@@ -355,6 +401,7 @@ pub(crate) fn read_vectors(dir: &Path, model_id: &str, empty: VectorIndex) -> Re
         dim,
         layer_map: &layer_map,
         categories: v.categories.len(),
+        terms: n_terms,
     };
     let loaded: Vec<Result<Vec<Partition>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = groups.into_iter().map(|g| scope.spawn(|| load_group(&ctx, g))).collect();
@@ -390,6 +437,7 @@ struct LoadContext<'a> {
     dim: usize,
     layer_map: &'a [u8],
     categories: usize,
+    terms: u32,
 }
 
 /// Reads and checks a contiguous run of partitions (and loads their graphs).
@@ -406,6 +454,9 @@ fn load_group(ctx: &LoadContext<'_>, headers: Vec<PartHeader>) -> Result<Vec<Par
         let layers: Vec<u8> = r.column(h.rows)?;
         let categories: Vec<u32> = r.column(h.rows)?;
         let created: Vec<i64> = r.column(h.rows)?;
+        let expires: Vec<i64> = r.column(h.rows)?;
+        let counts: Vec<u32> = r.column(h.rows)?;
+        let meta_ids: Vec<u32> = r.column(h.meta_ids)?;
         let flags: Vec<u8> = r.column(h.rows)?;
         let vectors: Vec<f32> = r.column(h.rows * ctx.dim)?;
 
@@ -423,6 +474,8 @@ fn load_group(ctx: &LoadContext<'_>, headers: Vec<PartHeader>) -> Result<Vec<Par
         }
         part.categories = categories;
         part.created = created;
+        part.expires = expires;
+        part.meta = split_meta(&counts, &meta_ids, ctx.terms).map_err(|why| r.fail(why))?;
         part.live = flags.iter().filter(|&&f| f & DEAD == 0).count();
         part.live_vectors = flags.iter().filter(|&&f| f == 0).count();
         part.flags = flags;
@@ -431,6 +484,27 @@ fn load_group(ctx: &LoadContext<'_>, headers: Vec<PartHeader>) -> Result<Vec<Par
             part.graph = Some(Graph::load(ctx.graphs, &h.graph, h.graph_points)?);
         }
         out.push(part);
+    }
+    Ok(out)
+}
+
+/// Cuts the concatenated term ids into one sorted list per row, checking every id.
+fn split_meta(counts: &[u32], ids: &[u32], terms: u32) -> std::result::Result<Vec<Box<[u32]>>, &'static str> {
+    let mut rest = ids;
+    let mut out = Vec::with_capacity(counts.len());
+    for &n in counts {
+        let Some((row, tail)) = rest.split_at_checked(n as usize) else {
+            return Err("the metadata term counts exceed the term ids");
+        };
+        // Strictly ascending: searches binary-search each row's list.
+        if row.windows(2).any(|w| w[0] >= w[1]) || row.last().is_some_and(|&t| t >= terms) {
+            return Err("a row has unsorted or unknown metadata terms");
+        }
+        out.push(row.into());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err("the metadata term counts fall short of the term ids");
     }
     Ok(out)
 }

@@ -1,6 +1,6 @@
 //! The data that crosses the index boundary: documents in, queries in, ranked hits out.
 
-use memory_core::{Category, Layer, MemoryId, NamespaceKey, Timestamp};
+use memory_core::{Category, Layer, MemoryId, Metadata, NamespaceKey, Timestamp};
 
 /// One memory as the index sees it. The vector, if any, comes from the caller's embedder; the
 /// index never embeds.
@@ -16,6 +16,11 @@ pub struct IndexDoc {
     pub category: Category,
     /// When it was created (filters `created_from` / `created_before` apply to this).
     pub created_at: Timestamp,
+    /// When it stops being returned to searches that set [`SearchQuery::valid_at`]; `None`
+    /// never expires.
+    pub expires_at: Option<Timestamp>,
+    /// Its metadata; [`SearchQuery::metadata`] filters on the top-level pairs.
+    pub metadata: Metadata,
     /// The text that BM25 scores.
     pub content: String,
     /// Its embedding (`dimension` long; normalized by the index). `None` leaves the memory out of
@@ -68,6 +73,15 @@ pub struct SearchQuery {
     pub created_from: Option<Timestamp>,
     /// Only memories created strictly before this instant.
     pub created_before: Option<Timestamp>,
+    /// Only memories still valid at this instant: a memory with `expires_at = Some(e)` and
+    /// `e <= valid_at` is never returned; one without `expires_at` never expires. `None` does
+    /// not filter by expiry.
+    pub valid_at: Option<Timestamp>,
+    /// Only memories whose metadata holds every one of these top-level pairs (AND), each with
+    /// an equal JSON value; empty does not filter. Values are compared by canonical JSON
+    /// (compact, object keys sorted, numbers as serde_json writes them): so `1` and `1.0` differ,
+    /// as do `1` and `"1"`; a nested object or array must match whole.
+    pub metadata: Metadata,
     /// Memories never to return (e.g. already pinned ones).
     pub exclude: Vec<MemoryId>,
     /// How many hits to return.
@@ -86,6 +100,8 @@ impl Default for SearchQuery {
             categories: None,
             created_from: None,
             created_before: None,
+            valid_at: None,
+            metadata: Metadata::new(),
             exclude: Vec::new(),
             limit: 10,
             fusion: Fusion::default(),

@@ -79,6 +79,8 @@ fn the_background_committer_publishes_writes_within_the_commit_delay() {
         layer: Layer::Semantic,
         category: Category::fact(),
         created_at: Timestamp::from_micros(0),
+        expires_at: None,
+        metadata: Default::default(),
         content: "published".into(),
         vector: None,
     }])

@@ -1,5 +1,6 @@
 //! The full-text side: one tantivy index over all namespaces, BM25 with the read set, layers,
-//! categories, time range and exclusions inside the query as non-scoring clauses.
+//! categories, time range, expiry, metadata pairs and exclusions inside the query as non-scoring
+//! clauses.
 //!
 //! Visibility: tantivy only shows committed segments, so writes bump a generation and a search
 //! that finds uncommitted writes commits and reloads first (read-your-writes); a background
@@ -27,6 +28,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use crate::deferred_sync::DeferredSyncDirectory;
 use crate::fusion::Candidate;
 use crate::query::{IndexDoc, SearchQuery};
+use crate::terms;
 
 /// Name of the content analyzer; part of the persisted identity of an index (see `meta.json`).
 pub(crate) fn analyzer_name(remove_stop_words: bool) -> &'static str {
@@ -47,6 +49,10 @@ struct Fields {
     layer: Field,
     category: Field,
     created_at: Field,
+    /// Microseconds; `i64::MAX` for none (see `terms::expiry_micros`).
+    expires_at: Field,
+    /// One raw term per metadata pair (see `terms::metadata_term`).
+    metadata: Field,
     content: Field,
 }
 
@@ -64,6 +70,8 @@ fn schema(analyzer: &str) -> (Schema, Fields) {
         layer: b.add_text_field("layer", STRING),
         category: b.add_text_field("category", STRING),
         created_at: b.add_i64_field("created_at", NumericOptions::default().set_indexed().set_fast()),
+        expires_at: b.add_i64_field("expires_at", NumericOptions::default().set_indexed().set_fast()),
+        metadata: b.add_text_field("metadata", STRING),
         content: b.add_text_field("content", content),
     };
     (b.build(), fields)
@@ -199,6 +207,10 @@ impl TextIndex {
                 d.add_text(f.layer, doc.layer.as_str());
                 d.add_text(f.category, doc.category.as_str());
                 d.add_i64(f.created_at, doc.created_at.as_micros());
+                d.add_i64(f.expires_at, terms::expiry_micros(doc.expires_at));
+                for term in terms::metadata_terms(&doc.metadata) {
+                    d.add_text(f.metadata, term);
+                }
                 d.add_text(f.content, &doc.content);
                 // Opstamps order this delete before the add, so only earlier versions go.
                 writer.delete_term(self.id_term(doc.id));
@@ -327,6 +339,15 @@ impl TextIndex {
             let lower = q.created_from.map_or(Bound::Unbounded, |t| Bound::Included(term(t)));
             let upper = q.created_before.map_or(Bound::Unbounded, |t| Bound::Excluded(term(t)));
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lower, upper)), 0.0))));
+        }
+        if let Some(after) = terms::valid_after(q) {
+            let lower = Bound::Excluded(Term::from_field_i64(f.expires_at, after));
+            let range = RangeQuery::new(lower, Bound::Unbounded);
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(range), 0.0))));
+        }
+        for (key, value) in &q.metadata {
+            let term = terms::metadata_term(key, value);
+            clauses.push((Occur::Must, filter(f.metadata, std::iter::once(term.as_str()))?));
         }
         for id in &q.exclude {
             clauses.push((Occur::MustNot, Box::new(TermQuery::new(self.id_term(*id), IndexRecordOption::Basic))));

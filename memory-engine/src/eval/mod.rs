@@ -283,6 +283,8 @@ fn ingest(
                     category: Category::event(),
                     created_at: memory.timestamp.unwrap_or(DEFAULT_TIMESTAMP),
                     content,
+                    expires_at: None,
+                    metadata: Default::default(),
                     vector: Some(vector),
                 });
             }

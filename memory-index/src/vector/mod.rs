@@ -13,14 +13,15 @@ pub(crate) mod scan;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use memory_core::{Category, Layer, MemoryId, NamespaceKey};
+use memory_core::{Category, Layer, MemoryId, Metadata, NamespaceKey};
 
 pub(crate) use graph::Graph;
-pub(crate) use partition::{DEAD, GraphJob, NO_VECTOR, Partition, RowFilter, SearchParams};
+pub(crate) use partition::{DEAD, GraphJob, NO_TERM, NO_VECTOR, Partition, Row, RowFilter, SearchParams};
 
 use crate::fusion::Candidate;
 use crate::options::HnswParams;
 use crate::query::{SearchQuery, SearchStats};
+use crate::terms;
 
 /// Where a memory's row lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub(crate) struct VectorDoc<'a> {
     pub layer: Layer,
     pub category: &'a Category,
     pub created: i64,
+    /// Microseconds; `i64::MAX` for none.
+    pub expires: i64,
+    pub metadata: &'a Metadata,
     pub vector: Option<&'a [f32]>,
 }
 
@@ -55,6 +59,9 @@ pub(crate) struct VectorIndex {
     pub part_of: HashMap<NamespaceKey, u32>,
     pub categories: Vec<Category>,
     pub category_ids: HashMap<Category, u32>,
+    /// Interned metadata terms (`terms::metadata_term`); ids are dense from 0. Like categories,
+    /// a term stays until the index is cleared, even when no row holds it any more.
+    pub meta_term_ids: HashMap<Box<str>, u32>,
     /// Distinguishes this index from a cleared or reloaded one, for background graph builds.
     pub epoch: u64,
     /// Graph builds requested by `maintain`, for the owner to run off the lock.
@@ -78,6 +85,7 @@ impl VectorIndex {
             part_of: HashMap::new(),
             categories: Vec::new(),
             category_ids: HashMap::new(),
+            meta_term_ids: HashMap::new(),
             epoch: EPOCHS.fetch_add(1, Ordering::Relaxed),
             pending_jobs: Vec::new(),
         }
@@ -131,6 +139,20 @@ impl VectorIndex {
         id
     }
 
+    /// The sorted ids of a document's metadata terms, interning new ones.
+    fn meta_ids(&mut self, metadata: &Metadata) -> Box<[u32]> {
+        let mut ids: Vec<u32> = terms::metadata_terms(metadata)
+            .map(|t| {
+                let next = self.meta_term_ids.len() as u32;
+                assert!(next != NO_TERM, "over four billion distinct metadata terms");
+                *self.meta_term_ids.entry(t.into_boxed_str()).or_insert(next)
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_boxed_slice()
+    }
+
     fn part_for(&mut self, ns: &NamespaceKey) -> u32 {
         if let Some(&p) = self.part_of.get(ns) {
             return p;
@@ -151,9 +173,18 @@ impl VectorIndex {
                 touched.push(old.part);
             }
             let category = self.category_id(doc.category);
+            let meta = self.meta_ids(doc.metadata);
             let p = self.part_for(doc.namespace);
             let part = &mut self.parts[p as usize];
-            let row = part.push(doc.id, layer_index(doc.layer), category, doc.created, doc.vector);
+            let row = part.push(Row {
+                id: doc.id,
+                layer: layer_index(doc.layer),
+                category,
+                created: doc.created,
+                expires: doc.expires,
+                meta,
+                vector: doc.vector,
+            });
             if part.graph.is_some() {
                 graph_rows.entry(p).or_default().push(row);
             }
@@ -212,11 +243,22 @@ impl VectorIndex {
             ids.dedup();
             ids
         });
+        let meta = (!q.metadata.is_empty()).then(|| {
+            // Every term is required; one no memory has yet matches nothing.
+            let mut ids: Vec<u32> = terms::metadata_terms(&q.metadata)
+                .map(|t| self.meta_term_ids.get(t.as_str()).copied().unwrap_or(NO_TERM))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        });
         RowFilter {
             layers,
             categories,
             from: q.created_from.map_or(i64::MIN, |t| t.as_micros()),
             before: q.created_before.map_or(i64::MAX, |t| t.as_micros()),
+            valid_after: terms::valid_after(q).unwrap_or(i64::MIN),
+            meta,
         }
     }
 

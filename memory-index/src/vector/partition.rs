@@ -13,6 +13,9 @@ pub(crate) const DEAD: u8 = 1;
 /// Row flag: the memory has no vector (it exists for text search and bookkeeping only).
 pub(crate) const NO_VECTOR: u8 = 2;
 
+/// A metadata term id no row holds: what a query term the index has never seen maps to.
+pub(crate) const NO_TERM: u32 = u32::MAX;
+
 /// Which rows a search may return, in row-metadata terms.
 #[derive(Debug, Clone)]
 pub(crate) struct RowFilter {
@@ -22,13 +25,24 @@ pub(crate) struct RowFilter {
     pub categories: Option<Vec<u32>>,
     pub from: i64,
     pub before: i64,
+    /// A row is accepted only if its expiry is strictly greater; `i64::MIN`: no expiry filter.
+    pub valid_after: i64,
+    /// Metadata term ids a row must all hold; `None`: any. [`NO_TERM`] matches no row.
+    pub meta: Option<Vec<u32>>,
 }
 
 impl RowFilter {
     pub const ANY_LAYER: u32 = u32::MAX;
 
+    /// Whether the filter accepts every row (then searches skip it, and a graph namespace never
+    /// counts survivors before choosing between the graph and an exact scan).
     pub fn is_trivial(&self) -> bool {
-        self.layers == Self::ANY_LAYER && self.categories.is_none() && self.from == i64::MIN && self.before == i64::MAX
+        self.layers == Self::ANY_LAYER
+            && self.categories.is_none()
+            && self.from == i64::MIN
+            && self.before == i64::MAX
+            && self.valid_after == i64::MIN
+            && self.meta.is_none()
     }
 
     #[inline]
@@ -36,7 +50,24 @@ impl RowFilter {
         (self.layers >> p.layers[row]) & 1 == 1
             && self.categories.as_ref().is_none_or(|c| c.binary_search(&p.categories[row]).is_ok())
             && (self.from..self.before).contains(&p.created[row])
+            && p.expires[row] > self.valid_after
+            && self.meta.as_ref().is_none_or(|m| m.iter().all(|t| p.meta[row].binary_search(t).is_ok()))
     }
+}
+
+/// One row's values, as [`Partition::push`] appends them.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub id: MemoryId,
+    /// Index into `Layer::ALL`.
+    pub layer: u8,
+    pub category: u32,
+    pub created: i64,
+    pub expires: i64,
+    /// Sorted, de-duplicated metadata term ids.
+    pub meta: Box<[u32]>,
+    /// Unit length and `dim` long, when present.
+    pub vector: Option<&'a [f32]>,
 }
 
 /// Contiguous per-row columns; row `r`'s vector is `vectors[r * dim..(r + 1) * dim]`.
@@ -51,6 +82,10 @@ pub(crate) struct Partition {
     pub categories: Vec<u32>,
     /// `created_at` in microseconds.
     pub created: Vec<i64>,
+    /// `expires_at` in microseconds; `i64::MAX` for none.
+    pub expires: Vec<i64>,
+    /// Interned metadata term ids (sorted) of each row.
+    pub meta: Vec<Box<[u32]>>,
     /// [`DEAD`] | [`NO_VECTOR`].
     pub flags: Vec<u8>,
     pub vectors: Vec<f32>,
@@ -107,6 +142,8 @@ impl Partition {
             layers: Vec::new(),
             categories: Vec::new(),
             created: Vec::new(),
+            expires: Vec::new(),
+            meta: Vec::new(),
             flags: Vec::new(),
             vectors: Vec::new(),
             live: 0,
@@ -129,14 +166,16 @@ impl Partition {
         &self.vectors[row * self.dim..(row + 1) * self.dim]
     }
 
-    /// Appends a row; `vector` must be unit length and `dim` long when present.
-    pub fn push(&mut self, id: MemoryId, layer: u8, category: u32, created: i64, vector: Option<&[f32]>) -> u32 {
+    /// Appends a row; its vector must be unit length and `dim` long when present.
+    pub fn push(&mut self, r: Row<'_>) -> u32 {
         let row = self.ids.len() as u32;
-        self.ids.push(id);
-        self.layers.push(layer);
-        self.categories.push(category);
-        self.created.push(created);
-        match vector {
+        self.ids.push(r.id);
+        self.layers.push(r.layer);
+        self.categories.push(r.category);
+        self.created.push(r.created);
+        self.expires.push(r.expires);
+        self.meta.push(r.meta);
+        match r.vector {
             Some(v) => {
                 self.flags.push(0);
                 self.vectors.extend_from_slice(v);
@@ -170,13 +209,22 @@ impl Partition {
         let mut moved = Vec::with_capacity(self.live);
         let mut next = Partition::new(self.namespace.clone(), self.dim);
         next.vectors.reserve(self.live * self.dim);
-        for row in 0..self.rows() {
+        // Moved, not cloned: `self` is replaced below.
+        let meta = std::mem::take(&mut self.meta);
+        for (row, meta) in meta.into_iter().enumerate() {
             let f = self.flags[row];
             if f & DEAD != 0 {
                 continue;
             }
-            let v = (f & NO_VECTOR == 0).then(|| self.vector(row));
-            let new_row = next.push(self.ids[row], self.layers[row], self.categories[row], self.created[row], v);
+            let new_row = next.push(Row {
+                id: self.ids[row],
+                layer: self.layers[row],
+                category: self.categories[row],
+                created: self.created[row],
+                expires: self.expires[row],
+                meta,
+                vector: (f & NO_VECTOR == 0).then(|| self.vector(row)),
+            });
             moved.push((self.ids[row], new_row));
         }
         next.generation = self.generation + 1;

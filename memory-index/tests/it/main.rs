@@ -1,14 +1,16 @@
-//! Integration tests of `memory-index` (one binary): isolation, filters, writes, persistence,
+//! Integration tests of `memory-index` (one binary): isolation, filters (including expiry and
+//! metadata), writes, persistence,
 //! path counters, recall and fusion. Sizes are small by default; `MEMORY_INDEX_TEST_SCALE=10`
 //! multiplies the corpus sizes of the recall tests.
 
 mod basics;
+mod filters;
 mod persistence;
 mod recall;
 
 use std::path::Path;
 
-use memory_core::{Category, Layer, MemoryId, NamespaceKey, Timestamp};
+use memory_core::{Category, Layer, MemoryId, Metadata, NamespaceKey, Timestamp};
 use memory_index::{IndexDoc, IndexOptions, MemoryIndex, SearchQuery};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -47,6 +49,8 @@ pub fn doc(namespace: &str, content: &str, vector: Option<Vec<f32>>) -> IndexDoc
         layer: Layer::Semantic,
         category: Category::fact(),
         created_at: t0(),
+        expires_at: None,
+        metadata: Metadata::new(),
         content: content.to_owned(),
         vector,
     }
