@@ -142,6 +142,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE memories ADD COLUMN last_outcome_at INTEGER;
     "#,
+    // 3: the live memories of a namespace by layer, in id order: the engine lists the pinned
+    // (identity and procedural) memories of a few namespaces on every recall, and this finds
+    // them without reading the other memories of those namespaces.
+    r#"
+    CREATE INDEX memories_live_namespace_layer ON memories (tenant, namespace, layer, id)
+        WHERE deleted_at IS NULL;
+    "#,
 ];
 
 /// Pragmas of the connection that writes (and, for an in-memory database, also reads).

@@ -58,10 +58,25 @@ fn a_file_that_is_not_a_database_is_an_error() {
     assert!(SqliteStore::open(dir.path()).is_err());
 }
 
-/// Turns a current database back into what schema version 1 created: no `last_outcome_at`.
+/// Turns a current database back into what schema version 1 created: no `last_outcome_at`
+/// (migration 2), no pinned-lookup index (migration 3).
 fn downgrade_to_version_1(dir: &std::path::Path) {
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
-    conn.execute_batch("ALTER TABLE memories DROP COLUMN last_outcome_at; PRAGMA user_version = 1;").unwrap();
+    conn.execute_batch(
+        "DROP INDEX memories_live_namespace_layer; \
+         ALTER TABLE memories DROP COLUMN last_outcome_at; \
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+}
+
+fn has_index(dir: &std::path::Path, name: &str) -> bool {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1", [name], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap()
+        == 1
 }
 
 #[tokio::test]
@@ -76,9 +91,11 @@ async fn a_version_1_database_is_upgraded_keeping_its_memories() {
     };
     downgrade_to_version_1(dir.path());
     assert_eq!(user_version(dir.path()), 1);
+    assert!(!has_index(dir.path(), "memories_live_namespace_layer"));
 
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    assert!(has_index(dir.path(), "memories_live_namespace_layer"));
     let upgraded = store.get_memory(&t, id(1)).await.unwrap().unwrap();
     assert_eq!(upgraded, before);
     assert_eq!(upgraded.stats.last_outcome_at, None, "rows from version 1 have no outcome time");
