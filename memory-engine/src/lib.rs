@@ -1,13 +1,48 @@
 //! The API boundary used by the server and the CLI: joins store, index, embedder and the scope
-//! resolver into remember / recall / promote / export (SPEC 2-4, 8). Backends are cargo features
-//! here.
+//! resolver into the behaviour of SPEC 2-4 and 6.
 //!
-//! Today it offers front ends the scope resolver ([`policy`]), the embedders ([`embed`]) and the
-//! index ([`index`]), keeps the index in step with a store ([`sync`]), and runs the retrieval
-//! evaluation harness ([`eval`]); the remember/recall pipeline comes with a later issue.
+//! - [`Engine`] ([`engine`]): built from [`EngineParts`] or opened from a home directory
+//!   ([`open_home`]). Every operation takes a [`Caller`] and gets its namespaces from the one
+//!   scope resolver.
+//! - Writes ([`Engine::remember`], [`Engine::remember_now`], [`Engine::remember_batch`],
+//!   [`Engine::observe`], [`Engine::supersede`]), recall ([`Engine::recall`]), memories by id
+//!   ([`Engine::get`], [`Engine::list`], [`Engine::forget`], [`Engine::report_outcome`]),
+//!   promotion ([`Engine::promote`]), namespaces ([`Engine::create_namespace`] and friends),
+//!   API keys ([`Engine::create_key`] and friends), audit ([`Engine::audit_log`]), export and import ([`Engine::export`], [`Engine::import`]).
+//! - [`sync`] keeps the derived index in step with the store; [`eval`] measures retrieval.
 
+mod audit;
+mod caller;
+mod catalog;
+mod clock;
+mod engine;
 pub mod eval;
+mod home;
+mod keys;
+mod memories;
+mod namespaces;
+mod promote;
+mod recall;
 pub mod sync;
+mod transfer;
+mod write;
+
+pub use caller::Caller;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{Engine, EngineParts};
+#[cfg(feature = "sqlite")]
+pub use home::open_home;
+pub use home::{CONFIG_FILE, Home, HomeOptions};
+pub use keys::{IssuedKey, NewKey, SECRET_PREFIX};
+pub use memories::ListRequest;
+pub use namespaces::{NamespaceInfo, VerifyReport};
+pub use promote::Promoted;
+pub use recall::{Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};
+pub use transfer::{EXPORT_FORMAT, EXPORT_VERSION, ExportLine, ExportRequest, TransferReport};
+pub use write::{MAX_BATCH, MemoryInput, Message, Written};
+
+/// The domain types every caller needs.
+pub use memory_core as core;
 
 /// The scope resolver: configuration loading, compiled policies and scope plans. Front ends
 /// reach it through the engine, never directly (see ARCHITECTURE.md, "Who may depend on whom").

@@ -20,9 +20,10 @@ pub struct SyncReport {
 }
 
 /// Applies every store change after the index's checkpoint: live memories are embedded and
-/// upserted, tombstoned ones deleted, and the checkpoint advances page by page, so a crash in
-/// the middle resumes where it stopped. Superseded and expired memories stay indexed: recall
-/// filters them, and a superseded memory must stay retrievable by id.
+/// upserted, tombstoned and superseded ones deleted, and the checkpoint advances page by page,
+/// so a crash in the middle resumes where it stopped. A superseded memory stays retrievable by
+/// id from the store; recall never returns it, so the index drops it. Expired working memories
+/// stay indexed until deleted: searches filter them by time.
 pub async fn catch_up(
     store: &dyn Store,
     tenant: &TenantId,
@@ -30,18 +31,51 @@ pub async fn catch_up(
     index: Arc<MemoryIndex>,
     progress: &mut (dyn FnMut(SyncReport) + Send),
 ) -> Result<SyncReport> {
+    catch_up_with(store, tenant, embedder, index, &|ids: &[MemoryId]| vec![None; ids.len()], progress).await
+}
+
+/// Vectors already known for some memories: per id, `Some(Some(v))` is its vector,
+/// `Some(None)` means "index it for text only" (its embedding failed when it was written), and
+/// `None` means "embed it now".
+pub type KnownVectors<'a> = dyn Fn(&[MemoryId]) -> Vec<Option<Option<Vec<f32>>>> + Send + Sync + 'a;
+
+/// [`catch_up`], taking the vectors of memories whose embedding is already known from `known`
+/// (the engine passes the vectors of the memories it just wrote, so they are not embedded twice).
+pub async fn catch_up_with(
+    store: &dyn Store,
+    tenant: &TenantId,
+    embedder: Arc<dyn Embedder>,
+    index: Arc<MemoryIndex>,
+    known: &KnownVectors<'_>,
+    progress: &mut (dyn FnMut(SyncReport) + Send),
+) -> Result<SyncReport> {
     let mut report = SyncReport { applied_seq: index.applied_seq(), ..SyncReport::default() };
     loop {
         let changes = store.changes_since(tenant, report.applied_seq, MAX_PAGE_LIMIT).await?;
         let Some(last) = changes.last().map(|m| m.seq) else { break };
-        let (live, gone): (Vec<Memory>, Vec<Memory>) = changes.into_iter().partition(|m| m.deleted_at.is_none());
+        let (live, gone): (Vec<Memory>, Vec<Memory>) =
+            changes.into_iter().partition(|m| m.deleted_at.is_none() && m.superseded_by.is_none());
         let gone: Vec<MemoryId> = gone.iter().map(|m| m.id).collect();
+        let ids: Vec<MemoryId> = live.iter().map(|m| m.id).collect();
+        let vectors = known(&ids);
         let (embedder, idx) = (embedder.clone(), index.clone());
         let (indexed, removed) = (live.len() as u64, gone.len() as u64);
         blocking("catch-up", move || {
-            let texts: Vec<&str> = live.iter().map(|m| m.content.as_str()).collect();
-            let vectors = embedder.embed(&texts)?;
-            let docs = live.iter().zip(vectors).map(|(m, v)| index_doc(m, v)).collect();
+            let missing: Vec<&str> =
+                live.iter().zip(&vectors).filter(|(_, v)| v.is_none()).map(|(m, _)| m.content.as_str()).collect();
+            let embedded = if missing.is_empty() { Vec::new() } else { embedder.embed(&missing)? };
+            let mut embedded = embedded.into_iter();
+            let docs = live
+                .iter()
+                .zip(vectors)
+                .map(|(m, v)| {
+                    let vector = match v {
+                        Some(known) => known,
+                        None => embedded.next(),
+                    };
+                    index_doc(m, vector)
+                })
+                .collect();
             idx.upsert(docs)?;
             idx.delete(&gone)?;
             idx.set_applied_seq(last)
@@ -72,13 +106,21 @@ pub async fn rebuild(
 
 /// Runs index work (embedding, tantivy, file IO) on the blocking pool, never on async workers.
 async fn blocking(what: &str, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
+    blocking_value(what, work).await
+}
+
+/// Runs blocking work (embedding, index, file IO) on the blocking pool and returns its value.
+pub(crate) async fn blocking_value<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| memory_core::Error::internal(format!("index {what} task failed: {e}")))?
+        .map_err(|e| memory_core::Error::internal(format!("{what} task failed: {e}")))?
 }
 
 /// The index document of a stored memory.
-pub fn index_doc(memory: &Memory, vector: Vec<f32>) -> IndexDoc {
+pub fn index_doc(memory: &Memory, vector: Option<Vec<f32>>) -> IndexDoc {
     IndexDoc {
         id: memory.id,
         namespace: memory.namespace.clone(),
@@ -88,6 +130,6 @@ pub fn index_doc(memory: &Memory, vector: Vec<f32>) -> IndexDoc {
         content: memory.content.clone(),
         expires_at: memory.expires_at,
         metadata: memory.metadata.clone(),
-        vector: Some(vector),
+        vector,
     }
 }

@@ -1,4 +1,10 @@
 //! Integration tests of the engine's public API, one module per area.
 
 mod eval;
+mod namespaces;
+mod recall;
+mod seeds;
+mod support;
 mod sync;
+mod transfer;
+mod writes;

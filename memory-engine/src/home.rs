@@ -1,0 +1,107 @@
+//! A memory home: one directory holding everything of an embedded installation.
+//!
+//! ```text
+//! <home>/
+//!   memory.toml     configuration (optional; defaults apply without it)
+//!   memory.db       SQLite store (WAL), the source of truth
+//!   log/            per-namespace JSONL event logs
+//!   index/          derived search index, one folder per tenant (rebuildable: `memory reindex`)
+//!   models/         local embedding models (`cargo xtask models`), used by the `auto` embedder
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memory_core::{Error, Result, TenantId};
+use memory_embed::EmbedderSpec;
+use memory_policy::Policy;
+use memory_policy::load::{Loaded, load_file};
+
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{Engine, EngineParts};
+
+/// The configuration file's name inside a home.
+pub const CONFIG_FILE: &str = "memory.toml";
+
+/// How to open a home.
+#[derive(Debug, Clone)]
+pub struct HomeOptions {
+    /// The home directory (created when missing).
+    pub home: PathBuf,
+    /// A configuration file to use instead of `<home>/memory.toml` (which must then exist).
+    pub config: Option<PathBuf>,
+    /// The embedder name, overriding the configuration (`auto`, `hash`, `static`, `minilm`,
+    /// `openai`).
+    pub embedder: Option<String>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl HomeOptions {
+    /// Options for `home` with its own configuration file and the system clock.
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        HomeOptions { home: home.into(), config: None, embedder: None, clock: Arc::new(SystemClock) }
+    }
+}
+
+/// An opened home.
+#[derive(Debug)]
+pub struct Home {
+    /// The engine over the home's store and index.
+    pub engine: Engine,
+    /// The configuration file read, if any.
+    pub config: Option<PathBuf>,
+    /// Which embedder runs, and why.
+    pub embedder: String,
+    /// Configuration warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Opens (creating when needed) the home: configuration, SQLite store, embedder, index of the
+/// default tenant (caught up with the store, so a crash before the index was saved loses
+/// nothing).
+#[cfg(feature = "sqlite")]
+pub async fn open_home(options: HomeOptions) -> Result<Home> {
+    let home = &options.home;
+    std::fs::create_dir_all(home)
+        .map_err(|e| Error::unavailable(format!("cannot create the home directory {}: {e}", home.display())))?;
+    let (config_path, loaded) = load_config(home, options.config.as_deref())?;
+    let warnings = loaded.warnings.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
+    let config = loaded.config;
+    let name = options.embedder.clone().or_else(|| config.engine.embedder.clone()).unwrap_or_else(|| "auto".into());
+    let spec = EmbedderSpec::parse(&name, &home.join("models"))?;
+    let (embedder, note) = memory_embed::build(&spec)?;
+    let store = memory_store_sqlite::SqliteStore::open(home.clone())?;
+    let recall = config.engine.recall.clone();
+    let engine = Engine::new(EngineParts {
+        store: Arc::new(store),
+        embedder,
+        policy: Policy::new(config),
+        recall,
+        index_dir: Some(home.join("index")),
+        clock: options.clock.clone(),
+    });
+    engine.open_tenant(&TenantId::default_tenant()).await?;
+    Ok(Home { engine, config: config_path, embedder: note, warnings })
+}
+
+/// Reads the explicit configuration file, or `<home>/memory.toml` when it exists, or defaults.
+fn load_config(home: &Path, explicit: Option<&Path>) -> Result<(Option<PathBuf>, Loaded)> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(home.join(CONFIG_FILE)).filter(|p| p.exists()),
+    };
+    let Some(path) = path else {
+        return Ok((None, memory_policy::load::parse("", memory_policy::load::Dialect::Toml).expect("empty is valid")));
+    };
+    match load_file(&path) {
+        Ok(loaded) => Ok((Some(path), loaded)),
+        Err(diags) => {
+            let lines: Vec<String> = diags
+                .iter()
+                .map(|d| if d.path.is_empty() { d.message.clone() } else { format!("{}: {}", d.path, d.message) })
+                .collect();
+            Err(Error::invalid_input(format!("invalid configuration {}: {}", path.display(), lines.join("; "))))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Memories by id: get, list, forget, and outcome reports. A memory the caller may not read
+//! behaves exactly like a missing one (404): ids leak nothing.
+
+use memory_core::{
+    AuditOutcome, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest, Result,
+};
+
+use crate::caller::Caller;
+use crate::engine::{Engine, Visibility};
+
+/// What [`Engine::list`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListRequest {
+    /// Namespaces to list (raw); empty lists every readable namespace.
+    pub namespaces: Vec<String>,
+    /// Only these layers (`None`: all).
+    pub layers: Option<Vec<Layer>>,
+    /// Leave out memories that a correction superseded.
+    pub exclude_superseded: bool,
+}
+
+impl Engine {
+    /// The memory with `id`, when the caller may read it. Superseded memories are returned (with
+    /// `superseded_by` set); expired working memories are not.
+    pub async fn get(&self, caller: &Caller, id: MemoryId) -> Result<Memory> {
+        let t = self.tenant(&caller.tenant).await?;
+        let vis = self.visibility(caller, &t).await?;
+        self.visible(caller, &vis, id, "memory.get").await
+    }
+
+    /// A page of memories the caller may read, in id order.
+    pub async fn list(&self, caller: &Caller, request: &ListRequest, page: &PageRequest) -> Result<Page<Memory>> {
+        let t = self.tenant(&caller.tenant).await?;
+        let vis = self.visibility(caller, &t).await?;
+        let namespaces = if request.namespaces.is_empty() {
+            vis.read_order.clone()
+        } else {
+            let mut keys = Vec::new();
+            for raw in &request.namespaces {
+                let ns = NamespaceKey::new(raw).map_err(|e| Error::invalid_input(e.to_string()))?;
+                if !vis.readable.contains(&ns) {
+                    let err = Error::not_found(format!("namespace {:?} not found or not readable", ns.as_str()));
+                    self.audit_denied(caller, Some(&ns), "memory.list", &err).await;
+                    return Err(err);
+                }
+                keys.push(ns);
+            }
+            keys
+        };
+        let mut filter = MemoryFilter::default();
+        filter.namespaces = Some(namespaces);
+        filter.layers = request.layers.clone();
+        filter.exclude_superseded = request.exclude_superseded;
+        let mut page = self.inner.store.list_memories(&caller.tenant, &filter, page).await?;
+        let now = self.now();
+        page.items.retain(|m| !m.is_expired(now));
+        Ok(page)
+    }
+
+    /// Deletes a memory: it is no longer retrievable at once (its tombstone is purged later).
+    /// 404 when the caller cannot see it, 403 when it can but may not change its namespace.
+    pub async fn forget(&self, caller: &Caller, id: MemoryId) -> Result<()> {
+        let t = self.tenant(&caller.tenant).await?;
+        let vis = self.visibility(caller, &t).await?;
+        let m = self.visible(caller, &vis, id, "memory.forget").await?;
+        if !self.may_write(caller, &vis, &m.namespace) {
+            let err = Error::forbidden(format!(
+                "may not forget memory {id}: namespace {:?} is read-only for this caller",
+                m.namespace.as_str()
+            ));
+            self.audit_denied(caller, Some(&m.namespace), "memory.forget", &err).await;
+            return Err(err);
+        }
+        self.inner.store.delete_memory(&caller.tenant, id, self.now()).await?;
+        let _ = self.catch_up(&t).await;
+        self.audit(caller, Some(&m.namespace), "memory.forget", AuditOutcome::Ok, id.to_string()).await
+    }
+
+    /// Reports how useful recalled memories were; each one's utility moves toward the reward
+    /// (see [`memory_core::UsageStats::apply_outcome`] for the formula: bounded in 0..=1,
+    /// decaying toward neutral between reports). Feedback is a read-side signal: the caller
+    /// needs to be able to read each memory, not to write its namespace (agents report on
+    /// shared memories they recalled). All ids must be visible, else nothing changes (404).
+    pub async fn report_outcome(&self, caller: &Caller, ids: &[MemoryId], outcome: Outcome) -> Result<()> {
+        outcome.reward()?;
+        if ids.is_empty() {
+            return Err(Error::invalid_input("no memory ids to report on"));
+        }
+        let t = self.tenant(&caller.tenant).await?;
+        let vis = self.visibility(caller, &t).await?;
+        let found = self.inner.store.get_memories(&caller.tenant, ids).await?;
+        for id in ids {
+            if !found.iter().any(|m| m.id == *id && vis.readable.contains(&m.namespace)) {
+                let err = Error::not_found(format!("memory {id} not found"));
+                self.audit_denied(caller, None, "memory.outcome", &err).await;
+                return Err(err);
+            }
+        }
+        self.inner.store.record_outcomes(&caller.tenant, ids, outcome, self.now()).await?;
+        let mut namespaces: Vec<&NamespaceKey> = found.iter().map(|m| &m.namespace).collect();
+        namespaces.sort();
+        namespaces.dedup();
+        for ns in namespaces {
+            let here: Vec<String> = found.iter().filter(|m| &m.namespace == ns).map(|m| m.id.to_string()).collect();
+            let detail = format!("{outcome:?} for {}", here.join(", "));
+            self.audit(caller, Some(ns), "memory.outcome", AuditOutcome::Ok, detail).await?;
+        }
+        Ok(())
+    }
+
+    /// The memory `id` if `vis` lets the caller read it; else 404 (audited).
+    async fn visible(&self, caller: &Caller, vis: &Visibility, id: MemoryId, op: &str) -> Result<Memory> {
+        let found = self.inner.store.get_memory(&caller.tenant, id).await?;
+        match found.filter(|m| vis.readable.contains(&m.namespace) && !m.is_expired(self.now())) {
+            Some(m) => Ok(m),
+            None => {
+                let err = Error::not_found(format!("memory {id} not found"));
+                self.audit_denied(caller, None, op, &err).await;
+                Err(err)
+            }
+        }
+    }
+}

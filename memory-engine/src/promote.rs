@@ -1,0 +1,119 @@
+//! Promotion (SPEC 4): an authorized, audited copy of a memory into `shared` or a scope
+//! profile's promotion target, linked to its source and deduplicated by content.
+
+use memory_core::{AuditOutcome, Error, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
+use memory_policy::{Operation, ReadRequest};
+use serde::Serialize;
+
+use crate::caller::Caller;
+use crate::engine::{Engine, Tenant, plan_error};
+
+/// One promotion copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Promoted {
+    /// The copy (or the memory that already held the same content there).
+    pub id: MemoryId,
+    /// Where it is.
+    pub namespace: NamespaceKey,
+    /// `false` when the target already held the content.
+    pub created: bool,
+}
+
+impl Engine {
+    /// Copies memory `id` into `target` (default: the first authorized promotion target of the
+    /// caller's plan: `shared` without a scope profile). The source must be visible to the
+    /// caller (else 404) and the target an authorized promotion target or a namespace the
+    /// policies let it promote into (else 403).
+    pub async fn promote(&self, caller: &Caller, id: MemoryId, target: Option<&str>) -> Result<Promoted> {
+        let t = self.tenant(&caller.tenant).await?;
+        let vis = self.visibility(caller, &t).await?;
+        let source = self.inner.store.get_memory(&caller.tenant, id).await?;
+        let Some(source) = source.filter(|m| vis.readable.contains(&m.namespace) && !m.is_expired(self.now())) else {
+            let err = Error::not_found(format!("memory {id} not found"));
+            self.audit_denied(caller, None, "memory.promote", &err).await;
+            return Err(err);
+        };
+        let catalog = self.catalog(&t).await?;
+        let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
+        if let Some(e) = &plan.error {
+            return Err(plan_error(e.code, &e.message));
+        }
+        let (target, reason) = match target {
+            Some(raw) => {
+                let ns = NamespaceKey::new(raw).map_err(|e| Error::invalid_input(e.to_string()))?;
+                let listed = plan.promotion_targets.iter().find(|p| p.namespace.as_ref() == Some(&ns));
+                let verdict = self.inner.policy.can(&caller.identity, Operation::Promote, ns.as_str());
+                match listed {
+                    Some(p) if p.authorized => (ns, p.reason.clone()),
+                    _ if verdict.allowed => (ns, verdict.reason),
+                    _ => {
+                        let why = listed.map_or(verdict.reason, |p| p.reason.clone());
+                        let err = Error::forbidden(format!("may not promote into {:?}: {why}", ns.as_str()));
+                        self.audit_denied(caller, Some(&ns), "memory.promote", &err).await;
+                        return Err(err);
+                    }
+                }
+            }
+            None => match plan.promotion_targets.iter().find(|p| p.authorized && p.namespace.is_some()) {
+                Some(p) => (p.namespace.clone().expect("checked"), p.reason.clone()),
+                None => {
+                    let reasons: Vec<String> =
+                        plan.promotion_targets.iter().map(|p| format!("{}: {}", p.target, p.reason)).collect();
+                    let err = Error::forbidden(format!("no authorized promotion target ({})", reasons.join("; ")));
+                    self.audit_denied(caller, None, "memory.promote", &err).await;
+                    return Err(err);
+                }
+            },
+        };
+        if target == source.namespace {
+            return Err(Error::invalid_input(format!(
+                "memory {id} is already in {:?}; promotion copies into another namespace",
+                target.as_str()
+            )));
+        }
+        let target_plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
+        self.ensure_namespace(caller, &t, &target_plan, &target).await?;
+        self.copy_into(caller, &t, id, &target, "memory.promote", &reason).await
+    }
+
+    /// Copies a memory into `target` (already authorized) and audits it.
+    pub(crate) async fn copy_into(
+        &self,
+        caller: &Caller,
+        t: &Tenant,
+        id: MemoryId,
+        target: &NamespaceKey,
+        op: &str,
+        reason: &str,
+    ) -> Result<Promoted> {
+        let Some(source) = self.inner.store.get_memory(&caller.tenant, id).await? else {
+            return Err(Error::not_found(format!("memory {id} not found")));
+        };
+        let now = self.now();
+        let mut copy = NewMemory::new(target.clone(), source.layer, source.content.clone(), now);
+        copy.category = source.category.clone();
+        copy.confidence = source.confidence;
+        copy.provenance = source.provenance.clone();
+        copy.expires_at = source.expires_at;
+        copy.metadata = source.metadata.clone();
+        copy.promoted_from = Some(source.id);
+        let catalog = self.catalog(t).await?;
+        if !catalog.is_stored(target) {
+            let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
+            self.ensure_namespace(caller, t, &plan, target).await?;
+        }
+        let outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
+        let o = outcome[0];
+        let created = matches!(o, PutOutcome::Created(_));
+        let _ = self.catch_up(t).await;
+        let detail = format!(
+            "{} {} from {:?} as {}: {reason}",
+            if created { "copied" } else { "already held" },
+            id,
+            source.namespace.as_str(),
+            o.id()
+        );
+        self.audit(caller, Some(target), op, AuditOutcome::Ok, detail).await?;
+        Ok(Promoted { id: o.id(), namespace: target.clone(), created })
+    }
+}

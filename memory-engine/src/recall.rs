@@ -1,0 +1,383 @@
+//! Recall (SPEC 2): pinned identity and procedural memories, then ranked hybrid candidates
+//! re-scored by relevance, utility, recency and read order, merged, deduplicated, explained.
+//!
+//! The score of a ranked memory is
+//! `relevance * utility_factor * recency * position_factor`, where
+//! - `relevance` = its fused index score / the best fused score of the candidates (0..=1);
+//! - `utility_factor` = `0.5 + effective utility` (0.5..=1.5, neutral 1): utility learned from
+//!   outcome reports, decaying toward neutral between reports ([`memory_core::UsageStats`]);
+//! - `recency` = `2^(-age_days / half_life)` for episodic memories (half-life
+//!   `recall.recency_half_life_days`, default 30), 1 for other layers;
+//! - `position_factor` = `1 / (1 + read_order_weight * position)`, position being the
+//!   namespace's place in the plan's read order (0 first; weight default 0.05).
+
+use std::collections::{HashMap, HashSet};
+
+use memory_core::{
+    Category, ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, Metadata, NamespaceKey, PageRequest, Result,
+    Timestamp,
+};
+use memory_index::{Hit, SearchQuery};
+use memory_policy::ReadRequest;
+use serde::Serialize;
+
+use crate::caller::Caller;
+use crate::engine::{Engine, plan_error};
+use crate::sync::blocking_value;
+
+/// Most memories one recall returns.
+pub const MAX_RECALL_LIMIT: usize = 1000;
+
+/// Layers that are ranked by relevance.
+const RANKED: [Layer; 3] = [Layer::Semantic, Layer::Episodic, Layer::Working];
+
+/// One recall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallRequest {
+    /// What the caller is working on.
+    pub query: String,
+    /// Namespaces to read (raw): empty is the default read set, `["*"]` every readable one.
+    pub namespaces: Vec<String>,
+    /// Restrict ranked layers and identity; procedural is always pinned.
+    pub layers: Option<Vec<Layer>>,
+    /// Most memories returned, pinned ones included (1..=[`MAX_RECALL_LIMIT`]).
+    pub limit: usize,
+    /// Only ranked memories of these categories.
+    pub categories: Option<Vec<Category>>,
+    /// Only ranked memories created at or after this time.
+    pub created_from: Option<Timestamp>,
+    /// Only ranked memories created before this time.
+    pub created_before: Option<Timestamp>,
+    /// Only ranked memories whose metadata has each of these top-level entries (JSON equality).
+    pub metadata: Metadata,
+    /// A precomputed query embedding; `None` embeds the query.
+    pub vector: Option<Vec<f32>>,
+    /// Return each score component.
+    pub explain: bool,
+}
+
+impl RecallRequest {
+    /// A recall of `query` over the default read set, 10 results.
+    pub fn new(query: impl Into<String>) -> Self {
+        RecallRequest {
+            query: query.into(),
+            namespaces: Vec::new(),
+            layers: None,
+            limit: 10,
+            categories: None,
+            created_from: None,
+            created_before: None,
+            metadata: Metadata::new(),
+            vector: None,
+            explain: false,
+        }
+    }
+}
+
+/// Which of the three outcomes a recall is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallOutcome {
+    /// Everything ran and something matched.
+    Ok,
+    /// Everything ran and nothing matched.
+    Empty,
+    /// A part failed (see the warnings); the results are what the rest found.
+    Degraded,
+}
+
+/// A recalled memory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recalled {
+    /// The memory.
+    pub memory: Memory,
+    /// Pinned (identity or procedural) rather than ranked.
+    pub pinned: bool,
+    /// The final score (pinned memories: 0; they come first regardless).
+    pub score: f64,
+    /// Every component, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+/// Why a memory is where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explain {
+    /// Why it is pinned (pinned memories only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned_reason: Option<String>,
+    /// The fused index score.
+    pub fused: f32,
+    /// BM25 score and rank, if the full-text side found it.
+    pub text_score: Option<f32>,
+    /// 1-based rank among full-text candidates.
+    pub text_rank: Option<usize>,
+    /// Cosine similarity, if the vector side found it.
+    pub vector_score: Option<f32>,
+    /// 1-based rank among vector candidates.
+    pub vector_rank: Option<usize>,
+    /// `fused / best fused`.
+    pub relevance: f64,
+    /// Effective utility now (0..=1, neutral 0.5).
+    pub utility: f64,
+    /// `0.5 + utility`.
+    pub utility_factor: f64,
+    /// Age in days.
+    pub age_days: f64,
+    /// `2^(-age / half_life)` for episodic memories, else 1.
+    pub recency: f64,
+    /// Place of its namespace in the read order (0 first).
+    pub read_position: usize,
+    /// `1 / (1 + weight * position)`.
+    pub position_factor: f64,
+    /// The product.
+    pub score: f64,
+}
+
+/// The answer of a recall.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recall {
+    /// `ok`, `empty` or `degraded`.
+    pub outcome: RecallOutcome,
+    /// Pinned first, then ranked, best first.
+    pub memories: Vec<Recalled>,
+    /// The namespaces read, in read order.
+    pub namespaces: Vec<NamespaceKey>,
+    /// What went wrong in a degraded recall, and plan warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Engine {
+    /// Recalls the memories that matter for `request.query` from the caller's read set.
+    pub async fn recall(&self, caller: &Caller, request: &RecallRequest) -> Result<Recall> {
+        if request.limit == 0 || request.limit > MAX_RECALL_LIMIT {
+            return Err(Error::invalid_input(format!("limit {} is outside 1..={MAX_RECALL_LIMIT}", request.limit)));
+        }
+        if let (Some(from), Some(before)) = (request.created_from, request.created_before)
+            && from >= before
+        {
+            return Err(Error::invalid_input("created_from must be before created_before"));
+        }
+        let dimension = self.inner.embedder.dimension();
+        if let Some(v) = &request.vector
+            && (v.len() != dimension || v.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::invalid_input(format!(
+                "the query vector must hold {dimension} finite numbers; got {}",
+                v.len()
+            )));
+        }
+        let t = self.tenant(&caller.tenant).await?;
+        let catalog = self.catalog(&t).await?;
+        let read = match request.namespaces.as_slice() {
+            [] => ReadRequest::Default,
+            list if list.iter().any(|n| n.trim() == "*") => ReadRequest::All,
+            list => ReadRequest::Explicit(list.to_vec()),
+        };
+        let plan = self.plan(caller, catalog.as_ref(), read, None);
+        if let Some(e) = &plan.error {
+            let err = plan_error(e.code, &e.message);
+            let ns = request.namespaces.first().and_then(|n| NamespaceKey::new(n).ok());
+            self.audit_denied(caller, ns.as_ref(), "memory.recall", &err).await;
+            return Err(err);
+        }
+        let now = self.now();
+        let settings = &self.inner.recall;
+        let read_order = plan.read.clone();
+        let position: HashMap<&NamespaceKey, usize> = read_order.iter().enumerate().map(|(i, n)| (n, i)).collect();
+        let mut warnings = plan.warnings.clone();
+        let mut degraded = false;
+
+        // 1. Pinned: identity (unless a layers filter leaves it out) and procedural (always).
+        let wants = |l: Layer| request.layers.as_ref().is_none_or(|ls| ls.contains(&l));
+        let pinned_layers: Vec<Layer> =
+            [Layer::Identity, Layer::Procedural].into_iter().filter(|l| *l == Layer::Procedural || wants(*l)).collect();
+        let mut pinned = if settings.pinned_limit == 0 || read_order.is_empty() {
+            Vec::new()
+        } else {
+            self.pinned(caller, &read_order, pinned_layers).await?
+        };
+        pinned.sort_by(|a, b| {
+            position[&a.namespace]
+                .cmp(&position[&b.namespace])
+                .then_with(|| a.layer.cmp(&b.layer))
+                .then_with(|| b.confidence.value().total_cmp(&a.confidence.value()))
+                .then_with(|| b.stats.effective_utility(now).total_cmp(&a.stats.effective_utility(now)))
+                .then_with(|| b.created_at.cmp(&a.created_at))
+        });
+        let mut seen: HashSet<ContentHash> = HashSet::new();
+        pinned.retain(|m| seen.insert(m.content_hash.clone()));
+        pinned.truncate((settings.pinned_limit as usize).min(request.limit));
+
+        // 2. Ranked hybrid candidates.
+        let ranked_layers: Vec<Layer> = RANKED.into_iter().filter(|l| wants(*l)).collect();
+        let room = request.limit - pinned.len();
+        let mut ranked = Vec::new();
+        if room > 0 && !ranked_layers.is_empty() && !read_order.is_empty() {
+            let vector = match &request.vector {
+                Some(v) => Some(v.clone()),
+                None if request.query.trim().is_empty() => None,
+                None => {
+                    let embedder = self.inner.embedder.clone();
+                    let query = request.query.clone();
+                    match blocking_value("embed", move || embedder.embed(&[query.as_str()])).await {
+                        Ok(mut v) => v.pop(),
+                        Err(e) => {
+                            degraded = true;
+                            warnings.push(format!("degraded: the embedder failed ({e}); full-text results only"));
+                            None
+                        }
+                    }
+                }
+            };
+            let query = SearchQuery {
+                text: request.query.clone(),
+                vector,
+                namespaces: read_order.clone(),
+                layers: Some(ranked_layers),
+                categories: request.categories.clone(),
+                created_from: request.created_from,
+                created_before: request.created_before,
+                valid_at: Some(now),
+                metadata: request.metadata.clone(),
+                exclude: pinned.iter().map(|m| m.id).collect(),
+                limit: (settings.candidates as usize).max(room),
+                fusion: Default::default(),
+            };
+            let index = t.index.clone();
+            let hits = match blocking_value("search", move || index.search(&query)).await {
+                Ok(r) => r.hits,
+                Err(e) => {
+                    degraded = true;
+                    warnings.push(format!("degraded: the index search failed ({e})"));
+                    Vec::new()
+                }
+            };
+            ranked = self.rescore(caller, hits, &position, &seen, now, request).await?;
+            ranked.truncate(room);
+        }
+
+        // 3. Merge: pinned first, then ranked.
+        let mut memories: Vec<Recalled> = pinned
+            .into_iter()
+            .map(|m| {
+                let explain = request.explain.then(|| Explain {
+                    pinned_reason: Some(format!(
+                        "{} memory of {:?} (read position {}): pinned into every recall",
+                        m.layer,
+                        m.namespace.as_str(),
+                        position[&m.namespace]
+                    )),
+                    ..pinned_explain(&m, now, position[&m.namespace])
+                });
+                Recalled { memory: m, pinned: true, score: 0.0, explain }
+            })
+            .collect();
+        memories.extend(ranked);
+        let outcome = if degraded {
+            RecallOutcome::Degraded
+        } else if memories.is_empty() {
+            RecallOutcome::Empty
+        } else {
+            RecallOutcome::Ok
+        };
+        Ok(Recall { outcome, memories, namespaces: read_order, warnings })
+    }
+
+    /// The live, unsuperseded pinned memories of `read`.
+    async fn pinned(&self, caller: &Caller, read: &[NamespaceKey], layers: Vec<Layer>) -> Result<Vec<Memory>> {
+        let mut filter = MemoryFilter::default();
+        filter.namespaces = Some(read.to_vec());
+        filter.layers = Some(layers);
+        filter.exclude_superseded = true;
+        let mut out = Vec::new();
+        let mut page = PageRequest::first(memory_core::MAX_PAGE_LIMIT);
+        loop {
+            let p = self.inner.store.list_memories(&caller.tenant, &filter, &page).await?;
+            out.extend(p.items);
+            match p.next_cursor {
+                Some(c) => page = PageRequest::after(c, memory_core::MAX_PAGE_LIMIT),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Loads the hits' memories and scores them; drops anything that stopped qualifying since
+    /// it was indexed (deleted, superseded, expired, moved out of the read set).
+    async fn rescore(
+        &self,
+        caller: &Caller,
+        hits: Vec<Hit>,
+        position: &HashMap<&NamespaceKey, usize>,
+        pinned: &HashSet<ContentHash>,
+        now: Timestamp,
+        request: &RecallRequest,
+    ) -> Result<Vec<Recalled>> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<MemoryId> = hits.iter().map(|h| h.id).collect();
+        let memories = self.inner.store.get_memories(&caller.tenant, &ids).await?;
+        let mut by_id: HashMap<MemoryId, Memory> = memories.into_iter().map(|m| (m.id, m)).collect();
+        let best = hits.iter().map(|h| h.score).fold(f32::MIN, f32::max).max(f32::MIN_POSITIVE);
+        let settings = &self.inner.recall;
+        let mut out: Vec<Recalled> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let Some(m) = by_id.remove(&hit.id) else { continue };
+            let Some(&pos) = position.get(&m.namespace) else { continue };
+            if m.superseded_by.is_some() || m.is_expired(now) || m.layer.is_pinned() {
+                continue;
+            }
+            let relevance = f64::from(hit.score / best);
+            let utility = m.stats.effective_utility(now);
+            let utility_factor = 0.5 + utility;
+            let age_days = (now.as_micros() - m.created_at.as_micros()).max(0) as f64 / 86_400e6;
+            let recency =
+                if m.layer == Layer::Episodic { (-age_days / settings.recency_half_life_days).exp2() } else { 1.0 };
+            let position_factor = 1.0 / (1.0 + settings.read_order_weight * pos as f64);
+            let score = relevance * utility_factor * recency * position_factor;
+            let explain = request.explain.then_some(Explain {
+                pinned_reason: None,
+                fused: hit.score,
+                text_score: hit.text_score,
+                text_rank: hit.text_rank,
+                vector_score: hit.vector_score,
+                vector_rank: hit.vector_rank,
+                relevance,
+                utility,
+                utility_factor,
+                age_days,
+                recency,
+                read_position: pos,
+                position_factor,
+                score,
+            });
+            out.push(Recalled { memory: m, pinned: false, score, explain });
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.memory.id.cmp(&b.memory.id)));
+        let mut seen = pinned.clone();
+        out.retain(|r| seen.insert(r.memory.content_hash.clone()));
+        Ok(out)
+    }
+}
+
+/// The components of a pinned memory (it is not ranked: relevance and score are 0).
+fn pinned_explain(m: &Memory, now: Timestamp, position: usize) -> Explain {
+    let utility = m.stats.effective_utility(now);
+    Explain {
+        pinned_reason: None,
+        fused: 0.0,
+        text_score: None,
+        text_rank: None,
+        vector_score: None,
+        vector_rank: None,
+        relevance: 0.0,
+        utility,
+        utility_factor: 0.5 + utility,
+        age_days: (now.as_micros() - m.created_at.as_micros()).max(0) as f64 / 86_400e6,
+        recency: 1.0,
+        read_position: position,
+        position_factor: 1.0,
+        score: 0.0,
+    }
+}
