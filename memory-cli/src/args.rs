@@ -2,24 +2,121 @@
 //!
 //! Values stay raw strings here; each command validates its own (namespace keys, principals,
 //! categories...) so that a bad value gets the same one-line `error:` as every other bad input
-//! instead of clap's multi-line usage report.
+//! instead of clap's multi-line usage report. The commands that open a memory home have their
+//! arguments in [`engine`].
+
+mod engine;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use self::engine::*;
+
 /// A memory system for AI agents.
+///
+/// Memories live in a home directory (`--home`, default `$MEMORY_HOME`, else `~/.memory`):
+/// a SQLite store, its event logs, the derived search index and `memory.toml`, the policy and
+/// engine configuration.
+///
+/// remember, recall, get, forget, outcome and promote run as `--principal` under the policy,
+/// like any agent would. namespaces, export, import and reindex work on the store's own files,
+/// so they run as the operator: they manage every namespace of the home, whatever the policy
+/// says (the principal, when known, is recorded in the audit log).
+///
+/// Exit status: 0 done, 1 failed (conflict, unavailable, a negative answer), 2 invalid input or
+/// configuration, 3 forbidden, 4 not found.
 #[derive(Debug, Parser)]
 #[command(name = "memory", version, propagate_version = true, arg_required_else_help = true)]
 pub struct Cli {
+    /// Options of every command that opens a home.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Where the home is and who is asking; accepted before or after the subcommand.
+///
+/// `policy` and `eval` keep their own `--principal`, `--session-key`, `--embedder` and
+/// `--json`, which take the place of these there.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The memory home [default: $MEMORY_HOME, else ~/.memory].
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Home options")]
+    pub home: Option<PathBuf>,
+    /// The configuration file [default: <home>/memory.toml when it exists].
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Home options")]
+    pub config: Option<PathBuf>,
+    /// Who is asking [default: $MEMORY_PRINCIPAL, else $USER].
+    #[arg(long, value_name = "P", global = true, help_heading = "Home options")]
+    pub principal: Option<String>,
+    /// The session key (for session-key rules, and the default conversation of a memory).
+    #[arg(long, value_name = "K", global = true, help_heading = "Home options")]
+    pub session_key: Option<String>,
+    /// The embedder, overriding the configuration: auto, hash, static, minilm or openai.
+    #[arg(long, value_name = "NAME", global = true, help_heading = "Home options")]
+    pub embedder: Option<String>,
+    /// Print the answer as JSON (and no progress bar).
+    #[arg(long, global = true, help_heading = "Home options")]
+    pub json: bool,
+}
+
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Remember a memory (episodic unless --layer says otherwise).
+    ///
+    /// Exit status: 0 remembered, 2 invalid input, 3 the namespace is not writable.
+    #[command(arg_required_else_help = true)]
+    Remember(RememberArgs),
+    /// Recall the memories that matter for a query: pinned identity and procedural memories
+    /// first, then the best ranked ones.
+    ///
+    /// Exit status: 0 answered (also when nothing matched), 2 invalid input, 3 a named namespace
+    /// is not readable, 4 a named namespace does not exist or is archived.
+    #[command(arg_required_else_help = true)]
+    Recall(RecallArgs),
+    /// Show one memory.
+    ///
+    /// Exit status: 0 found, 4 missing or not readable by the principal.
+    #[command(arg_required_else_help = true)]
+    Get(IdArgs),
+    /// Delete one memory.
+    ///
+    /// Exit status: 0 deleted, 3 its namespace is read-only for the principal, 4 missing or not
+    /// readable.
+    #[command(arg_required_else_help = true)]
+    Forget(IdArgs),
+    /// Report how useful recalled memories were; their utility moves toward the reward.
+    ///
+    /// Exit status: 0 recorded, 2 invalid input, 4 a memory is missing or not readable (then
+    /// nothing is recorded).
+    #[command(arg_required_else_help = true)]
+    Outcome(OutcomeArgs),
+    /// Copy a memory into a promotion target (default: the first authorized one, `shared`
+    /// without a scope profile).
+    ///
+    /// Exit status: 0 promoted, 3 not allowed to promote there, 4 the memory is missing.
+    #[command(arg_required_else_help = true)]
+    Promote(PromoteMemoryArgs),
+    /// Manage namespaces (as the operator: every namespace of the home).
+    #[command(subcommand, arg_required_else_help = true)]
+    Namespaces(NamespacesCommand),
+    /// Write namespaces and their memories to a JSON-lines file (as the operator).
+    ///
+    /// Exit status: 0 exported, 4 a named namespace does not exist.
+    Export(ExportArgs),
+    /// Read an export file into this home (as the operator). The whole file is checked first;
+    /// memories keep their ids, so importing twice changes nothing.
+    ///
+    /// Exit status: 0 imported, 1 conflict (a namespace of the file is deleted here), 2 invalid
+    /// or unreadable file.
+    #[command(arg_required_else_help = true)]
+    Import(ImportArgs),
+    /// Rebuild the search index from the store (as the operator).
+    Reindex,
     /// Validate a policy file and ask what it decides, without any store.
     #[command(subcommand, arg_required_else_help = true)]
     Policy(PolicyCommand),

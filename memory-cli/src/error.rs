@@ -12,7 +12,7 @@ use memory_engine::policy::Diagnostic;
 pub enum Status {
     /// Yes: valid, allowed, planned without error. Exit 0.
     Success,
-    /// No: denied, or the plan refuses the request. Exit 1.
+    /// No: denied, the plan refuses the request, or a check found problems. Exit 1.
     Negative,
     /// The input examined is invalid (what `policy check` reports). Exit 2.
     Invalid,
@@ -40,7 +40,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The thing named does not exist. Exit 4.
     NotFound,
-    /// Anything else (I/O, an unavailable dependency, a bug). Exit 1.
+    /// Anything else (a conflict with the current state, I/O, an unavailable dependency, a
+    /// bug). Exit 1.
     Failed,
 }
 
@@ -127,14 +128,22 @@ impl From<memory_core::Error> for CliError {
     /// Errors from the engine keep their classification, so a command that calls it exits 3
     /// for forbidden and 4 for not found without mapping each call by hand.
     fn from(e: memory_core::Error) -> Self {
-        use memory_core::ErrorKind as Core;
-        let kind = match e.kind() {
-            Core::InvalidInput => ErrorKind::InvalidInput,
-            Core::NotFound => ErrorKind::NotFound,
-            Core::Forbidden | Core::Unauthenticated => ErrorKind::Forbidden,
-            _ => ErrorKind::Failed,
-        };
-        CliError::new(kind, e.message())
+        CliError::new(kind_of(e.kind()), e.message())
+    }
+}
+
+/// The one mapping of the engine's error kinds to the CLI's (and so to exit codes): bad input
+/// 2, refused 3, missing 4, everything else (a taken key, a conflicting state, an unavailable
+/// disk, a bug) 1.
+pub fn kind_of(kind: memory_core::ErrorKind) -> ErrorKind {
+    use memory_core::ErrorKind as Core;
+    match kind {
+        Core::InvalidInput => ErrorKind::InvalidInput,
+        Core::Forbidden | Core::Unauthenticated => ErrorKind::Forbidden,
+        Core::NotFound => ErrorKind::NotFound,
+        Core::AlreadyExists | Core::Conflict | Core::Unavailable | Core::Internal => ErrorKind::Failed,
+        // The kinds are non-exhaustive; a new one is a failure until it gets its own code.
+        _ => ErrorKind::Failed,
     }
 }
 

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     };
     let mut out = io::stdout().lock();
     let mut err = io::stderr().lock();
-    let result = commands::run(cli.command, &mut out, &mut err).and_then(|status| {
+    let result = commands::run(cli, &mut out, &mut err).and_then(|status| {
         out.flush()?;
         Ok(status)
     });

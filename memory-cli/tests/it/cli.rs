@@ -18,6 +18,22 @@ fn help_is_printed_and_succeeds() {
 }
 
 #[test]
+fn help_names_the_home_commands_and_who_they_run_as() {
+    let run = memory(&["--help"]).expect_code(0);
+    for needle in ["remember", "recall", "namespaces", "export", "import", "reindex", "--home", "as the operator"] {
+        assert!(run.stdout.contains(needle), "{needle}: {run:#?}");
+    }
+    let run = memory(&["namespaces", "--help"]).expect_code(0);
+    for command in ["ls", "create", "rename", "archive", "restore", "delete", "verify"] {
+        assert!(run.stdout.contains(command), "{command}: {run:#?}");
+    }
+    let run = memory(&["recall", "--help"]).expect_code(0);
+    for flag in ["--namespace", "--layer", "--limit", "--since", "--meta", "--explain", "--principal", "--json"] {
+        assert!(run.stdout.contains(flag), "{flag}: {run:#?}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2_with_an_error_line() {
     let fx = Fixture::new();
     let file = fx.file("multi.json", MULTI_TENANT_JSON);

@@ -1,13 +1,18 @@
 //! End-to-end tests of the `memory` binary: each runs the real executable on files written to
-//! a fresh temporary directory and checks its exit code, stdout and stderr.
+//! a fresh temporary directory (or a fresh memory home) and checks its exit code, stdout and
+//! stderr.
 
 mod check;
 mod cli;
 mod configs;
 mod eval;
+mod memories;
+mod namespaces;
 mod policy_can;
 mod policy_plan;
 mod policy_promote;
+mod seeds;
+mod transfer;
 
 use std::path::Path;
 use std::process::Command;
@@ -64,16 +69,86 @@ impl Run {
 
 /// Runs `memory` with `args`.
 fn memory<S: AsRef<str>>(args: &[S]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_memory"))
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run the memory binary");
+    memory_with_env(args, &[])
+}
+
+/// Runs `memory` with `args` and these environment variables set (`Some`) or removed (`None`).
+/// The variables that choose a home or a principal are always removed first, so a developer's
+/// own setup never leaks into a test.
+fn memory_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, Option<&str>)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_memory"));
+    command.args(args.iter().map(AsRef::as_ref)).env_remove("MEMORY_HOME").env_remove("MEMORY_PRINCIPAL");
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().expect("run the memory binary");
     Run {
         // A signal (no code) shows up as -1, which no assertion expects.
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
     }
+}
+
+/// A fresh memory home in a temporary directory. Every run uses the hash embedder, so no
+/// model files are needed.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    /// An empty home with the default configuration.
+    fn new() -> Self {
+        Home { dir: tempfile::tempdir().expect("create a temporary directory") }
+    }
+
+    /// A home whose `memory.toml` is `config`.
+    fn with_config(config: &str) -> Self {
+        let home = Home::new();
+        std::fs::write(home.dir.path().join("memory.toml"), config).expect("write memory.toml");
+        home
+    }
+
+    fn path(&self) -> String {
+        arg(self.dir.path())
+    }
+
+    /// Runs `memory --home <home> --embedder hash --principal <principal> <args>`.
+    fn run(&self, principal: &str, args: &[&str]) -> Run {
+        let home = self.path();
+        let mut all = vec!["--home", home.as_str(), "--embedder", "hash", "--principal", principal];
+        all.extend_from_slice(args);
+        memory(&all)
+    }
+
+    /// Remembers `text` as `principal` with `extra` flags and returns the new memory's id.
+    fn remember(&self, principal: &str, text: &str, extra: &[&str]) -> String {
+        let mut args = vec!["remember", text, "--json"];
+        args.extend_from_slice(extra);
+        let json = self.run(principal, &args).expect_code(0).json();
+        json["id"].as_str().unwrap_or_else(|| panic!("no id: {json}")).to_owned()
+    }
+
+    /// The contents of `recall <query> <extra> --json` as `principal`, in order.
+    fn recall(&self, principal: &str, query: &str, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["recall", query, "--json"];
+        args.extend_from_slice(extra);
+        let json = self.run(principal, &args).expect_code(0).json();
+        contents(&json)
+    }
+}
+
+/// The memory contents of a recall's JSON, in order.
+fn contents(recall: &Value) -> Vec<String> {
+    recall["memories"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a recall: {recall}"))
+        .iter()
+        .map(|r| r["memory"]["content"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The keys of a JSON object, sorted, for shape assertions.

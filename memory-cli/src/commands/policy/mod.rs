@@ -12,8 +12,8 @@ use std::path::Path;
 
 use memory_engine::policy::{Diagnostic, Policy, load};
 
-// The submodules reach it as `super::write_json`.
-use super::write_json;
+// The submodules reach them as `super::write_json` and `super::write_table`.
+use super::{write_json, write_table};
 use crate::args::PolicyCommand;
 use crate::error::{CliError, Status};
 

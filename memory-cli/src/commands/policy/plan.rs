@@ -73,7 +73,7 @@ fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> 
                 ]
             })
             .collect();
-        write_table(out, &["LAYER", "NAMESPACE", "READ", "WRITE", "PROMOTE", "REASON"], rows)?;
+        super::write_table(out, "  ", &["LAYER", "NAMESPACE", "READ", "WRITE", "PROMOTE", "REASON"], rows)?;
     }
 
     if !plan.promotion_targets.is_empty() {
@@ -91,7 +91,7 @@ fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> 
                 ]
             })
             .collect();
-        write_table(out, &["TARGET", "NAMESPACE", "AUTHORIZED", "REASON"], rows)?;
+        super::write_table(out, "  ", &["TARGET", "NAMESPACE", "AUTHORIZED", "REASON"], rows)?;
     }
 
     if !plan.warnings.is_empty() {
@@ -105,31 +105,6 @@ fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> 
     if let Some(error) = &plan.error {
         writeln!(out)?;
         writeln!(out, "refused ({}): {}", code(error.code), error.message)?;
-    }
-    Ok(())
-}
-
-/// Left-aligned columns separated by two spaces; the last column is not padded.
-fn write_table(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> Result<(), CliError> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::from("  ");
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let pad = widths[i] - cell.chars().count();
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }

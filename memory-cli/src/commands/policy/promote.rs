@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use memory_core::{Category, Confidence};
 use memory_engine::policy::{ConfiguredCatalog, PlanRequest, ReadRequest};
 
 use super::request;
 use crate::args::PromoteArgs;
+use crate::commands::parse;
 use crate::error::{CliError, Status};
 
 /// Prints the targets and the reason; no targets is still an answer, so always success.
@@ -15,9 +15,8 @@ pub fn run(args: &PromoteArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let caller = request::caller(&args.caller)?;
     let project = request::project(&args.project)?;
     let from = request::namespace_arg("--from", &args.from)?;
-    let category =
-        Category::new(&args.category).map_err(|e| CliError::invalid_input(format!("--category: {}", e.message())))?;
-    let confidence = confidence(&args.confidence)?;
+    let category = parse::category("--category", &args.category)?;
+    let confidence = parse::confidence("--confidence", &args.confidence)?;
     let policy = super::compile(&args.file, err)?;
     let catalog = ConfiguredCatalog::new(&policy);
     let request = PlanRequest { caller, project, read: ReadRequest::Default, write: None };
@@ -31,13 +30,4 @@ pub fn run(args: &PromoteArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         writeln!(out, "reason: {}", promotion.reason)?;
     }
     Ok(Status::Success)
-}
-
-/// A confidence in 0..=1; `f64` parsing alone would let `NaN` and `inf` through.
-fn confidence(raw: &str) -> Result<Confidence, CliError> {
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| CliError::invalid_input(format!("--confidence: {raw:?} is not a number; give one in 0..=1")))?;
-    Confidence::new(value).map_err(|e| CliError::invalid_input(format!("--confidence: {}", e.message())))
 }

@@ -51,7 +51,7 @@ pub fn project(args: &ProjectArgs) -> Result<Option<ProjectContext>, CliError> {
 
 /// A namespace key given with `flag`.
 pub fn namespace_arg(flag: &str, raw: &str) -> Result<NamespaceKey, CliError> {
-    NamespaceKey::new(raw).map_err(|e| CliError::invalid_input(format!("{flag}: {e}")))
+    crate::commands::parse::namespace(flag, raw)
 }
 
 fn principal_arg(flag: &str, raw: &str) -> Result<Principal, CliError> {
