@@ -248,12 +248,17 @@ impl Engine {
         }
 
         // Validate everything before anything is written.
+        let batch = inputs.len() > 1;
         let principal = plans.values().next().and_then(|p| p.principal.clone());
         let dimension = self.inner.embedder.dimension();
         let mut news = Vec::with_capacity(inputs.len());
         let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.into_iter().enumerate() {
-            let at = |e: Error| Error::new(e.kind(), format!("input {i}: {}", e.message()));
+            // A batch names the bad input; a single write's error is about the write itself.
+            let at = |e: Error| match batch {
+                true => Error::new(e.kind(), format!("input {i}: {}", e.message())),
+                false => e,
+            };
             let target = plans[&input.namespace].write.clone().expect("checked above");
             check_input(&input, now, dimension).map_err(at)?;
             let mut m = NewMemory::new(target, input.layer, input.content, now);
@@ -407,11 +412,11 @@ impl Engine {
         for &(i, old) in &wanted {
             let found = olds.iter().find(|m| m.id == old).filter(|m| vis.readable.contains(&m.namespace));
             let Some(m) = found else {
-                return Err(Error::not_found(format!("input {i}: memory {old} to supersede not found")));
+                return Err(Error::not_found(format!("memory {old} to supersede not found (input {i})")));
             };
             if !self.may_write(caller, &vis, &m.namespace) {
                 let err = Error::forbidden(format!(
-                    "input {i}: may not supersede memory {old}: namespace {:?} is not writable",
+                    "may not supersede memory {old} (input {i}): namespace {:?} is not writable",
                     m.namespace.as_str()
                 ));
                 self.audit_denied(caller, Some(&m.namespace), "memory.supersede", &err).await;
