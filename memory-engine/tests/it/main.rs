@@ -1,6 +1,7 @@
 //! Integration tests of the engine's public API, one module per area.
 
 mod eval;
+mod isolation;
 mod namespaces;
 mod recall;
 mod seeds;
