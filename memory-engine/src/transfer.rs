@@ -160,7 +160,9 @@ impl Engine {
             }
         }
         if request.audit {
-            for ns in &chosen {
+            // The audit log is for operators and, per namespace, its writers (as `audit_log`).
+            let vis = if caller.operator { None } else { Some(self.visibility(caller, &t).await?) };
+            for ns in chosen.iter().filter(|ns| vis.as_ref().is_none_or(|v| self.may_write(caller, v, &ns.key))) {
                 let mut filter = AuditFilter::default();
                 filter.namespace = Some(ns.key.clone());
                 let mut page = PageRequest::first(MAX_PAGE_LIMIT);

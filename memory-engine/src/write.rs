@@ -370,6 +370,12 @@ impl Engine {
 
         // Auto-promotion of what was created, on every write path alike.
         let mut written = Vec::with_capacity(outcomes.len());
+        // Promotion never reaches where the caller cannot read: a copy's id (or "already
+        // there") would tell it what that namespace holds.
+        let vis = match self.auto_promotion_configured() {
+            true => Some(self.visibility(caller, &t).await?),
+            false => None,
+        };
         for ((ns, category, confidence), o) in meta.into_iter().zip(outcomes) {
             let created = matches!(o, PutOutcome::Created(_));
             let promoted = if created && self.auto_promotion_configured() {
@@ -381,7 +387,8 @@ impl Engine {
                 };
                 let auto = self.inner.policy.auto_promotion(&request, catalog.as_ref(), &ns, &category, confidence);
                 let mut done = Vec::new();
-                for target in auto.targets {
+                let readable = vis.as_ref().expect("set when auto-promotion is configured");
+                for target in auto.targets.into_iter().filter(|ns| readable.readable.contains(ns)) {
                     done.push(self.copy_into(caller, &t, o.id(), &target, "memory.auto_promote", &auto.reason).await?);
                 }
                 done
