@@ -1098,7 +1098,9 @@ impl Run {
                 && ["fact", "correction", "decision", "preference"].contains(&category)
                 && confidence >= 0.95
                 && target != "shared"
-                && who.scopes.as_ref().is_none_or(|s| s.iter().any(|(ns, rw)| ns == "shared" && *rw));
+                && who.scopes.as_ref().is_none_or(|s| s.iter().any(|(ns, rw)| ns == "shared" && *rw))
+                // Never into a namespace the writer cannot read: the copy would be a probe.
+                && self.visible(who, "shared");
             if promote && w.promoted.is_empty() && !existed.contains(&target) {
                 let message =
                     format!("{what} into {target:?}, which came into being on this write, was not auto-promoted");
