@@ -31,6 +31,12 @@ pub const BENCHES: &[Bench] = &[
         target: "index",
         about: "tantivy + per-namespace vectors: build, recall latency, recall@10, RSS, reopen (100k and 1M memories)",
     },
+    Bench {
+        name: "engine",
+        package: "memory-engine",
+        target: "engine",
+        about: "the Engine end to end on SQLite + on-disk index: remember_batch throughput, recall latency (100k memories)",
+    },
 ];
 
 /// Runs `cargo bench --package P --bench T ARGS...` for the bench named first in `args`.
