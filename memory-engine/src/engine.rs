@@ -125,7 +125,7 @@ impl Engine {
     /// it early moves the cost to startup.
     pub async fn open_tenant(&self, tenant: &TenantId) -> Result<SyncReport> {
         let t = self.tenant(tenant).await?;
-        self.catch_up(&t).await
+        self.catch_up_durably(&t, true).await
     }
 
     pub(crate) async fn tenant(&self, id: &TenantId) -> Result<Arc<Tenant>> {
@@ -154,7 +154,7 @@ impl Engine {
             pending: Mutex::new(HashMap::new()),
             catalog: RwLock::new(None),
         });
-        self.catch_up(&t).await?;
+        self.catch_up_durably(&t, true).await?;
         tenants.insert(id.clone(), t.clone());
         Ok(t)
     }
@@ -162,6 +162,11 @@ impl Engine {
     /// Applies every store change the tenant's index has not seen, using the vectors of
     /// memories this engine just wrote.
     pub(crate) async fn catch_up(&self, t: &Tenant) -> Result<SyncReport> {
+        self.catch_up_durably(t, false).await
+    }
+
+    /// [`Engine::catch_up`], flushing the index at the end when `durable`.
+    async fn catch_up_durably(&self, t: &Tenant, durable: bool) -> Result<SyncReport> {
         let _guard = t.sync.lock().await;
         let pending = &t.pending;
         let take = move |ids: &[MemoryId]| -> Vec<Option<Option<Vec<f32>>>> {
@@ -174,6 +179,7 @@ impl Engine {
             self.inner.embedder.clone(),
             t.index.clone(),
             &take,
+            durable,
             &mut |_| {},
         )
         .await
