@@ -10,8 +10,8 @@
 //!   explicit namespaces, the default read set and `*`, each with (a) the query text embedded by
 //!   the engine and (b) a precomputed query vector plus the text. p50/p95/p99.
 //! - `parts`: the write pipeline re-enacted step by step without the engine (embed, store put,
-//!   read the changes back, index upsert, index flush, audit append), timed per step, to show
-//!   where ingest time goes.
+//!   read the changes back, index upsert, audit append, text commit, index flush), timed per
+//!   step, to show where ingest time goes. `recall` likewise times the store reads of a recall.
 //!
 //! Corpus: word salad with topics (as in `cargo xtask bench index`): 1,000 topics of 12 words,
 //! 300 common words and stop words; a query is three words of one topic.
@@ -20,9 +20,13 @@
 //! `MEMORY_BENCH_NAMESPACES` (100), `MEMORY_BENCH_BATCH` (1000), `MEMORY_BENCH_SEED` (42),
 //! `MEMORY_BENCH_ENGINE_SECTIONS` (comma list, default `ingest,recall,parts`),
 //! `MEMORY_BENCH_RECALL_SCOPES` (comma list, default `one,three,default,all`),
-//! `MEMORY_BENCH_PARTS_FLUSH_EVERY` (1: the `parts` pipeline commits and flushes the index every
-//! N batches, 0 only after the last; shows what per-batch flushing costs). A quick run:
+//! `MEMORY_BENCH_PARTS_FLUSH_EVERY` (0: the `parts` pipeline commits and flushes the index only
+//! after the last batch, like the engine; N: every N batches, to show what durability per batch
+//! would cost). A quick run:
 //! `MEMORY_BENCH_MEMORIES=10000 MEMORY_BENCH_QUERIES=200 cargo xtask bench engine`.
+//!
+//! The default takes about 80 s on 2 idle cores (the `*` recall rows are most of it) and about
+//! 750 MB of RAM at peak; other work on the machine shows directly in the ingest numbers.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,8 +34,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use memory_engine::core::{
-    AuditId, AuditOutcome, AuditRecord, Layer, MAX_PAGE_LIMIT, Namespace, NamespaceKey, NamespaceKind, NewMemory,
-    Principal, Store, TenantId, Timestamp,
+    AuditId, AuditOutcome, AuditRecord, Layer, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceKey,
+    NamespaceKind, NewMemory, PageRequest, Principal, Store, TenantId, Timestamp,
 };
 use memory_engine::embed::{DEFAULT_HASH_DIMENSION, Embedder, HashEmbedder};
 use memory_engine::index::{IndexOptions, MemoryIndex, SearchQuery};
@@ -433,6 +437,46 @@ async fn recall_case(engine: &Engine, qs: &[Query], scope: Scope, with_vector: b
     );
 }
 
+/// The store reads inside one recall of 3 namespaces with the vector given, timed alone:
+/// the pinned listing and the load of the index candidates (`recall.candidates`, 50).
+async fn recall_breakdown(engine: &Engine, qs: &[Query]) {
+    let caller = caller();
+    let tenant = TenantId::default_tenant();
+    let store = engine.store();
+    let candidates = engine.policy().config().engine.recall.candidates as usize;
+    let (mut whole, mut pinned, mut load) = (Vec::new(), Vec::new(), Vec::new());
+    for q in qs {
+        let r = request(q, Scope::Three, true);
+        let t = Instant::now();
+        let got = engine.recall(&caller, &r).await.expect("recall");
+        whole.push(t.elapsed());
+
+        let mut filter = MemoryFilter::default();
+        filter.namespaces = Some(got.namespaces.clone());
+        filter.layers = Some(vec![Layer::Identity, Layer::Procedural]);
+        filter.exclude_superseded = true;
+        let t = Instant::now();
+        store.list_memories(&tenant, &filter, &PageRequest::first(MAX_PAGE_LIMIT)).await.expect("list");
+        pinned.push(t.elapsed());
+
+        let wide = RecallRequest { limit: candidates, ..r };
+        let ids: Vec<MemoryId> =
+            engine.recall(&caller, &wide).await.expect("recall").memories.iter().map(|m| m.memory.id).collect();
+        let t = Instant::now();
+        store.get_memories(&tenant, &ids).await.expect("get");
+        load.push(t.elapsed());
+    }
+    let (w, p, l) = (mean(&whole), mean(&pinned), mean(&load));
+    println!("  where a 3-namespace recall (vector given) spends its time, means over {} queries:", qs.len());
+    println!("    whole recall                                   {:>7.3} ms", ms(w));
+    println!("    store: pinned listing (identity + procedural)  {:>7.3} ms", ms(p));
+    println!("    store: get_memories of {candidates:>3} candidates           {:>7.3} ms", ms(l));
+    println!(
+        "    the rest: plan, index search, rescoring, tasks {:>7.3} ms",
+        ms(w.saturating_sub(p).saturating_sub(l))
+    );
+}
+
 async fn recall_section(cfg: &Config, corpus: &Corpus, engine: &Engine) {
     println!(
         "\n== recall, limit 10, {} queries per row after 200 warm-up (target p50 <= 1 ms with the vector given) ==",
@@ -449,6 +493,9 @@ async fn recall_section(cfg: &Config, corpus: &Corpus, engine: &Engine) {
         for with_vector in [false, true] {
             recall_case(engine, &qs, scope, with_vector).await;
         }
+    }
+    if wanted.split(',').any(|w| w.trim() == "three") {
+        recall_breakdown(engine, &qs).await;
     }
 }
 
@@ -468,10 +515,10 @@ struct Steps {
 
 /// What `remember_batch` does for one batch, without the engine: each step timed.
 async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
-    let flush_every = env_usize("MEMORY_BENCH_PARTS_FLUSH_EVERY", 1);
+    let flush_every = env_usize("MEMORY_BENCH_PARTS_FLUSH_EVERY", 0);
     let when = match flush_every {
-        1 => "after every batch, as the engine does".to_owned(),
-        0 => "once, after the last batch".to_owned(),
+        0 => "once, after the last batch, as the engine's write path leaves it to Engine::flush".to_owned(),
+        1 => "after every batch".to_owned(),
         n => format!("every {n} batches"),
     };
     println!("\n== where ingest time goes: the write pipeline step by step, without the engine ==");
@@ -548,7 +595,8 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
             .expect("audit");
         s.audit += t.elapsed();
         b += 1;
-        // The engine commits and flushes after every batch; the last batch always does.
+        // The engine's write path neither commits nor flushes: searches commit the text side
+        // (read-your-writes) and Engine::flush makes it durable. The last batch always does both.
         if b < work.len() && (flush_every == 0 || !b.is_multiple_of(flush_every)) {
             continue;
         }
@@ -562,8 +610,7 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
         .expect("join")
         .expect("search");
         s.commit += t.elapsed();
-        // 6b. Make the index durable (catch-up ends with a flush): fsync the text files,
-        // rewrite the vector file.
+        // 6b. Make the index durable: fsync the text files, rewrite the vector file.
         let t = Instant::now();
         let idx = index.clone();
         tokio::task::spawn_blocking(move || idx.flush()).await.expect("join").expect("flush");
@@ -595,14 +642,18 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
         n / total.as_secs_f64(),
         n / (total - s.embed).as_secs_f64()
     );
-    let tenth = (flushes.len() / 10).max(1);
-    println!(
-        "  {} index flushes: first 10% {:.1} ms, last 10% {:.1} ms each (index {:.0} MB on disk)",
-        flushes.len(),
-        ms(mean(&flushes[..tenth])),
-        ms(mean(&flushes[flushes.len() - tenth..])),
-        dir_mb(&dir.path().join("index"))
-    );
+    let on_disk = dir_mb(&dir.path().join("index"));
+    if let [only] = flushes.as_slice() {
+        println!("  1 index flush: {:.1} ms (index {on_disk:.0} MB on disk)", ms(*only));
+    } else {
+        let tenth = (flushes.len() / 10).max(1);
+        println!(
+            "  {} index flushes: first 10% {:.1} ms, last 10% {:.1} ms each (index {on_disk:.0} MB on disk)",
+            flushes.len(),
+            ms(mean(&flushes[..tenth])),
+            ms(mean(&flushes[flushes.len() - tenth..])),
+        );
+    }
 }
 
 fn main() {
