@@ -309,6 +309,8 @@ impl Engine {
             let ns = plan.write.as_ref().expect("checked above");
             self.ensure_namespace(caller, &t, plan, ns).await?;
         }
+        // Auto-promotion plans below must see the namespaces this write created.
+        let catalog = self.catalog(&t).await?;
 
         {
             let mut pending = t.pending.lock().expect("pending vectors");

@@ -1104,8 +1104,7 @@ impl Run {
             if promote && w.promoted.is_empty() && !existed.contains(&target) {
                 let message =
                     format!("{what} into {target:?}, which came into being on this write, was not auto-promoted");
-                self.finding(AUTO_PROMOTION_NEW_NAMESPACE, message)?;
-                continue;
+                return Err(format!("{AUTO_PROMOTION_NEW_NAMESPACE}: {message}"));
             }
             ensure!(
                 w.promoted.len() == usize::from(promote),
@@ -1988,7 +1987,6 @@ async fn importing_an_id_the_caller_may_not_read_behaves_like_a_fresh_id() {
 /// catalog from before the write, so the first write into a namespace that comes into being on
 /// that write (here an API key's default namespace that no policy names) is never promoted.
 #[tokio::test]
-#[ignore = "known bug found by the issue 5 property: the first write into a new namespace is not auto-promoted"]
 async fn the_first_write_into_a_new_namespace_is_auto_promoted_too() {
     let (e, _) = engine("[namespaces]\nauto_promote_to_shared = true\n");
     let scope = |ns: &str| KeyScope { namespace: NamespaceKey::new(ns).unwrap(), permission: Permission::ReadWrite };
