@@ -37,6 +37,12 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A directory name for this tenant: `tenant-` + lowercase hex of the id's UTF-8 bytes
+    /// (reversible, and ids that differ only in case stay apart on any file system).
+    pub fn path_token(&self) -> String {
+        format!("tenant-{}", hex::encode(&self.0))
+    }
 }
 
 impl fmt::Display for TenantId {

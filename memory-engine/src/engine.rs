@@ -144,7 +144,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let dir = self.inner.index_dir.as_ref().map(|d| d.join(format!("tenant-{}", hex_of(id.as_str()))));
+        let dir = self.inner.index_dir.as_ref().map(|d| d.join(id.path_token()));
         let options = IndexOptions::new(dir, self.inner.embedder.dimension(), self.inner.embedder.model_id());
         let index = sync::blocking_value("open", move || MemoryIndex::open(options)).await?;
         let t = Arc::new(Tenant {
@@ -263,10 +263,8 @@ impl Engine {
 
     // ---- audit ---------------------------------------------------------------------------------
 
-    /// Appends an audit record. Audit must not turn a done operation into an error the client
-    /// retries, so a failure to append is reported on stderr-free channels: it is returned to
-    /// callers that can act on it and otherwise dropped with the record's detail kept in the
-    /// operation's result.
+    /// Appends an audit record. Operations return a failure to append, even after their own
+    /// write succeeded: retrying is safe, since writes deduplicate by content.
     pub(crate) async fn audit(
         &self,
         caller: &Caller,
@@ -321,27 +319,4 @@ pub(crate) fn plan_error(code: PlanErrorCode, message: &str) -> Error {
         PlanErrorCode::Unauthenticated => Error::new(ErrorKind::Unauthenticated, message),
         PlanErrorCode::Invalid => Error::invalid_input(message),
     }
-}
-
-/// The namespace kind a plan layer implies, for namespaces that come into being on first write.
-pub(crate) fn kind_of(plan: &ScopePlan, policy: &Policy, ns: &NamespaceKey) -> NamespaceKind {
-    let config = policy.config();
-    if *ns == config.default_namespace {
-        return NamespaceKind::Default;
-    }
-    if *ns == config.shared_namespace {
-        return NamespaceKind::Shared;
-    }
-    let layer = plan.layers.iter().find(|l| l.namespace.as_ref() == Some(ns)).map(|l| l.layer.as_str());
-    match layer {
-        Some("teamProject") => NamespaceKind::TeamProject,
-        Some("userProject") if ns.as_str().contains(".b-") => NamespaceKind::Branch,
-        Some("userProject") => NamespaceKind::Project,
-        Some("userGlobal" | "self") => NamespaceKind::SelfNs,
-        _ => NamespaceKind::Explicit,
-    }
-}
-
-fn hex_of(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
 }

@@ -107,25 +107,26 @@ impl Engine {
     /// Archives a namespace: no reads or writes until restored (explicit requests get 404).
     /// Returns whether it changed.
     pub async fn archive_namespace(&self, caller: &Caller, key: &str) -> Result<bool> {
-        self.change_status(caller, key, "namespace.archive").await
+        self.change_status(caller, key, StatusChange::Archive).await
     }
 
     /// Restores an archived namespace. Returns whether it changed.
     pub async fn restore_namespace(&self, caller: &Caller, key: &str) -> Result<bool> {
-        self.change_status(caller, key, "namespace.restore").await
+        self.change_status(caller, key, StatusChange::Restore).await
     }
 
     /// Deletes a namespace: its memories stop being retrievable at once and are purged later;
     /// the key stays taken until then. Returns whether it changed.
     pub async fn delete_namespace(&self, caller: &Caller, key: &str) -> Result<bool> {
-        self.change_status(caller, key, "namespace.delete").await
+        self.change_status(caller, key, StatusChange::Delete).await
     }
 
-    async fn change_status(&self, caller: &Caller, key: &str, op: &str) -> Result<bool> {
+    async fn change_status(&self, caller: &Caller, key: &str, change: StatusChange) -> Result<bool> {
         let key = parse_key(key)?;
         let t = self.tenant(&caller.tenant).await?;
+        let op = change.operation();
         let config = self.inner.policy.config();
-        if op != "namespace.restore" && (key == config.default_namespace || key == config.shared_namespace) {
+        if change != StatusChange::Restore && (key == config.default_namespace || key == config.shared_namespace) {
             return Err(Error::invalid_input(format!(
                 "the tenant's {:?} namespace cannot be archived or deleted",
                 key.as_str()
@@ -133,13 +134,13 @@ impl Engine {
         }
         self.authorize_manage(caller, &key, op).await?;
         let (store, tenant, now) = (&self.inner.store, &caller.tenant, self.now());
-        let changed = match op {
-            "namespace.archive" => store.archive_namespace(tenant, &key, now).await?,
-            "namespace.restore" => store.restore_namespace(tenant, &key, now).await?,
-            _ => store.delete_namespace(tenant, &key, now).await?,
+        let changed = match change {
+            StatusChange::Archive => store.archive_namespace(tenant, &key, now).await?,
+            StatusChange::Restore => store.restore_namespace(tenant, &key, now).await?,
+            StatusChange::Delete => store.delete_namespace(tenant, &key, now).await?,
         };
         self.forget_catalog(&t);
-        if op == "namespace.delete" {
+        if change == StatusChange::Delete {
             let _ = self.catch_up(&t).await;
         }
         let detail = if changed { "changed" } else { "unchanged: already in that state" };
@@ -224,6 +225,25 @@ impl Engine {
         let err = Error::forbidden(format!("may not manage namespace {:?}: {}", key.as_str(), verdict.reason));
         self.audit_denied(caller, Some(key), op, &err).await;
         Err(err)
+    }
+}
+
+/// A lifecycle move of a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusChange {
+    Archive,
+    Restore,
+    Delete,
+}
+
+impl StatusChange {
+    /// The audited operation name.
+    fn operation(self) -> &'static str {
+        match self {
+            StatusChange::Archive => "namespace.archive",
+            StatusChange::Restore => "namespace.restore",
+            StatusChange::Delete => "namespace.delete",
+        }
     }
 }
 

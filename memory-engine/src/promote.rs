@@ -1,7 +1,7 @@
 //! Promotion (SPEC 4): an authorized, audited copy of a memory into `shared` or a scope
 //! profile's promotion target, linked to its source and deduplicated by content.
 
-use memory_core::{AuditOutcome, Error, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
+use memory_core::{AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
 use memory_policy::{Operation, ReadRequest};
 use serde::Serialize;
 
@@ -71,24 +71,22 @@ impl Engine {
                 target.as_str()
             )));
         }
-        let target_plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
-        self.ensure_namespace(caller, &t, &target_plan, &target).await?;
-        self.copy_into(caller, &t, id, &target, "memory.promote", &reason).await
+        self.ensure_namespace(caller, &t, &plan, &target).await?;
+        self.copy_into(caller, &t, &source, &target, "memory.promote", &reason).await
     }
 
-    /// Copies a memory into `target` (already authorized) and audits it.
+    /// Copies `source` into `target` (authorized, and existing: see `ensure_namespace`) and
+    /// audits it.
     pub(crate) async fn copy_into(
         &self,
         caller: &Caller,
         t: &Tenant,
-        id: MemoryId,
+        source: &Memory,
         target: &NamespaceKey,
         op: &str,
         reason: &str,
     ) -> Result<Promoted> {
-        let Some(source) = self.inner.store.get_memory(&caller.tenant, id).await? else {
-            return Err(Error::not_found(format!("memory {id} not found")));
-        };
+        let id = source.id;
         let now = self.now();
         let mut copy = NewMemory::new(target.clone(), source.layer, source.content.clone(), now);
         copy.category = source.category.clone();
@@ -97,11 +95,6 @@ impl Engine {
         copy.expires_at = source.expires_at;
         copy.metadata = source.metadata.clone();
         copy.promoted_from = Some(source.id);
-        let catalog = self.catalog(t).await?;
-        if !catalog.is_stored(target) {
-            let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
-            self.ensure_namespace(caller, t, &plan, target).await?;
-        }
         let outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
         let o = outcome[0];
         let created = matches!(o, PutOutcome::Created(_));

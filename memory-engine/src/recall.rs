@@ -183,9 +183,9 @@ impl Engine {
         }
         let now = self.now();
         let settings = &self.inner.recall;
-        let read_order = plan.read.clone();
+        let read_order = plan.read;
         let position: HashMap<&NamespaceKey, usize> = read_order.iter().enumerate().map(|(i, n)| (n, i)).collect();
-        let mut warnings = plan.warnings.clone();
+        let mut warnings = plan.warnings;
         let mut degraded = false;
 
         // 1. Pinned: identity (unless a layers filter leaves it out) and procedural (always).

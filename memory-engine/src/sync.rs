@@ -9,7 +9,7 @@ use memory_embed::Embedder;
 use memory_index::{IndexDoc, MemoryIndex};
 
 /// What a catch-up or rebuild did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
     /// Live memories (re)indexed.
     pub indexed: u64,

@@ -254,7 +254,7 @@ impl Engine {
             }
             self.inner.store.update_namespace(&caller.tenant, &ns.key, &patch, ns.updated_at).await?;
         }
-        for (key, memories) in &parsed.memories {
+        for memories in parsed.memories.values() {
             for chunk in memories.chunks(MAX_PAGE_LIMIT) {
                 let ids: Vec<MemoryId> = chunk.iter().map(|m| m.id).collect();
                 let present: HashSet<MemoryId> =
@@ -272,7 +272,6 @@ impl Engine {
                 }
                 progress(report);
             }
-            let _ = key;
         }
         for ns in &parsed.namespaces {
             if ns.status == NamespaceStatus::Archived {

@@ -374,8 +374,11 @@ impl Engine {
         let mut written = Vec::with_capacity(outcomes.len());
         // Promotion never reaches where the caller cannot read: a copy's id (or "already
         // there") would tell it what that namespace holds.
-        let vis = match self.auto_promotion_configured() {
-            true => Some(self.visibility(caller, &t).await?),
+        let promotion = match self.auto_promotion_configured() {
+            true => Some((
+                self.visibility(caller, &t).await?,
+                self.plan(caller, catalog.as_ref(), ReadRequest::Default, None),
+            )),
             false => None,
         };
         for ((ns, category, confidence), o) in meta.into_iter().zip(outcomes) {
@@ -388,10 +391,18 @@ impl Engine {
                     write: Some(ns.to_string()),
                 };
                 let auto = self.inner.policy.auto_promotion(&request, catalog.as_ref(), &ns, &category, confidence);
-                let mut done = Vec::new();
-                let readable = vis.as_ref().expect("set when auto-promotion is configured");
-                for target in auto.targets.into_iter().filter(|ns| readable.readable.contains(ns)) {
-                    done.push(self.copy_into(caller, &t, o.id(), &target, "memory.auto_promote", &auto.reason).await?);
+                let (vis, plan) = promotion.as_ref().expect("set when auto-promotion is configured");
+                let targets: Vec<NamespaceKey> =
+                    auto.targets.into_iter().filter(|ns| vis.readable.contains(ns)).collect();
+                let mut done = Vec::with_capacity(targets.len());
+                if !targets.is_empty() {
+                    let source = self.inner.store.get_memory(&caller.tenant, o.id()).await?;
+                    let source = source.ok_or_else(|| Error::not_found(format!("memory {} not found", o.id())))?;
+                    for target in targets {
+                        self.ensure_namespace(caller, &t, plan, &target).await?;
+                        let op = "memory.auto_promote";
+                        done.push(self.copy_into(caller, &t, &source, &target, op, &auto.reason).await?);
+                    }
                 }
                 done
             } else {
@@ -448,7 +459,7 @@ impl Engine {
         if catalog.is_stored(ns) {
             return Ok(());
         }
-        let kind = crate::engine::kind_of(plan, &self.inner.policy, ns);
+        let kind = self.inner.policy.kind_of(plan, ns);
         let record = memory_core::Namespace::new(caller.tenant.clone(), ns.clone(), kind, self.now());
         match self.inner.store.create_namespace(record).await {
             Ok(()) => {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::catalog::NamespaceCatalog;
 use crate::config::{RecallEntry, ScopeLayer};
-use crate::policy::{Access, OVERLAY_MARK, Piece, Policy, Subject, sentence};
+use crate::policy::{Access, BRANCH_MARK, OVERLAY_MARK, Piece, Policy, Subject, sentence};
 use crate::principal::{Caller, PrincipalSource};
 use crate::template::{TemplateValues, fnv1a32, project_hash};
 
@@ -167,6 +167,26 @@ impl Policy {
         let mut planner = Planner { policy: self, subject, own: &own, request, catalog, plan };
         planner.run();
         planner.plan
+    }
+
+    /// The kind of namespace `ns` is for `plan`: what a namespace that comes into being on a
+    /// write through this plan is created as (the layer that named it decides).
+    pub fn kind_of(&self, plan: &ScopePlan, ns: &NamespaceKey) -> NamespaceKind {
+        if *ns == self.config.default_namespace {
+            return NamespaceKind::Default;
+        }
+        if *ns == self.config.shared_namespace {
+            return NamespaceKind::Shared;
+        }
+        let layer = plan.layers.iter().find(|l| l.namespace.as_ref() == Some(ns)).map(|l| l.layer.as_str());
+        match layer.and_then(ScopeLayer::parse) {
+            Some(ScopeLayer::TeamProject) => NamespaceKind::TeamProject,
+            Some(ScopeLayer::UserProject) if ns.as_str().contains(BRANCH_MARK) => NamespaceKind::Branch,
+            Some(ScopeLayer::UserProject) => NamespaceKind::Project,
+            Some(ScopeLayer::UserGlobal) => NamespaceKind::SelfNs,
+            _ if layer == Some("self") => NamespaceKind::SelfNs,
+            _ => NamespaceKind::Explicit,
+        }
     }
 
     fn plan_disabled(&self, request: &PlanRequest, mut plan: ScopePlan) -> ScopePlan {
@@ -380,7 +400,7 @@ impl Planner<'_> {
                 };
                 let mut name = format!("{own}{OVERLAY_MARK}{}", project_hash(&project.project_id));
                 if let Some(branch) = &project.branch {
-                    name.push_str(&format!(".b-{:08x}", fnv1a32(branch.as_bytes())));
+                    name.push_str(&format!("{BRANCH_MARK}{:08x}", fnv1a32(branch.as_bytes())));
                 }
                 match NamespaceKey::new(&name) {
                     Ok(ns) => {

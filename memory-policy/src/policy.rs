@@ -149,6 +149,8 @@ pub struct Policy {
 /// Marks a user-project overlay: `<self>.p-<projectHash>[.b-<branchHash>]`. Self namespaces
 /// never contain it, so overlays and self names cannot collide.
 pub(crate) const OVERLAY_MARK: &str = ".p-";
+/// Marks the branch part of a user-project overlay (see [`OVERLAY_MARK`]).
+pub(crate) const BRANCH_MARK: &str = ".b-";
 const HASHED_SELF_PREFIX: &str = "principal-";
 
 impl Policy {
@@ -525,7 +527,7 @@ fn lower_hex(s: &str, len: usize) -> bool {
 
 /// What follows [`OVERLAY_MARK`] in an overlay: `<8 hex>` or `<8 hex>.b-<8 hex>`.
 fn overlay_suffix(rest: &str) -> bool {
-    match rest.split_once(".b-") {
+    match rest.split_once(BRANCH_MARK) {
         None => lower_hex(rest, 8),
         Some((project, branch)) => lower_hex(project, 8) && lower_hex(branch, 8),
     }

@@ -46,7 +46,7 @@ struct RememberLine<'a> {
 pub fn log_file_path(log_dir: &Path, tenant: &TenantId, namespace: &NamespaceKey, at: Timestamp) -> PathBuf {
     let mut path = log_dir.to_path_buf();
     if *tenant != TenantId::default_tenant() {
-        path.push(format!("tenant-{}", hex::encode(tenant.as_str())));
+        path.push(tenant.path_token());
     }
     path.push(namespace.path_token());
     path.push(format!("{}.jsonl", at.utc_date()));

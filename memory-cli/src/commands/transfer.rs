@@ -6,8 +6,8 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use memory_engine::core::{MemoryFilter, NamespaceFilter, NamespaceKey, TenantId};
+use memory_engine::sync::SyncReport;
 use memory_engine::{ExportRequest, TransferReport};
-use serde::Serialize;
 
 use super::home::{Acting, Session};
 use super::parse;
@@ -139,17 +139,6 @@ pub fn import(
     }))
 }
 
-/// The `--json` answer of `memory reindex`.
-#[derive(Debug, Serialize)]
-struct Reindexed {
-    /// Live memories indexed.
-    indexed: u64,
-    /// Deleted or superseded memories left out.
-    removed: u64,
-    /// The store change sequence the index has applied.
-    applied_seq: u64,
-}
-
 /// `memory reindex`.
 pub fn reindex(global: &GlobalArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, CliError> {
     let session = Session::open(global, Acting::Operator, err)?;
@@ -170,7 +159,7 @@ pub fn reindex(global: &GlobalArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     }))
 }
 
-fn rebuild(session: &Session, json: bool) -> Result<Reindexed, CliError> {
+fn rebuild(session: &Session, json: bool) -> Result<SyncReport, CliError> {
     let tenant = TenantId::default_tenant();
     let visible = progress::visible(json);
     let total = if visible {
@@ -184,8 +173,7 @@ fn rebuild(session: &Session, json: bool) -> Result<Reindexed, CliError> {
     let bar = CountBar::new(visible, "indexing", total);
     let result = session.block_on(session.engine.reindex(&tenant, &mut |r| bar.set(r.indexed)));
     bar.clear();
-    let report = result.map_err(|e| CliError::new(kind_of(e.kind()), format!("reindex: {}", e.message())))?;
-    Ok(Reindexed { indexed: report.indexed, removed: report.removed, applied_seq: report.applied_seq })
+    result.map_err(|e| CliError::new(kind_of(e.kind()), format!("reindex: {}", e.message())))
 }
 
 /// `1 memory`, `2 memories`.
