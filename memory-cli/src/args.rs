@@ -49,7 +49,8 @@ pub struct GlobalArgs {
     /// The configuration file [default: <home>/memory.toml when it exists].
     #[arg(long, value_name = "FILE", global = true, help_heading = "Home options")]
     pub config: Option<PathBuf>,
-    /// Who is asking [default: $MEMORY_PRINCIPAL, else $USER].
+    /// Who is asking [default: $MEMORY_PRINCIPAL, else the session-key rules, else the OS
+    /// account ($USER, or the system's name for the current user)].
     #[arg(long, value_name = "P", global = true, help_heading = "Home options")]
     pub principal: Option<String>,
     /// The session key (for session-key rules, and the default conversation of a memory).
@@ -61,6 +62,10 @@ pub struct GlobalArgs {
     /// Print the answer as JSON (and no progress bar).
     #[arg(long, global = true, help_heading = "Home options")]
     pub json: bool,
+    /// How long to wait, in seconds, for other processes using the same home (a write of
+    /// theirs, an index being saved) before giving up with a "busy" error (exit 1) [default: 30].
+    #[arg(long, value_name = "SECS", global = true, help_heading = "Home options")]
+    pub wait: Option<String>,
 }
 
 /// The top-level commands.
@@ -111,10 +116,18 @@ pub enum Command {
     /// Read an export file into this home (as the operator). The whole file is checked first;
     /// memories keep their ids, so importing twice changes nothing.
     ///
-    /// Exit status: 0 imported, 1 conflict (a namespace of the file is deleted here), 2 invalid
-    /// or unreadable file.
+    /// Exit status: 0 imported, 1 conflict (an id of the file holds another memory here, or a
+    /// namespace of the file is deleted here; nothing is written), 2 invalid or unreadable file.
     #[command(arg_required_else_help = true)]
     Import(ImportArgs),
+    /// Write a consistent copy of the home's database while other processes go on using it
+    /// (SQLite's online backup API). Restore: stop every process using the home, put the copy in
+    /// place as `memory.db` (removing `memory.db-wal` and `memory.db-shm`), and run any command:
+    /// the index sees the older store and rebuilds itself.
+    ///
+    /// Exit status: 0 written, 1 failed (the target exists, the disk is full).
+    #[command(arg_required_else_help = true)]
+    Backup(BackupArgs),
     /// Rebuild the search index from the store (as the operator).
     Reindex,
     /// Validate a policy file and ask what it decides, without any store.

@@ -1,10 +1,31 @@
 //! Audit records: who did what, where, with which outcome (SPEC 4 "Audit"). Append-only.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::Error;
 use crate::ids::{ApiKeyId, AuditId, Principal, TenantId};
+use crate::limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES, check_text};
 use crate::namespace::{NamespaceKey, text_enum};
 use crate::timestamp::Timestamp;
+
+/// The structured detail of an audit record: named values (ids touched, counts, the reason of
+/// a denial under `reason`), never free-form debug text.
+pub type AuditDetail = BTreeMap<String, serde_json::Value>;
+
+/// Where an audit record was recorded, when it was not recorded by this store: records brought
+/// in by an import are marked so that history can never be forged by importing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditOrigin {
+    /// The audit record of the import that brought this record in.
+    pub import: AuditId,
+    /// The tenant the export file says it came from.
+    pub tenant: String,
+    /// When that file was exported.
+    pub exported_at: Timestamp,
+}
 
 text_enum!(
     /// How an audited operation ended.
@@ -35,10 +56,47 @@ pub struct AuditRecord {
     pub operation: String,
     /// Outcome.
     pub outcome: AuditOutcome,
-    /// Free text: ids touched, the reason of a denial.
-    pub detail: String,
+    /// What happened, as named values.
+    #[serde(deserialize_with = "detail_or_legacy_text")]
+    pub detail: AuditDetail,
     /// When it happened.
     pub at: Timestamp,
+    /// Set when the record was imported rather than recorded here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<AuditOrigin>,
+}
+
+impl AuditRecord {
+    /// Checks the text fields: an operation of 1..=[`MAX_SHORT_TEXT_BYTES`] bytes and a detail
+    /// of at most [`MAX_LONG_TEXT_BYTES`] as JSON.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.operation.trim().is_empty() {
+            return Err(Error::invalid_input("audit operation is empty"));
+        }
+        check_text("audit operation", &self.operation, MAX_SHORT_TEXT_BYTES)?;
+        let detail = serde_json::to_string(&self.detail).unwrap_or_default();
+        check_text("audit detail", &detail, MAX_LONG_TEXT_BYTES)?;
+        if let Some(o) = &self.origin {
+            check_text("audit origin tenant", &o.tenant, MAX_SHORT_TEXT_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+/// A detail from before details were structured (format 1 exports) is plain text: it becomes
+/// `{"message": text}` (empty text: no values).
+fn detail_or_legacy_text<'de, D: Deserializer<'de>>(d: D) -> Result<AuditDetail, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Detail {
+        Values(AuditDetail),
+        Text(String),
+    }
+    Ok(match Detail::deserialize(d)? {
+        Detail::Values(v) => v,
+        Detail::Text(t) if t.is_empty() => AuditDetail::new(),
+        Detail::Text(t) => AuditDetail::from([("message".to_owned(), serde_json::Value::String(t))]),
+    })
 }
 
 /// Filters for listing audit records; every set field must match.

@@ -174,6 +174,13 @@ uuid_id!(
     ProposalId,
     "proposal"
 );
+uuid_id!(
+    /// The identity of one store, created once with it and never changed: derived state (the
+    /// search index) records it, so an index built from another store (a replaced or restored
+    /// database file) is recognized and rebuilt instead of trusted.
+    StoreId,
+    "store"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,26 +9,36 @@ use async_trait::async_trait;
 use crate::api_key::{ApiKey, KeyHash, KeyScope, validate_scopes};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::error::{Error, Result};
-use crate::ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, TenantId};
-use crate::memory::{ContentHash, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::memory::{ContentHash, Layer, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
 use crate::store::{Page, PageRequest, PurgeReport, Store};
 use crate::timestamp::Timestamp;
 
 /// A [`Store`] held in process memory. Cheap to create; nothing survives the process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InMemoryStore {
+    id: StoreId,
     state: Mutex<State>,
 }
+
+impl Default for InMemoryStore {
+    fn default() -> Self {
+        InMemoryStore { id: StoreId::new_v7(), state: Mutex::default() }
+    }
+}
+
+/// (tenant, namespace, layer, content hash): what makes two memories duplicates.
+type DedupeKey = (TenantId, NamespaceKey, Layer, ContentHash);
 
 #[derive(Debug, Default)]
 struct State {
     seq: u64,
     namespaces: BTreeMap<(TenantId, NamespaceKey), Namespace>,
     memories: BTreeMap<MemoryId, Memory>,
-    /// Live memories by (tenant, namespace, content hash): the dedupe index.
-    by_hash: HashMap<(TenantId, NamespaceKey, ContentHash), MemoryId>,
+    /// Live, unsuperseded memories by their dedupe key: the dedupe index.
+    by_hash: HashMap<DedupeKey, MemoryId>,
     audit: BTreeMap<AuditId, AuditRecord>,
     keys: BTreeMap<ApiKeyId, ApiKey>,
     proposals: BTreeMap<ProposalId, Proposal>,
@@ -81,17 +91,25 @@ impl State {
         self.memories.get(&id).filter(|m| m.tenant == *tenant && m.deleted_at.is_none())
     }
 
-    fn hash_key(m: &Memory) -> (TenantId, NamespaceKey, ContentHash) {
-        (m.tenant.clone(), m.namespace.clone(), m.content_hash.clone())
+    fn hash_key(m: &Memory) -> DedupeKey {
+        (m.tenant.clone(), m.namespace.clone(), m.layer, m.content_hash.clone())
+    }
+
+    /// Whether `m` takes part in deduplication (live and unsuperseded).
+    fn dedupes(m: &Memory) -> bool {
+        m.deleted_at.is_none() && m.superseded_by.is_none()
     }
 
     fn tombstone(&mut self, id: MemoryId, at: Timestamp) {
         let seq = self.next_seq();
         let m = self.memories.get_mut(&id).expect("caller checked");
+        let indexed = Self::dedupes(m);
         m.deleted_at = Some(at);
         m.seq = seq;
         let key = Self::hash_key(m);
-        self.by_hash.remove(&key);
+        if indexed {
+            self.by_hash.remove(&key);
+        }
     }
 }
 
@@ -197,40 +215,64 @@ impl Store for InMemoryStore {
                 }
             }
         }
-        // Plan the whole batch before touching state, so an error leaves nothing behind.
-        let mut planned: HashMap<(TenantId, NamespaceKey, ContentHash), MemoryId> = HashMap::new();
+        // Plan the whole batch before touching state, so an error leaves nothing behind. Each
+        // input either becomes a fresh memory or folds into a planned copy of the memory it
+        // duplicates (an earlier input of the batch, or a stored one).
+        let mut planned: HashMap<DedupeKey, usize> = HashMap::new();
+        let mut changed: Vec<(Memory, bool)> = Vec::new();
         let mut new_ids = std::collections::HashSet::new();
         let mut outcomes = Vec::with_capacity(memories.len());
-        let mut fresh = Vec::new();
         for m in memories {
-            let hash = ContentHash::of(&m.content);
-            let key = (tenant.clone(), m.namespace.clone(), hash);
-            if let Some(id) = planned.get(&key).or_else(|| s.by_hash.get(&key)) {
-                outcomes.push(PutOutcome::Existing(*id));
+            let key = (tenant.clone(), m.namespace.clone(), m.layer, ContentHash::of(&m.content));
+            let slot = match planned.get(&key) {
+                Some(&slot) => Some(slot),
+                None => s.by_hash.get(&key).map(|id| {
+                    changed.push((s.memories[id].clone(), false));
+                    planned.insert(key.clone(), changed.len() - 1);
+                    changed.len() - 1
+                }),
+            };
+            if let Some(slot) = slot {
+                let merged = changed[slot].0.absorb_duplicate(&m)?;
+                changed[slot].1 |= !merged.is_empty();
+                outcomes.push(PutOutcome::Existing { id: changed[slot].0.id, merged });
                 continue;
             }
             if s.memories.contains_key(&m.id) || !new_ids.insert(m.id) {
                 return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
             }
-            planned.insert(key, m.id);
-            outcomes.push(PutOutcome::Created(m.id));
-            fresh.push(m);
+            outcomes.push(PutOutcome::Created { id: m.id });
+            planned.insert(key, changed.len());
+            // A fresh memory's seq is assigned below; `true` marks it as needing one.
+            changed.push((m.into_memory(tenant.clone(), 0), true));
         }
-        for m in fresh {
-            let seq = s.next_seq();
-            let memory = m.into_memory(tenant.clone(), seq);
-            let ns = s.namespaces.get_mut(&(tenant.clone(), memory.namespace.clone())).expect("checked");
-            ns.last_write_at = ns.last_write_at.max(Some(memory.created_at));
-            s.by_hash.insert(State::hash_key(&memory), memory.id);
+        // In order of first appearance: new memories, and stored ones a duplicate changed,
+        // take the next seqs; stored ones that only gained evidence keep theirs.
+        for (mut memory, needs_seq) in changed {
+            let fresh = !s.memories.contains_key(&memory.id);
+            if needs_seq {
+                memory.seq = s.next_seq();
+            }
+            if fresh {
+                let ns = s.namespaces.get_mut(&(tenant.clone(), memory.namespace.clone())).expect("checked");
+                ns.last_write_at = ns.last_write_at.max(Some(memory.created_at));
+                s.by_hash.insert(State::hash_key(&memory), memory.id);
+            }
             s.memories.insert(memory.id, memory);
         }
-        for outcome in &outcomes {
-            if let PutOutcome::Existing(id) = outcome {
-                let m = s.memories.get_mut(id).expect("dedupe hit is stored");
-                m.stats.evidence_count = m.stats.evidence_count.saturating_add(1);
-            }
-        }
         Ok(outcomes)
+    }
+
+    async fn find_duplicate(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        layer: Layer,
+        content: &str,
+    ) -> Result<Option<Memory>> {
+        let s = self.lock();
+        let key = (tenant.clone(), namespace.clone(), layer, ContentHash::of(content));
+        Ok(s.by_hash.get(&key).map(|id| s.memories[id].clone()))
     }
 
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
@@ -275,18 +317,23 @@ impl Store for InMemoryStore {
         let mut s = self.lock();
         let old = s.live_memory(tenant, id).ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
         let mut next = patch.applied_to(old)?;
-        let old_key = State::hash_key(old);
+        let (old_key, old_dedupes) = (State::hash_key(old), State::dedupes(old));
         let new_key = State::hash_key(&next);
-        if new_key != old_key && s.by_hash.contains_key(&new_key) {
+        if State::dedupes(&next) && s.by_hash.get(&new_key).is_some_and(|other| *other != id) {
             return Err(Error::conflict(format!(
-                "namespace {:?} already holds a memory with this content",
-                next.namespace.as_str()
+                "namespace {:?} already holds a {} memory with this content",
+                next.namespace.as_str(),
+                next.layer
             )));
         }
         next.updated_at = at.max(next.created_at);
         next.seq = s.next_seq();
-        s.by_hash.remove(&old_key);
-        s.by_hash.insert(new_key, id);
+        if old_dedupes {
+            s.by_hash.remove(&old_key);
+        }
+        if State::dedupes(&next) {
+            s.by_hash.insert(new_key, id);
+        }
         s.memories.insert(id, next.clone());
         Ok(next)
     }
@@ -342,6 +389,20 @@ impl Store for InMemoryStore {
         Ok(changed)
     }
 
+    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        let s = self.lock();
+        let mut seen = std::collections::HashSet::new();
+        Ok(ids.iter().filter(|id| s.memories.contains_key(id) && seen.insert(**id)).copied().collect())
+    }
+
+    async fn last_seq(&self) -> Result<u64> {
+        Ok(self.lock().seq)
+    }
+
+    async fn store_id(&self) -> Result<StoreId> {
+        Ok(self.id)
+    }
+
     async fn record_outcomes(
         &self,
         tenant: &TenantId,
@@ -377,6 +438,7 @@ impl Store for InMemoryStore {
     }
 
     async fn append_audit(&self, record: AuditRecord) -> Result<()> {
+        record.validate()?;
         let mut s = self.lock();
         if s.audit.contains_key(&record.id) {
             return Err(Error::already_exists(format!("audit record {} already exists", record.id)));
@@ -519,5 +581,6 @@ pub fn validate_proposal(p: &Proposal) -> Result<()> {
     if p.content.trim().is_empty() {
         return Err(Error::invalid_input("proposal content is empty"));
     }
-    Ok(())
+    crate::memory::validate_content(&p.content)?;
+    crate::limits::check_text("proposal reason", &p.reason, crate::limits::MAX_LONG_TEXT_BYTES)
 }

@@ -8,6 +8,7 @@ mod audit;
 mod error;
 mod ids;
 mod in_memory;
+mod limits;
 mod memory;
 mod namespace;
 mod proposal;
@@ -15,13 +16,14 @@ mod store;
 mod timestamp;
 
 pub use api_key::{ApiKey, KeyHash, KeyScope, Permission, validate_scopes};
-pub use audit::{AuditFilter, AuditOutcome, AuditRecord};
+pub use audit::{AuditDetail, AuditFilter, AuditOrigin, AuditOutcome, AuditRecord};
 pub use error::{Error, ErrorKind, Result};
-pub use ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, TenantId};
+pub use ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, StoreId, TenantId};
 pub use in_memory::{InMemoryStore, validate_proposal};
+pub use limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
 pub use memory::{
     Category, Confidence, ConfidenceTier, ContentHash, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
-    MemoryFilter, MemoryPatch, Metadata, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
+    MemoryFilter, MemoryPatch, Merged, Metadata, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
 };
 pub use namespace::{
     DefaultAccess, MAX_NAMESPACE_KEY_CHARS, Namespace, NamespaceFilter, NamespaceKey, NamespaceKeyError, NamespaceKind,

@@ -11,6 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::Error;
 use crate::ids::{MemoryId, Principal, TenantId};
+use crate::limits::{MAX_SHORT_TEXT_BYTES, check_text};
 use crate::namespace::{NamespaceKey, text_enum};
 use crate::timestamp::{MICROS_PER_DAY, Timestamp};
 
@@ -176,6 +177,19 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ContentHash(String);
+
+impl Provenance {
+    /// Checks the free-text fields against [`MAX_SHORT_TEXT_BYTES`].
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(c) = &self.conversation_id {
+            check_text("the conversation id", c, MAX_SHORT_TEXT_BYTES)?;
+        }
+        if let Some(k) = &self.session_key {
+            check_text("the session key", k, MAX_SHORT_TEXT_BYTES)?;
+        }
+        Ok(())
+    }
+}
 
 impl ContentHash {
     /// The hash of `content`.
@@ -489,6 +503,7 @@ impl NewMemory {
         }
         validate_expiry(self.layer, self.expires_at)?;
         validate_metadata(&self.metadata)?;
+        self.provenance.validate()?;
         self.stats.validate()?;
         if self.supersedes == Some(self.id) || self.superseded_by == Some(self.id) {
             return Err(Error::invalid_input(format!("memory {} cannot supersede itself", self.id)));
@@ -526,7 +541,7 @@ impl NewMemory {
     }
 }
 
-fn validate_content(content: &str) -> Result<(), Error> {
+pub(crate) fn validate_content(content: &str) -> Result<(), Error> {
     let trimmed = content.trim();
     if trimmed.is_empty() {
         return Err(Error::invalid_input("memory content is empty"));
@@ -553,7 +568,7 @@ fn validate_expiry(layer: Layer, expires_at: Option<Timestamp>) -> Result<(), Er
     }
 }
 
-fn validate_metadata(metadata: &Metadata) -> Result<(), Error> {
+pub(crate) fn validate_metadata(metadata: &Metadata) -> Result<(), Error> {
     if let Some(key) = metadata.keys().find(|k| k.is_empty() || k.chars().count() > 128) {
         return Err(Error::invalid_input(format!("metadata key {key:?} must be 1 to 128 characters")));
     }
@@ -668,23 +683,121 @@ impl MemoryFilter {
     }
 }
 
+/// What a duplicate write added to the memory that already held its content (SPEC 2: merged
+/// and reported, never silently dropped). Empty when the duplicate carried nothing new.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Merged {
+    /// The later expiry the duplicate carried (working memories): the memory now expires then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// The higher confidence the duplicate carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// Metadata keys the duplicate added or changed (its values won), in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<String>,
+}
+
+impl Merged {
+    /// Whether the duplicate changed nothing but the evidence count.
+    pub fn is_empty(&self) -> bool {
+        self.expires_at.is_none() && self.confidence.is_none() && self.metadata.is_empty()
+    }
+}
+
 /// What a put did with one input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "outcome", content = "id")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum PutOutcome {
     /// A new memory was stored under this id.
-    Created(MemoryId),
-    /// The namespace already held the same content: this is that memory's id, and its evidence
-    /// count was bumped.
-    Existing(MemoryId),
+    Created {
+        /// The new memory's id.
+        id: MemoryId,
+    },
+    /// The namespace already held the same content in the same layer: this is that memory's
+    /// id; its evidence count was bumped and `merged` says what else the write added to it.
+    Existing {
+        /// The existing memory's id.
+        id: MemoryId,
+        /// What the duplicate added (a later expiry, a higher confidence, metadata).
+        merged: Merged,
+    },
 }
 
 impl PutOutcome {
     /// The id of the stored memory either way.
-    pub fn id(self) -> MemoryId {
+    pub fn id(&self) -> MemoryId {
         match self {
-            PutOutcome::Created(id) | PutOutcome::Existing(id) => id,
+            PutOutcome::Created { id } | PutOutcome::Existing { id, .. } => *id,
         }
+    }
+
+    /// Whether a new memory was stored.
+    pub fn created(&self) -> bool {
+        matches!(self, PutOutcome::Created { .. })
+    }
+}
+
+impl Memory {
+    /// Whether a write of `input` is a duplicate of this memory: same namespace, layer and
+    /// canonical content (SPEC 2). Callers also check that this memory is live and unsuperseded.
+    pub fn is_duplicated_by(&self, input: &NewMemory) -> bool {
+        self.namespace == input.namespace
+            && self.layer == input.layer
+            && self.content_hash == ContentHash::of(&input.content)
+    }
+
+    /// Folds a duplicate write into this memory, the one merge rule every store applies: the
+    /// evidence count grows by one; a later expiry, a higher confidence and new or changed
+    /// metadata values are taken over (and reported); `updated_at` advances to the input's
+    /// when anything was taken over. A different category is a `Conflict` (the write would
+    /// otherwise succeed with its category discarded); merged metadata over the size limit is
+    /// `InvalidInput`. On error `self` is unchanged.
+    pub fn absorb_duplicate(&mut self, input: &NewMemory) -> Result<Merged, Error> {
+        if input.category != self.category {
+            return Err(Error::conflict(format!(
+                "memory {} already holds this content in namespace {:?}, layer {}, as category {}; this write says {} \
+                 (supersede the memory to change its category)",
+                self.id,
+                self.namespace.as_str(),
+                self.layer,
+                self.category,
+                input.category
+            )));
+        }
+        let mut merged = Merged::default();
+        let mut metadata = self.metadata.clone();
+        for (key, value) in &input.metadata {
+            if metadata.get(key) != Some(value) {
+                metadata.insert(key.clone(), value.clone());
+                merged.metadata.push(key.clone());
+            }
+        }
+        if !merged.metadata.is_empty() {
+            validate_metadata(&metadata).map_err(|e| {
+                Error::invalid_input(format!("merging a duplicate write into memory {}: {}", self.id, e.message()))
+            })?;
+        }
+        if let (Some(new), Some(old)) = (input.expires_at, self.expires_at)
+            && new > old
+        {
+            merged.expires_at = Some(new);
+        }
+        if input.confidence.value() > self.confidence.value() {
+            merged.confidence = Some(input.confidence);
+        }
+        self.stats.evidence_count = self.stats.evidence_count.saturating_add(1).min(UsageStats::MAX_COUNT);
+        if !merged.is_empty() {
+            self.metadata = metadata;
+            if let Some(t) = merged.expires_at {
+                self.expires_at = Some(t);
+            }
+            if let Some(c) = merged.confidence {
+                self.confidence = c;
+            }
+            self.updated_at = self.updated_at.max(input.updated_at);
+        }
+        Ok(merged)
     }
 }
 

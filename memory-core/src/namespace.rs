@@ -9,6 +9,7 @@ use unicode_normalization::char::is_combining_mark;
 
 use crate::error::Error;
 use crate::ids::TenantId;
+use crate::limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES, check_text};
 use crate::memory::Metadata;
 use crate::timestamp::Timestamp;
 
@@ -382,6 +383,13 @@ impl Namespace {
     /// Checks the record's own fields (the key is valid by construction).
     pub fn validate(&self) -> Result<(), Error> {
         validate_display_name(&self.display_name)?;
+        if let Some(d) = &self.description {
+            check_text("namespace description", d, MAX_LONG_TEXT_BYTES)?;
+        }
+        if let Some(t) = &self.team {
+            check_text("namespace team", t, MAX_SHORT_TEXT_BYTES)?;
+        }
+        crate::memory::validate_metadata(&self.metadata)?;
         if self.retention_days == Some(0) {
             return Err(Error::invalid_input("retention_days must be at least 1 (omit it to keep memories forever)"));
         }

@@ -41,8 +41,8 @@ use serde::{Deserialize, Serialize};
 use crate::api_key::{ApiKey, KeyHash, KeyScope};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::error::{Error, Result};
-use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, TenantId};
-use crate::memory::{Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::memory::{Layer, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter};
 use crate::timestamp::Timestamp;
@@ -157,17 +157,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- memories --------------------------------------------------------------------------
 
     /// Writes a batch atomically; returns one outcome per input, in input order.
-    /// - Deduplication: an input whose content hash equals that of a live memory of the same
-    ///   namespace (or of an earlier input of the batch) is not stored; the outcome is
-    ///   `Existing(id of that memory)` and its `evidence_count` grows by one.
+    /// - Deduplication (SPEC 2): an input whose namespace, layer and content hash equal those of
+    ///   a live, unsuperseded memory (or of an earlier input of the batch) is not stored; the
+    ///   outcome is `Existing { id, merged }` for that memory, which absorbs the input as
+    ///   [`Memory::absorb_duplicate`] says: evidence count +1, a later expiry, a higher
+    ///   confidence and new or changed metadata values taken over and listed in `merged`. A
+    ///   memory that took anything over gets a new `seq` and `updated_at`; one that only gained
+    ///   evidence keeps its `seq`. The same content in another layer, or next to a superseded
+    ///   memory, is a new memory.
+    /// - A duplicate of another category is `Conflict`; one whose merged metadata would exceed
+    ///   the limit is `InvalidInput`. Then nothing is written.
     /// - Otherwise the memory is stored under its id with `seq` from the change sequence,
-    ///   content trimmed, `deleted_at = None`; the outcome is `Created(id)`.
+    ///   content trimmed, `deleted_at = None`; the outcome is `Created { id }`. Memories that
+    ///   take a new `seq` are numbered in order of their first appearance in the batch.
     /// - `InvalidInput` when any input fails [`NewMemory::validate`]; `NotFound` when a target
     ///   namespace is missing, archived or deleted; `AlreadyExists` when a new memory's id is
     ///   taken (in any tenant, tombstoned or not) or repeated in the batch. Then nothing is written.
     /// - A namespace that receives new memories gets `last_write_at = max(last_write_at, their created_at)`.
     /// - An empty batch is `Ok(vec![])`.
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>>;
+
+    /// The memory a put of `content` into `namespace` and `layer` would deduplicate into: the
+    /// live, unsuperseded one with the same content hash there; `Ok(None)` when there is none.
+    /// (The engine reads it to give a repeated write the category and confidence it did not
+    /// state, so that only what a caller says can conflict or merge.)
+    async fn find_duplicate(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        layer: Layer,
+        content: &str,
+    ) -> Result<Option<Memory>>;
 
     /// The live memory with `id`; `Ok(None)` when missing, tombstoned or of another tenant.
     /// Superseded and expired memories are returned (callers decide what to show).
@@ -186,7 +206,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Applies `patch`, stamps `updated_at` and takes a new `seq`; returns the new record.
     /// - `NotFound` when missing or tombstoned.
     /// - `InvalidInput` when the patched memory would not validate.
-    /// - `Conflict` when new content duplicates another live memory of the namespace.
+    /// - `Conflict` when the patched memory, live and unsuperseded, would duplicate another
+    ///   such memory (same namespace, layer and content hash).
     async fn update_memory(
         &self,
         tenant: &TenantId,
@@ -210,6 +231,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// purged memories are gone. Continue from the last returned `seq`.
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>>;
 
+    /// The ids among `ids` that a memory of any tenant holds, live or tombstoned (ids are unique
+    /// store-wide, so these cannot be put), each once, in the order of `ids`.
+    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>>;
+
+    /// The latest value of the change sequence (0 for a fresh store). It never goes down, even
+    /// when a purge removes the memories that took the newest values.
+    async fn last_seq(&self) -> Result<u64>;
+
+    /// This store's identity: created with the store, the same on every call and after every
+    /// reopen, different for every other store (derived state records it; see [`StoreId`]).
+    async fn store_id(&self) -> Result<StoreId>;
+
     // ---- usage statistics ------------------------------------------------------------------
 
     /// Applies `outcome`, reported at `at`, to each live memory in `ids`: the memory's stats
@@ -228,7 +261,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- audit ------------------------------------------------------------------------------
 
-    /// Appends a record. `AlreadyExists` when its id is taken (any tenant). Records are never
+    /// Appends a record. `InvalidInput` when [`AuditRecord::validate`] fails; `AlreadyExists`
+    /// when its id is taken (any tenant). Records are never
     /// changed or removed.
     async fn append_audit(&self, record: AuditRecord) -> Result<()>;
 

@@ -257,6 +257,7 @@ async fn open_engine(cfg: &Config, dir: &Path) -> Engine {
         recall,
         index_dir: Some(dir.join("index")),
         clock: Arc::new(SystemClock),
+        wait: memory_engine::DEFAULT_WAIT,
     });
     engine.open_tenant(&TenantId::default_tenant()).await.expect("open tenant");
     engine
@@ -588,8 +589,9 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
                 key_id: None,
                 operation: "memory.batch".into(),
                 outcome: AuditOutcome::Ok,
-                detail: format!("{} created", texts.len()),
+                detail: [("created".to_owned(), serde_json::json!(texts.len()))].into(),
                 at: Timestamp::now(),
+                origin: None,
             })
             .await
             .expect("audit");

@@ -5,13 +5,14 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use memory_core::{
-    AuditId, AuditOutcome, AuditRecord, Error, ErrorKind, MemoryId, Namespace, NamespaceKey, NamespaceKind, Result,
-    Store, TenantId, Timestamp,
+    AuditDetail, AuditId, AuditOutcome, AuditRecord, Error, ErrorKind, MemoryId, Namespace, NamespaceKey,
+    NamespaceKind, Result, Store, TenantId, Timestamp,
 };
 use memory_embed::Embedder;
-use memory_index::{IndexOptions, MemoryIndex};
+use memory_index::{Checkpoint, IndexOptions, MemoryIndex, Opened};
 use memory_policy::{
     NamespaceCatalog, Operation, PlanErrorCode, PlanRequest, Policy, ReadRequest, RecallSettings, ScopePlan,
 };
@@ -37,6 +38,9 @@ pub struct EngineParts {
     pub index_dir: Option<PathBuf>,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// How long an operation waits for another process's lock on the index (its checkpoint,
+    /// or a reindex) before it goes on without it or reports "busy".
+    pub wait: Duration,
 }
 
 impl EngineParts {
@@ -49,9 +53,18 @@ impl EngineParts {
             recall: RecallSettings::default(),
             index_dir: None,
             clock: Arc::new(SystemClock),
+            wait: DEFAULT_WAIT,
         }
     }
 }
+
+/// Default [`EngineParts::wait`].
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// A process that has applied this many changes since its index's last checkpoint saves it
+/// after a write, so a long-running one never leaves much for others to replay (each save
+/// rewrites `vectors.bin`, so not after every write).
+const CHECKPOINT_EVERY: u64 = 10_000;
 
 /// The memory engine: the API boundary the server and the CLI use. Cheap to clone; clones
 /// share everything.
@@ -68,20 +81,38 @@ pub(crate) struct Inner {
     pub recall: RecallSettings,
     index_dir: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
-    tenants: tokio::sync::Mutex<HashMap<TenantId, Arc<Tenant>>>,
+    wait: Duration,
+    tenants: Mutex<HashMap<TenantId, Arc<Tenant>>>,
 }
 
-/// Everything the engine keeps per tenant.
+/// Everything the engine keeps per tenant. The index opens on first use by an operation that
+/// needs it (recall, writes): operations that only read the store never touch it, so a broken
+/// or busy index never stands in their way.
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub id: TenantId,
-    pub index: Arc<MemoryIndex>,
+    /// The tenant's `default` and `shared` namespaces exist.
+    ready: tokio::sync::OnceCell<()>,
+    index: tokio::sync::OnceCell<Arc<MemoryIndex>>,
     /// Serializes index catch-up so the checkpoint only moves forward.
     sync: tokio::sync::Mutex<()>,
     /// Vectors of memories this engine is writing, keyed by id, so catch-up does not embed
     /// them again; `None` marks a memory whose embedding failed (indexed for text only).
     pub(crate) pending: Mutex<HashMap<MemoryId, Option<Vec<f32>>>>,
     catalog: RwLock<Option<Arc<Catalog>>>,
+    /// What went wrong with the index on disk when it was opened or saved (it was discarded
+    /// and rebuilt, a checkpoint failed), for `namespaces verify` and the operator.
+    index_notes: Mutex<Vec<String>>,
+    /// Notes not yet handed out by [`Engine::take_notices`].
+    notices: Mutex<Vec<String>>,
+}
+
+impl Tenant {
+    /// Records an index note for verify and the operator.
+    pub(crate) fn note(&self, note: String) {
+        self.index_notes.lock().expect("index notes").push(note.clone());
+        self.notices.lock().expect("notices").push(note);
+    }
 }
 
 impl Engine {
@@ -95,7 +126,8 @@ impl Engine {
                 recall: parts.recall,
                 index_dir: parts.index_dir,
                 clock: parts.clock,
-                tenants: tokio::sync::Mutex::new(HashMap::new()),
+                wait: parts.wait,
+                tenants: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -121,94 +153,246 @@ impl Engine {
     }
 
     /// Opens a tenant: creates its `default` and `shared` namespaces when missing, opens its
-    /// index and catches it up with the store. Every operation does this on first use; calling
-    /// it early moves the cost to startup.
+    /// index and catches it up with the store. Operations do this on first use; calling it
+    /// early moves the cost to startup.
     pub async fn open_tenant(&self, tenant: &TenantId) -> Result<SyncReport> {
         let t = self.tenant(tenant).await?;
-        self.catch_up_durably(&t, true).await
+        let index = self.index(&t).await?;
+        let report = self.catch_up(&t).await?;
+        Ok(SyncReport { applied_seq: index.applied_seq(), ..report })
     }
 
+    /// What an operator should know that happened since the last call: an index that could
+    /// not be used and was rebuilt from the store, a checkpoint that failed. Front ends show
+    /// them as warnings.
+    pub fn take_notices(&self) -> Vec<String> {
+        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.lock().expect("tenants").values().cloned().collect();
+        tenants.iter().flat_map(|t| std::mem::take(&mut *t.notices.lock().expect("notices"))).collect()
+    }
+
+    /// The tenant's state, with its `default` and `shared` namespaces in place. The map lock is
+    /// held only to find or insert the entry, so one tenant's first use never waits for
+    /// another's.
     pub(crate) async fn tenant(&self, id: &TenantId) -> Result<Arc<Tenant>> {
-        let mut tenants = self.inner.tenants.lock().await;
-        if let Some(t) = tenants.get(id) {
-            return Ok(t.clone());
-        }
+        let t = {
+            let mut tenants = self.inner.tenants.lock().expect("tenants");
+            tenants
+                .entry(id.clone())
+                .or_insert_with(|| {
+                    Arc::new(Tenant {
+                        id: id.clone(),
+                        ready: tokio::sync::OnceCell::new(),
+                        index: tokio::sync::OnceCell::new(),
+                        sync: tokio::sync::Mutex::new(()),
+                        pending: Mutex::new(HashMap::new()),
+                        catalog: RwLock::new(None),
+                        index_notes: Mutex::new(Vec::new()),
+                        notices: Mutex::new(Vec::new()),
+                    })
+                })
+                .clone()
+        };
+        t.ready.get_or_try_init(|| self.create_base_namespaces(id)).await?;
+        Ok(t)
+    }
+
+    /// Creates the tenant's `default` and `shared` namespaces unless they exist (read first:
+    /// most starts find them, and a read never queues behind other processes' writes).
+    async fn create_base_namespaces(&self, id: &TenantId) -> Result<()> {
         let now = self.now();
         for (key, kind) in [
             (self.inner.policy.config().default_namespace.clone(), NamespaceKind::Default),
             (self.inner.policy.config().shared_namespace.clone(), NamespaceKind::Shared),
         ] {
+            if self.inner.store.get_namespace(id, &key).await?.is_some() {
+                continue;
+            }
             match self.inner.store.create_namespace(Namespace::new(id.clone(), key, kind, now)).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
         }
-        let dir = self.inner.index_dir.as_ref().map(|d| d.join(id.path_token()));
-        let options = IndexOptions::new(dir, self.inner.embedder.dimension(), self.inner.embedder.model_id());
-        let index = sync::blocking_value("open", move || MemoryIndex::open(options)).await?;
-        let t = Arc::new(Tenant {
-            id: id.clone(),
-            index: Arc::new(index),
-            sync: tokio::sync::Mutex::new(()),
-            pending: Mutex::new(HashMap::new()),
-            catalog: RwLock::new(None),
-        });
-        self.catch_up_durably(&t, true).await?;
-        tenants.insert(id.clone(), t.clone());
-        Ok(t)
+        Ok(())
+    }
+
+    /// The tenant's index, opened (and caught up with the store) on first use.
+    pub(crate) async fn index(&self, t: &Tenant) -> Result<Arc<MemoryIndex>> {
+        t.index.get_or_try_init(|| async { self.open_index(t, false, &mut |_| {}).await }).await.cloned()
+    }
+
+    /// Opens the tenant's index (`recreate`: ignoring what is on disk) and catches it up. An
+    /// index on disk that belongs to another store, or that has seen more changes than the
+    /// store holds (the store was replaced or restored from an older copy), is not trusted: the
+    /// view starts empty and is rebuilt from the store, with a note saying why.
+    async fn open_index(
+        &self,
+        t: &Tenant,
+        recreate: bool,
+        progress: &mut (dyn FnMut(SyncReport) + Send),
+    ) -> Result<Arc<MemoryIndex>> {
+        let store = &self.inner.store;
+        let (store_id, last_seq) = (store.store_id().await?, store.last_seq().await?);
+        let dir = self.inner.index_dir.as_ref().map(|d| d.join(t.id.path_token()));
+        let mut options = IndexOptions::new(dir, self.inner.embedder.dimension(), self.inner.embedder.model_id());
+        options.store_id = Some(store_id.to_string());
+        options.lock_wait = self.inner.wait;
+        options.recreate = recreate;
+        let index = Arc::new(sync::blocking_value("open", move || MemoryIndex::open(options)).await?);
+        match index.opened() {
+            Opened::Discarded { reason } if !recreate => {
+                t.note(format!("the index on disk could not be used ({reason}); it is rebuilt from the store"));
+            }
+            _ => {}
+        }
+        if index.applied_seq() > last_seq {
+            t.note(format!(
+                "the index on disk has seen change {} but the store ends at {last_seq} (the database was replaced or \
+                 restored from an older copy); it is rebuilt from the store",
+                index.applied_seq()
+            ));
+            index.clear()?;
+        }
+        let _guard = t.sync.lock().await;
+        self.catch_up_locked(t, &index, progress).await?;
+        Ok(index)
     }
 
     /// Applies every store change the tenant's index has not seen, using the vectors of
     /// memories this engine just wrote.
     pub(crate) async fn catch_up(&self, t: &Tenant) -> Result<SyncReport> {
-        self.catch_up_durably(t, false).await
+        let index = self.index(t).await?;
+        let _guard = t.sync.lock().await;
+        self.catch_up_locked(t, &index, &mut |_| {}).await
     }
 
-    /// [`Engine::catch_up`], flushing the index at the end when `durable`.
-    async fn catch_up_durably(&self, t: &Tenant, durable: bool) -> Result<SyncReport> {
-        let _guard = t.sync.lock().await;
+    /// [`Engine::catch_up`] unless another task is catching up right now (then its result is
+    /// good enough for a read: it sees at least what the store held when it started).
+    pub(crate) async fn catch_up_unless_busy(&self, t: &Tenant) -> Result<Arc<MemoryIndex>> {
+        let index = self.index(t).await?;
+        if let Ok(_guard) = t.sync.try_lock() {
+            self.catch_up_locked(t, &index, &mut |_| {}).await?;
+        }
+        Ok(index)
+    }
+
+    /// Catch-up; the caller holds `t.sync`.
+    async fn catch_up_locked(
+        &self,
+        t: &Tenant,
+        index: &Arc<MemoryIndex>,
+        progress: &mut (dyn FnMut(SyncReport) + Send),
+    ) -> Result<SyncReport> {
         let pending = &t.pending;
         let take = move |ids: &[MemoryId]| -> Vec<Option<Option<Vec<f32>>>> {
             let mut p = pending.lock().expect("pending vectors");
             ids.iter().map(|id| p.remove(id)).collect()
         };
-        sync::catch_up_with(
-            self.inner.store.as_ref(),
-            &t.id,
-            self.inner.embedder.clone(),
-            t.index.clone(),
-            &take,
-            durable,
-            &mut |_| {},
-        )
-        .await
+        let embedder = self.inner.embedder.clone();
+        sync::catch_up_with(self.inner.store.as_ref(), &t.id, embedder, index.clone(), &take, progress).await
     }
 
-    /// Empties the tenant's index and rebuilds it from the store (`memory reindex`).
+    /// Saves the tenant's index to disk when its lock can be had within `wait`: catches up
+    /// under the lock (so the saved state only moves forward), then checkpoints. `Ok(None)`
+    /// when another process holds the lock, or the index is not open or in memory.
+    async fn checkpoint(&self, t: &Tenant, wait: Duration) -> Result<Option<Checkpoint>> {
+        let Some(index) = t.index.get().cloned() else { return Ok(None) };
+        if !index.is_persistent() {
+            return Ok(None);
+        }
+        let idx = index.clone();
+        let Some(lock) = sync::blocking_value("lock", move || idx.lock_for_checkpoint(wait)).await? else {
+            return Ok(None);
+        };
+        let _guard = t.sync.lock().await;
+        self.catch_up_locked(t, &index, &mut |_| {}).await?;
+        let idx = index.clone();
+        let done = sync::blocking_value("checkpoint", move || idx.checkpoint(&lock)).await?;
+        if let Checkpoint::Skipped { reason } = &done {
+            t.note(format!("the index was not saved: {reason}; the next start rebuilds it"));
+        }
+        Ok(Some(done))
+    }
+
+    /// After a write: saves the index when this process has applied many changes since the
+    /// last checkpoint and nobody else is saving right now. A failure is only a note: the
+    /// store holds every acknowledged write.
+    pub(crate) async fn checkpoint_if_due(&self, t: &Tenant) {
+        if t.index.get().is_some_and(|i| i.unsaved() >= CHECKPOINT_EVERY)
+            && let Err(e) = self.checkpoint(t, Duration::ZERO).await
+        {
+            t.note(format!("the index could not be saved ({e}); other processes replay the changes"));
+        }
+    }
+
+    /// Empties the tenant's index and rebuilds it from the store, whatever was on disk
+    /// (`memory reindex`), then saves it; `Unavailable` when another process holds the index
+    /// lock for longer than the wait.
     pub async fn reindex(
         &self,
         tenant: &TenantId,
         progress: &mut (dyn FnMut(SyncReport) + Send),
     ) -> Result<SyncReport> {
         let t = self.tenant(tenant).await?;
-        let _guard = t.sync.lock().await;
-        sync::rebuild(self.inner.store.as_ref(), tenant, self.inner.embedder.clone(), t.index.clone(), progress).await
+        let mut opened = false;
+        let index = t
+            .index
+            .get_or_try_init(|| {
+                opened = true;
+                self.open_index(&t, true, progress)
+            })
+            .await?
+            .clone();
+        let report = if opened {
+            SyncReport { indexed: index.len() as u64, removed: 0, applied_seq: index.applied_seq() }
+        } else {
+            let _guard = t.sync.lock().await;
+            let idx = index.clone();
+            sync::blocking_value("clear", move || idx.clear()).await?;
+            self.catch_up_locked(&t, &index, progress).await?
+        };
+        match self.checkpoint(&t, self.inner.wait).await? {
+            _ if !index.is_persistent() => Ok(report),
+            Some(Checkpoint::Saved { .. } | Checkpoint::UpToDate) => Ok(report),
+            Some(Checkpoint::Skipped { reason }) => {
+                Err(Error::internal(format!("the rebuilt index was not saved: {reason}")))
+            }
+            None => Err(Error::unavailable(format!(
+                "the index is busy: another process kept it locked for more than {} s; the store is unchanged, try again",
+                self.inner.wait.as_secs_f64()
+            ))),
+        }
     }
 
-    /// Makes every index durable (the store already is). Call before a process exits.
+    /// Saves every open index whose lock is free right now (another process saving it means
+    /// it will not be lost). Call before a process exits. The store needs no flushing: every
+    /// write was durable when acknowledged, and whatever no checkpoint saved, the next process
+    /// replays from the store. Failures become notices ([`Engine::take_notices`]).
     pub async fn flush(&self) -> Result<()> {
-        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.lock().await.values().cloned().collect();
+        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.lock().expect("tenants").values().cloned().collect();
         for t in tenants {
-            let index = t.index.clone();
-            sync::blocking_value("flush", move || index.flush()).await?;
+            // A long tail is worth waiting for: otherwise every later process replays it.
+            let wait = if t.index.get().is_some_and(|i| i.unsaved() >= CHECKPOINT_EVERY) {
+                self.inner.wait
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.checkpoint(&t, wait).await {
+                t.note(format!("the index could not be saved ({e}); the next command replays the changes"));
+            }
         }
         Ok(())
     }
 
     /// Memories in the tenant's index (for `namespaces verify` and tests).
     pub async fn indexed_count(&self, tenant: &TenantId, namespace: &NamespaceKey) -> Result<usize> {
-        Ok(self.tenant(tenant).await?.index.namespace_len(namespace))
+        let t = self.tenant(tenant).await?;
+        Ok(self.catch_up_unless_busy(&t).await?.namespace_len(namespace))
+    }
+
+    /// The tenant's index notes (see `Tenant::index_notes`).
+    pub(crate) fn index_notes(&self, t: &Tenant) -> Vec<String> {
+        t.index_notes.lock().expect("index notes").clone()
     }
 
     // ---- plans and visibility -----------------------------------------------------------------
@@ -271,19 +455,33 @@ impl Engine {
         namespace: Option<&NamespaceKey>,
         operation: &str,
         outcome: AuditOutcome,
-        detail: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        self.audit_with_id(caller, AuditId::new_v7(), namespace, operation, outcome, detail).await
+    }
+
+    /// [`Engine::audit`] under an id chosen beforehand (records that others refer to).
+    pub(crate) async fn audit_with_id(
+        &self,
+        caller: &Caller,
+        id: AuditId,
+        namespace: Option<&NamespaceKey>,
+        operation: &str,
+        outcome: AuditOutcome,
+        detail: serde_json::Value,
     ) -> Result<()> {
         let principal = self.principal_of(caller);
         let record = AuditRecord {
-            id: AuditId::new_v7(),
+            id,
             tenant: caller.tenant.clone(),
             namespace: namespace.cloned(),
             principal,
             key_id: caller.key_id(),
             operation: operation.to_owned(),
             outcome,
-            detail: detail.into(),
+            detail: audit_detail(detail),
             at: self.now(),
+            origin: None,
         };
         self.inner.store.append_audit(record).await
     }
@@ -291,7 +489,8 @@ impl Engine {
     /// Records a refusal (best effort: the refusal itself is what the caller must see).
     pub(crate) async fn audit_denied(&self, caller: &Caller, ns: Option<&NamespaceKey>, operation: &str, err: &Error) {
         if matches!(err.kind(), ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::Unauthenticated) {
-            let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, err.message()).await;
+            let detail = serde_json::json!({ "reason": err.message(), "status": err.kind().to_string() });
+            let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, detail).await;
         }
     }
 
@@ -309,6 +508,15 @@ pub(crate) struct Visibility {
     pub readable: HashSet<NamespaceKey>,
     /// Namespaces that are writable layers of the caller's plan.
     pub writable: HashSet<NamespaceKey>,
+}
+
+/// An audit detail from a JSON object (anything else is kept under `value`).
+pub(crate) fn audit_detail(detail: serde_json::Value) -> AuditDetail {
+    match detail {
+        serde_json::Value::Object(map) => map.into_iter().collect(),
+        serde_json::Value::Null => AuditDetail::new(),
+        other => AuditDetail::from([("value".to_owned(), other)]),
+    }
 }
 
 /// The classified error of a refused plan.

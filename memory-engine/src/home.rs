@@ -11,14 +11,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use memory_core::{Error, Result, TenantId};
+use memory_core::{Error, Result};
 use memory_embed::EmbedderSpec;
 use memory_policy::Policy;
 use memory_policy::load::{Loaded, load_file};
 
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Engine, EngineParts};
+use crate::engine::{DEFAULT_WAIT, Engine, EngineParts};
 
 /// The configuration file's name inside a home.
 pub const CONFIG_FILE: &str = "memory.toml";
@@ -35,12 +36,22 @@ pub struct HomeOptions {
     pub embedder: Option<String>,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// How long a command waits for other processes on the same home (the database's write
+    /// lock, the index lock) before it reports "busy".
+    pub wait: Duration,
 }
 
 impl HomeOptions {
-    /// Options for `home` with its own configuration file and the system clock.
+    /// Options for `home` with its own configuration file, the system clock and the default
+    /// wait.
     pub fn new(home: impl Into<PathBuf>) -> Self {
-        HomeOptions { home: home.into(), config: None, embedder: None, clock: Arc::new(SystemClock) }
+        HomeOptions {
+            home: home.into(),
+            config: None,
+            embedder: None,
+            clock: Arc::new(SystemClock),
+            wait: DEFAULT_WAIT,
+        }
     }
 }
 
@@ -55,11 +66,27 @@ pub struct Home {
     pub embedder: String,
     /// Configuration warnings.
     pub warnings: Vec<String>,
+    #[cfg(feature = "sqlite")]
+    store: memory_store_sqlite::SqliteStore,
 }
 
-/// Opens (creating when needed) the home: configuration, SQLite store, embedder, index of the
-/// default tenant (caught up with the store, so a crash before the index was saved loses
-/// nothing).
+#[cfg(feature = "sqlite")]
+impl Home {
+    /// Writes a consistent copy of the home's database to `to` (a new file) while other
+    /// processes go on using the home (SQLite's online backup API), and audits it. Restoring
+    /// is copying the file back as `memory.db` with no process running: the index notices the
+    /// older store and rebuilds itself.
+    pub async fn backup(&self, caller: &crate::Caller, to: &Path) -> Result<memory_store_sqlite::BackupReport> {
+        let report = self.store.backup_to(to).await?;
+        let detail = serde_json::json!({ "to": to.display().to_string(), "bytes": report.bytes });
+        self.engine.audit(caller, None, "store.backup", memory_core::AuditOutcome::Ok, detail).await?;
+        Ok(report)
+    }
+}
+
+/// Opens (creating when needed) the home: configuration, SQLite store, embedder. Indexes open
+/// on first use by an operation that needs one (caught up with the store then, so nothing a
+/// crash or another process left unsaved is missed); store-only operations never touch them.
 #[cfg(feature = "sqlite")]
 pub async fn open_home(options: HomeOptions) -> Result<Home> {
     let home = &options.home;
@@ -71,18 +98,19 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
     let name = options.embedder.clone().or_else(|| config.engine.embedder.clone()).unwrap_or_else(|| "auto".into());
     let spec = EmbedderSpec::parse(&name, &home.join("models"))?;
     let (embedder, note) = memory_embed::build(&spec)?;
-    let store = memory_store_sqlite::SqliteStore::open(home.clone())?;
+    let sqlite = memory_store_sqlite::SqliteOptions::new(home.clone()).busy_timeout(options.wait);
+    let store = memory_store_sqlite::SqliteStore::open_with(sqlite)?;
     let recall = config.engine.recall.clone();
     let engine = Engine::new(EngineParts {
-        store: Arc::new(store),
+        store: Arc::new(store.clone()),
         embedder,
         policy: Policy::new(config),
         recall,
         index_dir: Some(home.join("index")),
         clock: options.clock.clone(),
+        wait: options.wait,
     });
-    engine.open_tenant(&TenantId::default_tenant()).await?;
-    Ok(Home { engine, config: config_path, embedder: note, warnings })
+    Ok(Home { engine, config: config_path, embedder: note, warnings, store })
 }
 
 /// Reads the explicit configuration file, or `<home>/memory.toml` when it exists, or defaults.

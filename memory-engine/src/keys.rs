@@ -8,6 +8,7 @@ use memory_core::{
 };
 use memory_policy::KeyGrant;
 use rand::RngCore;
+use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::Engine;
@@ -61,7 +62,7 @@ impl Engine {
         };
         key.validate()?;
         self.inner.store.create_api_key(key.clone()).await?;
-        let detail = format!("key {} for {:?} ({} scopes)", key.id, key.principal.as_str(), key.scopes.len());
+        let detail = json!({ "key": key.id, "principal": key.principal, "scopes": key.scopes.len() });
         self.audit(caller, None, "key.create", AuditOutcome::Ok, detail).await?;
         Ok(IssuedKey { key, secret })
     }
@@ -83,7 +84,7 @@ impl Engine {
         self.operator_only(caller, "key.update").await?;
         let key =
             self.inner.store.update_api_key_scopes(&caller.tenant, id, scopes, default_namespace, self.now()).await?;
-        let detail = format!("key {id}: {} scopes", key.scopes.len());
+        let detail = json!({ "key": id, "scopes": key.scopes.len() });
         self.audit(caller, None, "key.update", AuditOutcome::Ok, detail).await?;
         Ok(key)
     }
@@ -92,7 +93,7 @@ impl Engine {
     pub async fn revoke_key(&self, caller: &Caller, id: ApiKeyId) -> Result<bool> {
         self.operator_only(caller, "key.revoke").await?;
         let changed = self.inner.store.revoke_api_key(&caller.tenant, id, self.now()).await?;
-        self.audit(caller, None, "key.revoke", AuditOutcome::Ok, format!("key {id}")).await?;
+        self.audit(caller, None, "key.revoke", AuditOutcome::Ok, json!({ "key": id, "changed": changed })).await?;
         Ok(changed)
     }
 

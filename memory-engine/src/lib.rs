@@ -29,7 +29,7 @@ mod write;
 
 pub use caller::Caller;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Engine, EngineParts};
+pub use engine::{DEFAULT_WAIT, Engine, EngineParts};
 #[cfg(feature = "sqlite")]
 pub use home::open_home;
 pub use home::{CONFIG_FILE, Home, HomeOptions};
@@ -38,7 +38,10 @@ pub use memories::ListRequest;
 pub use namespaces::{NamespaceInfo, VerifyReport};
 pub use promote::Promoted;
 pub use recall::{Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};
-pub use transfer::{EXPORT_FORMAT, EXPORT_VERSION, ExportLine, ExportRequest, TransferReport};
+pub use transfer::{
+    EXPORT_FORMAT, EXPORT_VERSION, ExportLine, ExportRequest, ImportInput, ImportRequest, MAX_IMPORT_LINE_BYTES,
+    TransferReport,
+};
 pub use write::{MAX_BATCH, MemoryInput, Message, Written};
 
 /// The domain types every caller needs.
@@ -53,3 +56,7 @@ pub use memory_embed as embed;
 
 /// The derived search index: BM25 plus vectors, fused.
 pub use memory_index as index;
+
+/// What `memory backup` reports.
+#[cfg(feature = "sqlite")]
+pub use memory_store_sqlite::BackupReport;

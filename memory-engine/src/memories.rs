@@ -5,6 +5,8 @@ use memory_core::{
     AuditOutcome, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest, Result,
 };
 
+use serde_json::json;
+
 use crate::caller::Caller;
 use crate::engine::{Engine, Visibility};
 
@@ -73,7 +75,7 @@ impl Engine {
         }
         self.inner.store.delete_memory(&caller.tenant, id, self.now()).await?;
         let _ = self.catch_up(&t).await;
-        self.audit(caller, Some(&m.namespace), "memory.forget", AuditOutcome::Ok, id.to_string()).await
+        self.audit(caller, Some(&m.namespace), "memory.forget", AuditOutcome::Ok, json!({ "id": id })).await
     }
 
     /// Reports how useful recalled memories were; each one's utility moves toward the reward
@@ -91,9 +93,9 @@ impl Engine {
         let found = self.inner.store.get_memories(&caller.tenant, ids).await?;
         for id in ids {
             if !found.iter().any(|m| m.id == *id && vis.readable.contains(&m.namespace)) {
-                let err = Error::not_found(format!("memory {id} not found"));
-                self.audit_denied(caller, None, "memory.outcome", &err).await;
-                return Err(err);
+                return Err(self
+                    .memory_not_found(caller, found.iter().find(|m| m.id == *id), *id, "memory.outcome")
+                    .await);
             }
         }
         self.inner.store.record_outcomes(&caller.tenant, ids, outcome, self.now()).await?;
@@ -101,8 +103,8 @@ impl Engine {
         namespaces.sort();
         namespaces.dedup();
         for ns in namespaces {
-            let here: Vec<String> = found.iter().filter(|m| &m.namespace == ns).map(|m| m.id.to_string()).collect();
-            let detail = format!("{outcome:?} for {}", here.join(", "));
+            let here: Vec<MemoryId> = found.iter().filter(|m| &m.namespace == ns).map(|m| m.id).collect();
+            let detail = json!({ "outcome": outcome_name(outcome), "reward": outcome.reward()?, "ids": here });
             self.audit(caller, Some(ns), "memory.outcome", AuditOutcome::Ok, detail).await?;
         }
         Ok(())
@@ -111,13 +113,32 @@ impl Engine {
     /// The memory `id` if `vis` lets the caller read it; else 404 (audited).
     async fn visible(&self, caller: &Caller, vis: &Visibility, id: MemoryId, op: &str) -> Result<Memory> {
         let found = self.inner.store.get_memory(&caller.tenant, id).await?;
-        match found.filter(|m| vis.readable.contains(&m.namespace) && !m.is_expired(self.now())) {
-            Some(m) => Ok(m),
-            None => {
-                let err = Error::not_found(format!("memory {id} not found"));
-                self.audit_denied(caller, None, op, &err).await;
-                Err(err)
-            }
+        match found {
+            Some(m) if vis.readable.contains(&m.namespace) && !m.is_expired(self.now()) => Ok(m),
+            other => Err(self.memory_not_found(caller, other.as_ref(), id, op).await),
         }
+    }
+
+    /// The 404 for memory `id`, audited: in the memory's namespace when it exists (its
+    /// writers see who looked), else without one. The caller learns nothing either way.
+    pub(crate) async fn memory_not_found(
+        &self,
+        caller: &Caller,
+        found: Option<&Memory>,
+        id: MemoryId,
+        op: &str,
+    ) -> Error {
+        let err = Error::not_found(format!("memory {id} not found"));
+        self.audit_denied(caller, found.map(|m| &m.namespace), op, &err).await;
+        err
+    }
+}
+
+/// How an outcome report is named in audit details.
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Helpful => "helpful",
+        Outcome::Unhelpful => "unhelpful",
+        Outcome::Reward(_) => "reward",
     }
 }

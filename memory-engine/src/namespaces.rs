@@ -2,12 +2,16 @@
 //! delete, verify. Operators manage every namespace of their tenant; other callers manage the
 //! namespaces the policies let them write, and see the ones they can read.
 
+use std::collections::HashSet;
+
 use memory_core::{
-    AuditOutcome, Error, ErrorKind, MemoryFilter, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind,
-    NamespacePatch, NamespaceStatus, Result,
+    AuditOutcome, Error, ErrorKind, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey,
+    NamespaceKind, NamespacePatch, NamespaceStatus, PageRequest, Result,
 };
 use memory_policy::Operation;
 use serde::Serialize;
+
+use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::Engine;
@@ -28,6 +32,10 @@ pub struct VerifyReport {
     pub namespaces: usize,
     /// Live memories counted in the store.
     pub memories: u64,
+    /// The store change sequence the index has applied.
+    pub applied_seq: u64,
+    /// The store's latest change sequence.
+    pub store_seq: u64,
     /// Each problem in one sentence; empty when all is well.
     pub problems: Vec<String>,
 }
@@ -51,7 +59,7 @@ impl Engine {
             Err(e) => return Err(e),
         }
         self.forget_catalog(&t);
-        self.audit(caller, Some(&key), "namespace.create", AuditOutcome::Ok, "created").await?;
+        self.audit(caller, Some(&key), "namespace.create", AuditOutcome::Ok, json!({ "kind": "explicit" })).await?;
         Ok(ns)
     }
 
@@ -100,7 +108,7 @@ impl Engine {
         let _t = self.tenant(&caller.tenant).await?;
         self.authorize_manage(caller, &key, "namespace.update").await?;
         let ns = self.inner.store.update_namespace(&caller.tenant, &key, patch, self.now()).await?;
-        self.audit(caller, Some(&key), "namespace.update", AuditOutcome::Ok, format!("{patch:?}")).await?;
+        self.audit(caller, Some(&key), "namespace.update", AuditOutcome::Ok, json!({ "patch": patch })).await?;
         Ok(ns)
     }
 
@@ -143,21 +151,25 @@ impl Engine {
         if change == StatusChange::Delete {
             let _ = self.catch_up(&t).await;
         }
-        let detail = if changed { "changed" } else { "unchanged: already in that state" };
-        self.audit(caller, Some(&key), op, AuditOutcome::Ok, detail).await?;
+        self.audit(caller, Some(&key), op, AuditOutcome::Ok, json!({ "changed": changed })).await?;
         Ok(changed)
     }
 
     /// Checks the catalog against the stored memories and the index: the tenant's default and
-    /// shared namespaces exist, every live memory belongs to a cataloged namespace, and the index
-    /// holds exactly the live, unsuperseded memories of each namespace. Operators only.
+    /// shared namespaces exist, every live memory belongs to a cataloged namespace, the index
+    /// holds exactly the live, unsuperseded memories of each namespace (by id, not by count),
+    /// its change sequence is not ahead of the store's, and its two sides agree. Problems the
+    /// index had on disk (another store's, damaged: rebuilt on open) are reported too.
+    /// Operators only.
     pub async fn verify_namespaces(&self, caller: &Caller) -> Result<VerifyReport> {
         if !caller.operator {
             return Err(Error::forbidden("namespaces verify is an operator command"));
         }
         let t = self.tenant(&caller.tenant).await?;
+        let index = self.index(&t).await?;
         self.catch_up(&t).await?;
         let mut report = VerifyReport::default();
+        report.problems.extend(self.index_notes(&t));
         let config = self.inner.policy.config();
         let mut all = self.inner.store.list_namespaces(&caller.tenant, &NamespaceFilter::default()).await?;
         let mut deleted = NamespaceFilter::default();
@@ -172,6 +184,7 @@ impl Engine {
                 Some(_) => {}
             }
         }
+        let mut indexed = index.ids_by_namespace();
         let mut sum = 0;
         for ns in &all {
             if let Err(e) = ns.validate() {
@@ -179,24 +192,54 @@ impl Engine {
             }
             let live = self.count_in(caller, &ns.key).await?;
             sum += live;
+            let in_index = indexed.remove(&ns.key).unwrap_or_default();
             if ns.status == NamespaceStatus::Deleted {
                 if live > 0 {
                     report
                         .problems
                         .push(format!("deleted namespace {:?} still has {live} live memories", ns.key.as_str()));
                 }
+                if !in_index.is_empty() {
+                    report.problems.push(format!(
+                        "the index still holds {} memories of deleted namespace {:?}; run `memory reindex`",
+                        in_index.len(),
+                        ns.key.as_str()
+                    ));
+                }
                 continue;
             }
-            let mut filter = MemoryFilter::namespace(ns.key.clone());
-            filter.exclude_superseded = true;
-            let searchable = self.inner.store.count_memories(&caller.tenant, &filter).await?;
-            let indexed = t.index.namespace_len(&ns.key) as u64;
-            if indexed != searchable {
+            let searchable = self.searchable_ids(caller, &ns.key).await?;
+            let missing: Vec<&MemoryId> = searchable.iter().filter(|id| !in_index.contains(id)).collect();
+            let extra: Vec<&MemoryId> = in_index.iter().filter(|id| !searchable.contains(id)).collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                let example = missing.first().or(extra.first()).map(|id| id.to_string()).unwrap_or_default();
                 report.problems.push(format!(
-                    "namespace {:?}: the index holds {indexed} memories, the store {searchable}; run `memory reindex`",
-                    ns.key.as_str()
+                    "namespace {:?}: the index lacks {} of its {} searchable memories and holds {} it should not \
+                     (e.g. {example}); run `memory reindex`",
+                    ns.key.as_str(),
+                    missing.len(),
+                    searchable.len(),
+                    extra.len()
                 ));
             }
+        }
+        for (ns, ids) in indexed {
+            report.problems.push(format!(
+                "the index holds {} memories of namespace {:?}, which the store does not know; run `memory reindex`",
+                ids.len(),
+                ns.as_str()
+            ));
+        }
+        let last_seq = self.inner.store.last_seq().await?;
+        if index.applied_seq() > last_seq {
+            report.problems.push(format!(
+                "the index has applied change {} but the store ends at {last_seq}; run `memory reindex`",
+                index.applied_seq()
+            ));
+        }
+        let idx = index.clone();
+        for problem in crate::sync::blocking_value("check", move || idx.check()).await? {
+            report.problems.push(format!("{problem}; run `memory reindex`"));
         }
         let total = self.inner.store.count_memories(&caller.tenant, &MemoryFilter::all()).await?;
         if total != sum {
@@ -206,7 +249,25 @@ impl Engine {
         }
         report.namespaces = all.len();
         report.memories = total;
+        report.applied_seq = index.applied_seq();
+        report.store_seq = last_seq;
         Ok(report)
+    }
+
+    /// The ids of a namespace's live, unsuperseded memories: what its index must hold.
+    async fn searchable_ids(&self, caller: &Caller, key: &NamespaceKey) -> Result<HashSet<MemoryId>> {
+        let mut filter = MemoryFilter::namespace(key.clone());
+        filter.exclude_superseded = true;
+        let mut ids = HashSet::new();
+        let mut page = PageRequest::first(MAX_PAGE_LIMIT);
+        loop {
+            let p = self.inner.store.list_memories(&caller.tenant, &filter, &page).await?;
+            ids.extend(p.items.iter().map(|m| m.id));
+            match p.next_cursor {
+                Some(c) => page = PageRequest::after(c, MAX_PAGE_LIMIT),
+                None => return Ok(ids),
+            }
+        }
     }
 
     async fn count_in(&self, caller: &Caller, key: &NamespaceKey) -> Result<u64> {

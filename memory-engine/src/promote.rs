@@ -1,9 +1,10 @@
 //! Promotion (SPEC 4): an authorized, audited copy of a memory into `shared` or a scope
 //! profile's promotion target, linked to its source and deduplicated by content.
 
-use memory_core::{AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
+use memory_core::{AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, Result};
 use memory_policy::{Operation, ReadRequest};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::{Engine, Tenant, plan_error};
@@ -27,11 +28,10 @@ impl Engine {
     pub async fn promote(&self, caller: &Caller, id: MemoryId, target: Option<&str>) -> Result<Promoted> {
         let t = self.tenant(&caller.tenant).await?;
         let vis = self.visibility(caller, &t).await?;
-        let source = self.inner.store.get_memory(&caller.tenant, id).await?;
-        let Some(source) = source.filter(|m| vis.readable.contains(&m.namespace) && !m.is_expired(self.now())) else {
-            let err = Error::not_found(format!("memory {id} not found"));
-            self.audit_denied(caller, None, "memory.promote", &err).await;
-            return Err(err);
+        let found = self.inner.store.get_memory(&caller.tenant, id).await?;
+        let source = match found {
+            Some(m) if vis.readable.contains(&m.namespace) && !m.is_expired(self.now()) => m,
+            other => return Err(self.memory_not_found(caller, other.as_ref(), id, "memory.promote").await),
         };
         let catalog = self.catalog(&t).await?;
         let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
@@ -95,17 +95,23 @@ impl Engine {
         copy.expires_at = source.expires_at;
         copy.metadata = source.metadata.clone();
         copy.promoted_from = Some(source.id);
-        let outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
-        let o = outcome[0];
-        let created = matches!(o, PutOutcome::Created(_));
+        // A target that already holds the content keeps its version: the copy takes its
+        // category, so promotion deduplicates by content and never conflicts over a category.
+        let held = self.inner.store.find_duplicate(&caller.tenant, target, copy.layer, &copy.content).await?;
+        if let Some(held) = held {
+            copy.category = held.category;
+        }
+        let mut outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
+        let o = outcome.pop().expect("one input, one outcome");
+        let created = o.created();
         let _ = self.catch_up(t).await;
-        let detail = format!(
-            "{} {} from {:?} as {}: {reason}",
-            if created { "copied" } else { "already held" },
-            id,
-            source.namespace.as_str(),
-            o.id()
-        );
+        let detail = json!({
+            "source": id,
+            "from": source.namespace,
+            "copy": o.id(),
+            "created": created,
+            "reason": reason,
+        });
         self.audit(caller, Some(target), op, AuditOutcome::Ok, detail).await?;
         Ok(Promoted { id: o.id(), namespace: target.clone(), created })
     }

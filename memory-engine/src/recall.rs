@@ -244,7 +244,8 @@ impl Engine {
                 limit: (settings.candidates as usize).max(room),
                 fusion: Default::default(),
             };
-            let index = t.index.clone();
+            // Another process may have written since: catch up first (cheap when nothing is new).
+            let index = self.catch_up_unless_busy(&t).await?;
             let hits = match blocking_value("search", move || index.search(&query)).await {
                 Ok(r) => r.hits,
                 Err(e) => {

@@ -1,6 +1,7 @@
 //! Keeping the derived index in step with the store (SPEC 5): catch-up from the store's change
-//! sequence after a crash or restart, and a full rebuild (`reindex`). The store is the source
-//! of truth; these functions only ever read it.
+//! sequence, after a crash, a restart, or another process's writes, and for a full rebuild
+//! (`reindex`: an emptied index caught up from 0). The store is the source of truth; these
+//! functions only ever read it. Saving the index (checkpoints) is the engine's business.
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ pub async fn catch_up(
     index: Arc<MemoryIndex>,
     progress: &mut (dyn FnMut(SyncReport) + Send),
 ) -> Result<SyncReport> {
-    catch_up_with(store, tenant, embedder, index, &|ids: &[MemoryId]| vec![None; ids.len()], true, progress).await
+    catch_up_with(store, tenant, embedder, index, &|ids: &[MemoryId]| vec![None; ids.len()], progress).await
 }
 
 /// Vectors already known for some memories: per id, `Some(Some(v))` is its vector,
@@ -41,15 +42,14 @@ pub type KnownVectors<'a> = dyn Fn(&[MemoryId]) -> Vec<Option<Option<Vec<f32>>>>
 
 /// [`catch_up`], taking the vectors of memories whose embedding is already known from `known`
 /// (the engine passes the vectors of the memories it just wrote, so they are not embedded twice).
-/// With `durable` the index is flushed at the end; without, the changes are searchable at once
-/// and saved by the next flush (the write path defers it: flushing per batch cost 70% of ingest).
+/// The changes are searchable at once and saved by the next checkpoint (saving per batch cost
+/// 70% of ingest).
 pub async fn catch_up_with(
     store: &dyn Store,
     tenant: &TenantId,
     embedder: Arc<dyn Embedder>,
     index: Arc<MemoryIndex>,
     known: &KnownVectors<'_>,
-    durable: bool,
     progress: &mut (dyn FnMut(SyncReport) + Send),
 ) -> Result<SyncReport> {
     let mut report = SyncReport { applied_seq: index.applied_seq(), ..SyncReport::default() };
@@ -89,26 +89,7 @@ pub async fn catch_up_with(
         report.applied_seq = last;
         progress(report);
     }
-    // Not durable: visible to searches now, saved (with its checkpoint) by the next flush; a
-    // crash before that only means the next start catches up from the older checkpoint.
-    if durable {
-        let idx = index.clone();
-        blocking("flush", move || idx.flush()).await?;
-    }
     Ok(report)
-}
-
-/// Empties the index and rebuilds it from the store (`memory reindex`).
-pub async fn rebuild(
-    store: &dyn Store,
-    tenant: &TenantId,
-    embedder: Arc<dyn Embedder>,
-    index: Arc<MemoryIndex>,
-    progress: &mut (dyn FnMut(SyncReport) + Send),
-) -> Result<SyncReport> {
-    let idx = index.clone();
-    blocking("clear", move || idx.clear()).await?;
-    catch_up(store, tenant, embedder, index, progress).await
 }
 
 /// Runs index work (embedding, tantivy, file IO) on the blocking pool, never on async workers.

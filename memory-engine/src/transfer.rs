@@ -1,37 +1,52 @@
 //! Export and import (SPEC 6): a versioned JSON-lines format that round-trips losslessly.
 //!
 //! ```text
-//! {"type":"header","format":"memory-export","version":1,"tenant":"default","exported_at":"..."}
+//! {"type":"header","format":"memory-export","version":2,"tenant":"default","exported_at":"..."}
 //! {"type":"namespace","namespace":{...the catalog record...}}
 //! {"type":"memory","memory":{...every field: content, layer, category, confidence,
 //!                             provenance, times, metadata, links, usage statistics...}}
-//! {"type":"audit","audit":{...}}                      (only when asked for)
+//! {"type":"audit","audit":{...structured detail, and the origin of imported records...}}   (when asked for)
 //! {"type":"end","namespaces":N,"memories":M,"audit":K}
 //! ```
 //! Namespaces come in key order, each followed by its live memories in id order. Store-internal
 //! fields (the change sequence, the tenant, tombstones) are not exported. The `end` line makes a
-//! truncated file detectable. Import reads and validates the whole file before it writes
-//! anything, keeps ids (so importing twice changes nothing), and restores archived namespaces as
-//! archived.
+//! truncated file detectable. Version 2 made audit details structured (version 1 files, whose
+//! details are text, still import).
+//!
+//! Import reads the file twice, one bounded line at a time, so memory use does not grow with
+//! it: the first pass validates everything (format, every record, the end counts, the caller's
+//! right to write each namespace, the file's tenant, and every memory id against the store: an
+//! id held by a different memory, or by a deleted one, is a conflict naming it), and only then
+//! the second pass writes. Memories keep their ids, so importing twice changes nothing. Imported
+//! audit records are marked with their origin (they were not recorded here), and the import
+//! itself is audited.
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, Write};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
 use memory_core::{
-    AuditFilter, AuditOutcome, AuditRecord, Error, ErrorKind, MAX_PAGE_LIMIT, Memory, MemoryFilter, MemoryId,
-    Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NewMemory, PageRequest, PutOutcome,
-    Result, Timestamp,
+    AuditFilter, AuditId, AuditOrigin, AuditOutcome, AuditRecord, ContentHash, Error, ErrorKind, MAX_PAGE_LIMIT,
+    Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus,
+    NewMemory, PageRequest, PutOutcome, Result, Timestamp,
 };
 use memory_policy::Operation;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::Engine;
 
 /// The format name in the header line.
 pub const EXPORT_FORMAT: &str = "memory-export";
-/// The newest format version this build writes and reads.
-pub const EXPORT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads (it reads 1 too).
+pub const EXPORT_VERSION: u32 = 2;
+
+/// Longest line an import reads: a memory of the largest content, escaped, and its metadata
+/// fit several times over; anything longer is not a line of an export.
+pub const MAX_IMPORT_LINE_BYTES: usize = 16 << 20;
+
+/// Memories checked against the store, and written, per step of an import.
+const IMPORT_CHUNK: usize = MAX_PAGE_LIMIT;
 
 /// One line of an export file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +98,19 @@ pub struct ExportRequest {
     pub audit: bool,
 }
 
+/// Options of an import.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// The tenant the file may say it came from when that is not the caller's (a file of
+    /// another tenant is refused unless named here).
+    pub from_tenant: Option<String>,
+}
+
+/// What an import reads: seekable, because it reads the file twice (validate, then write).
+pub trait ImportInput: BufRead + Seek + Send {}
+
+impl<T: BufRead + Seek + Send> ImportInput for T {}
+
 /// Counts of an export or import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TransferReport {
@@ -90,10 +118,11 @@ pub struct TransferReport {
     pub namespaces: u64,
     /// Memories exported, or written by the import.
     pub memories: u64,
-    /// Memories the import skipped because they were already there (same id).
+    /// Memories the import skipped because they were already there (the same id holding the
+    /// same content in the same namespace and layer).
     pub skipped: u64,
-    /// Imported memories whose content a different memory of the namespace already held: the
-    /// store kept one (and counted the evidence).
+    /// Imported memories whose content a different memory of the namespace and layer already
+    /// held: that memory absorbed them (evidence, and what they added).
     pub merged: u64,
     /// Audit records exported or appended.
     pub audit: u64,
@@ -102,7 +131,8 @@ pub struct TransferReport {
 impl Engine {
     /// Writes the requested namespaces to `out`. Operators may export any namespace of the
     /// tenant; other callers only namespaces they can read (so an export never holds a memory
-    /// outside the caller's read set). Deleted namespaces are not exported.
+    /// outside the caller's read set). Deleted namespaces are not exported. Reads only the
+    /// store, namespace by namespace, so it costs what the exported memories cost.
     pub async fn export(
         &self,
         caller: &Caller,
@@ -182,26 +212,160 @@ impl Engine {
         let end = ExportLine::End { namespaces: report.namespaces, memories: report.memories, audit: report.audit };
         write_line(out, &end).map_err(io)?;
         out.flush().map_err(io)?;
-        let detail = format!("{} namespaces, {} memories", report.namespaces, report.memories);
+        let names: Vec<&NamespaceKey> = chosen.iter().map(|n| &n.key).collect();
+        let detail = json!({
+            "namespaces": names,
+            "memories": report.memories,
+            "audit": report.audit,
+        });
         self.audit(caller, None, "export", AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
 
-    /// Imports an export file into the caller's tenant. The whole file is read and validated
-    /// first (format, version, every record, the end counts, the caller's right to write each
-    /// namespace: operators may import anything); only then is anything written. Memories keep
-    /// their ids and every field; ones already present (same id) are skipped, so importing
-    /// twice changes nothing.
+    /// Imports an export file into the caller's tenant: validates all of it first (see the
+    /// module documentation), then writes. A file of another tenant needs
+    /// `request.from_tenant`; operators may import into any namespace, others only where the
+    /// policies let them write. An id held here by a memory with other content, in another
+    /// namespace or layer, or by a deleted memory, is a `Conflict` naming it, and nothing is
+    /// written.
     pub async fn import(
         &self,
         caller: &Caller,
-        input: &mut (dyn BufRead + Send),
+        input: &mut dyn ImportInput,
+        request: &ImportRequest,
         progress: &mut (dyn FnMut(TransferReport) + Send),
     ) -> Result<TransferReport> {
-        let parsed = parse_export(input, &caller.tenant)?;
         let t = self.tenant(&caller.tenant).await?;
+        let start = input.stream_position().map_err(read_err)?;
+        let checked = self.check_import(caller, input, request).await?;
+        let import_id = AuditId::new_v7();
+        let result = self.write_import(caller, input, start, &checked, import_id, progress).await;
+        self.forget_catalog(&t);
+        if let Err(e) = self.catch_up(&t).await {
+            t.note(format!("the index could not take in the import yet ({e}); the next command catches up"));
+        }
+        let (report, created) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                let detail =
+                    json!({ "reason": e.message(), "status": e.kind().to_string(), "file_tenant": checked.tenant });
+                let _ = self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Failed, detail).await;
+                return Err(e);
+            }
+        };
+        let detail = json!({
+            "file_tenant": checked.tenant,
+            "exported_at": checked.exported_at,
+            "namespaces_created": created,
+            "memories": report.memories,
+            "skipped": report.skipped,
+            "merged": report.merged,
+            "audit": report.audit,
+        });
+        self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Ok, detail).await?;
+        Ok(report)
+    }
+
+    /// The checking passes of an import: everything that could refuse it. The first reads and
+    /// validates every line, then checks the caller's rights and the namespaces; only then
+    /// does a second read check every memory id against the store (so a refusal for rights
+    /// comes before one for a conflicting id, wherever they are in the file).
+    async fn check_import(
+        &self,
+        caller: &Caller,
+        input: &mut dyn ImportInput,
+        request: &ImportRequest,
+    ) -> Result<CheckedImport> {
+        let start = input.stream_position().map_err(read_err)?;
+        let mut lines = Lines::new(input);
+        let mut checked = CheckedImport::default();
+        let mut ids = HashSet::new();
+        let mut counts = (0u64, 0u64, 0u64);
+        let mut end = None;
+        while let Some((n, line)) = lines.next_line()? {
+            let at = |msg: String| Error::invalid_input(format!("line {n}: {msg}"));
+            checked.line_hashes.push(line_hash(&line));
+            if line.trim().is_empty() {
+                continue;
+            }
+            if end.is_some() {
+                return Err(at("nothing may follow the end line".into()));
+            }
+            let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+            match parsed {
+                ExportLine::Header { format, version, tenant, exported_at } => {
+                    if checked.header || n != 1 {
+                        return Err(at("the header must be the first line, once".into()));
+                    }
+                    if format != EXPORT_FORMAT {
+                        return Err(at(format!("format {format:?} is not {EXPORT_FORMAT:?}")));
+                    }
+                    if version == 0 || version > EXPORT_VERSION {
+                        return Err(at(format!(
+                            "format version {version} is not supported (this build reads 1..={EXPORT_VERSION})"
+                        )));
+                    }
+                    if tenant != caller.tenant.as_str() && request.from_tenant.as_deref() != Some(tenant.as_str()) {
+                        return Err(at(format!(
+                            "the file was exported from tenant {tenant:?}, and this import writes tenant {:?}; \
+                             name the file's tenant (--from-tenant {tenant}) to import it anyway",
+                            caller.tenant.as_str()
+                        )));
+                    }
+                    checked.header = true;
+                    checked.tenant = tenant;
+                    checked.exported_at = Some(exported_at);
+                }
+                _ if !checked.header => return Err(at("the file does not start with a memory-export header".into())),
+                ExportLine::Namespace { mut namespace } => {
+                    namespace.tenant = caller.tenant.clone();
+                    namespace.validate().map_err(|e| at(e.message().to_owned()))?;
+                    if namespace.status == NamespaceStatus::Deleted {
+                        return Err(at(format!(
+                            "namespace {:?} is deleted; exports never hold one",
+                            namespace.key.as_str()
+                        )));
+                    }
+                    if checked.namespaces.iter().any(|n: &Namespace| n.key == namespace.key) {
+                        return Err(at(format!("namespace {:?} appears twice", namespace.key.as_str())));
+                    }
+                    counts.0 += 1;
+                    checked.namespaces.push(namespace);
+                }
+                ExportLine::Memory { memory } => {
+                    memory.validate().map_err(|e| at(e.message().to_owned()))?;
+                    if !checked.namespaces.iter().any(|n| n.key == memory.namespace) {
+                        return Err(at(format!(
+                            "memory {} is in namespace {:?}, which no earlier line declares",
+                            memory.id,
+                            memory.namespace.as_str()
+                        )));
+                    }
+                    if !ids.insert(memory.id) {
+                        return Err(at(format!("memory {} appears twice", memory.id)));
+                    }
+                    counts.1 += 1;
+                }
+                ExportLine::Audit { mut audit } => {
+                    audit.tenant = caller.tenant.clone();
+                    audit.validate().map_err(|e| at(e.message().to_owned()))?;
+                    counts.2 += 1;
+                }
+                ExportLine::End { namespaces, memories, audit } => end = Some((namespaces, memories, audit)),
+            }
+        }
+        drop(ids);
+        let Some(declared) = end else {
+            return Err(Error::invalid_input("the file has no end line: it is truncated or not an export"));
+        };
+        if counts != declared {
+            return Err(Error::invalid_input(format!(
+                "the end line counts {} namespaces, {} memories and {} audit records; the file holds {}, {} and {}",
+                declared.0, declared.1, declared.2, counts.0, counts.1, counts.2
+            )));
+        }
         if !caller.operator {
-            for ns in &parsed.namespaces {
+            for ns in &checked.namespaces {
                 let verdict = self.inner.policy.can(&caller.identity, Operation::Write, ns.key.as_str());
                 if !verdict.allowed {
                     let err =
@@ -211,88 +375,265 @@ impl Engine {
                 }
             }
         }
-        // Existing state: a namespace deleted here cannot take memories until purged.
-        let mut create = Vec::new();
-        for ns in &parsed.namespaces {
-            match self.inner.store.get_namespace(&caller.tenant, &ns.key).await? {
-                Some(existing) if existing.status == NamespaceStatus::Deleted => {
+        for ns in &checked.namespaces {
+            if let Some(existing) = self.inner.store.get_namespace(&caller.tenant, &ns.key).await?
+                && existing.status == NamespaceStatus::Deleted
+            {
+                return Err(Error::conflict(format!(
+                    "namespace {:?} is deleted here; purge it before importing it again",
+                    ns.key.as_str()
+                )));
+            }
+        }
+        // Every memory id against the store, a chunk at a time.
+        input.seek(SeekFrom::Start(start)).map_err(read_err)?;
+        let mut lines = Lines::new(input);
+        let mut chunk: Vec<NewMemory> = Vec::new();
+        while let Some((n, line)) = lines.next_line()? {
+            if checked.line_hashes.get(n - 1) != Some(&line_hash(&line)) {
+                return Err(Error::conflict(format!("line {n} changed while the file was imported; import it again")));
+            }
+            if let Ok(ExportLine::Memory { memory }) = serde_json::from_str::<ExportLine>(&line) {
+                chunk.push(memory);
+                if chunk.len() == IMPORT_CHUNK {
+                    self.check_import_ids(caller, &mut chunk, &mut checked).await?;
+                }
+            }
+        }
+        self.check_import_ids(caller, &mut chunk, &mut checked).await?;
+        Ok(checked)
+    }
+
+    /// Sorts a chunk of the file's memories by what the store holds under their ids: free (to
+    /// write), the same memory (already there), or a conflict.
+    async fn check_import_ids(
+        &self,
+        caller: &Caller,
+        chunk: &mut Vec<NewMemory>,
+        checked: &mut CheckedImport,
+    ) -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<MemoryId> = chunk.iter().map(|m| m.id).collect();
+        let live: HashMap<MemoryId, Memory> =
+            self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| (m.id, m)).collect();
+        let others: Vec<MemoryId> = ids.iter().filter(|id| !live.contains_key(id)).copied().collect();
+        if let Some(taken) = self.inner.store.taken_memory_ids(&others).await?.first() {
+            return Err(Error::conflict(format!(
+                "memory {taken} of the file cannot be imported: its id belongs to a deleted memory here (or to \
+                 another tenant's); nothing was written"
+            )));
+        }
+        for m in chunk.drain(..) {
+            let Some(here) = live.get(&m.id) else {
+                // A fresh id: its content may repeat a memory here, which must agree on the
+                // category (else the write would discard it, SPEC 2).
+                let store = &self.inner.store;
+                if let Some(d) = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await?
+                    && d.category != m.category
+                {
                     return Err(Error::conflict(format!(
-                        "namespace {:?} is deleted here; purge it before importing it again",
-                        ns.key.as_str()
+                        "memory {} of the file repeats memory {} here (namespace {:?}, layer {}) as category {}, \
+                         which holds it as {}; nothing was written",
+                        m.id,
+                        d.id,
+                        m.namespace.as_str(),
+                        m.layer,
+                        m.category,
+                        d.category
                     )));
                 }
-                Some(_) => {}
-                None => create.push(ns.clone()),
+                continue;
+            };
+            let same = here.namespace == m.namespace
+                && here.layer == m.layer
+                && here.content_hash == ContentHash::of(&m.content);
+            if !same {
+                return Err(Error::conflict(format!(
+                    "memory {} of the file conflicts with memory {} here: the file has it in namespace {:?}, layer {}, \
+                     the store in {:?}, layer {}{}; nothing was written",
+                    m.id,
+                    here.id,
+                    m.namespace.as_str(),
+                    m.layer,
+                    here.namespace.as_str(),
+                    here.layer,
+                    if here.content_hash == ContentHash::of(&m.content) { "" } else { ", with other content" }
+                )));
             }
+            checked.present.insert(m.id);
         }
+        Ok(())
+    }
+
+    /// The second pass: writes what the first pass checked. Returns the report and the keys of
+    /// the namespaces it created.
+    async fn write_import(
+        &self,
+        caller: &Caller,
+        input: &mut dyn ImportInput,
+        start: u64,
+        checked: &CheckedImport,
+        import_id: AuditId,
+        progress: &mut (dyn FnMut(TransferReport) + Send),
+    ) -> Result<(TransferReport, Vec<NamespaceKey>)> {
         let mut report = TransferReport::default();
         let now = self.now();
-        // Namespaces are created active so their memories can be put, then given their status.
-        for ns in &create {
-            let mut active = ns.clone();
-            active.status = NamespaceStatus::Active;
-            self.inner.store.create_namespace(active).await?;
-            report.namespaces += 1;
+        let mut created = Vec::new();
+        // Namespaces first, created active so their memories can be put, then given their status.
+        for ns in &checked.namespaces {
+            match self.inner.store.get_namespace(&caller.tenant, &ns.key).await? {
+                None => {
+                    let mut active = ns.clone();
+                    active.status = NamespaceStatus::Active;
+                    self.inner.store.create_namespace(active).await?;
+                    created.push(ns.key.clone());
+                    report.namespaces += 1;
+                }
+                Some(current) => {
+                    // Existing namespaces (the tenant's default and shared, say) take the file's metadata.
+                    let mut patch = NamespacePatch::default();
+                    patch.display_name = Some(ns.display_name.clone());
+                    patch.description = Some(ns.description.clone());
+                    patch.team = Some(ns.team.clone());
+                    patch.sensitivity = Some(ns.sensitivity);
+                    patch.default_access = Some(ns.default_access);
+                    patch.retention_days = Some(ns.retention_days);
+                    patch.metadata = Some(ns.metadata.clone());
+                    if current.status == NamespaceStatus::Archived {
+                        self.inner.store.restore_namespace(&caller.tenant, &ns.key, now).await?;
+                    }
+                    self.inner.store.update_namespace(&caller.tenant, &ns.key, &patch, ns.updated_at).await?;
+                }
+            }
         }
-        self.forget_catalog(&t);
-        for ns in &parsed.namespaces {
-            if create.iter().any(|c| c.key == ns.key) {
+        let origin = AuditOrigin {
+            import: import_id,
+            tenant: checked.tenant.clone(),
+            exported_at: checked.exported_at.unwrap_or(now),
+        };
+        input.seek(SeekFrom::Start(start)).map_err(read_err)?;
+        let mut lines = Lines::new(input);
+        let mut batch: Vec<NewMemory> = Vec::new();
+        while let Some((n, line)) = lines.next_line()? {
+            if checked.line_hashes.get(n - 1) != Some(&line_hash(&line)) {
+                return Err(Error::conflict(format!("line {n} changed while the file was imported; import it again")));
+            }
+            if line.trim().is_empty() {
                 continue;
             }
-            // Existing namespaces (the tenant's default and shared, say) take the file's metadata.
-            let mut patch = NamespacePatch::default();
-            patch.display_name = Some(ns.display_name.clone());
-            patch.description = Some(ns.description.clone());
-            patch.team = Some(ns.team.clone());
-            patch.sensitivity = Some(ns.sensitivity);
-            patch.default_access = Some(ns.default_access);
-            patch.retention_days = Some(ns.retention_days);
-            patch.metadata = Some(ns.metadata.clone());
-            let current = self.inner.store.get_namespace(&caller.tenant, &ns.key).await?;
-            if current.as_ref().is_some_and(|c| c.status == NamespaceStatus::Archived) {
-                self.inner.store.restore_namespace(&caller.tenant, &ns.key, now).await?;
-            }
-            self.inner.store.update_namespace(&caller.tenant, &ns.key, &patch, ns.updated_at).await?;
-        }
-        for memories in parsed.memories.values() {
-            for chunk in memories.chunks(MAX_PAGE_LIMIT) {
-                let ids: Vec<MemoryId> = chunk.iter().map(|m| m.id).collect();
-                let present: HashSet<MemoryId> =
-                    self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| m.id).collect();
-                let fresh: Vec<NewMemory> = chunk.iter().filter(|m| !present.contains(&m.id)).cloned().collect();
-                report.skipped += (chunk.len() - fresh.len()) as u64;
-                let fresh_ids: Vec<MemoryId> = fresh.iter().map(|m| m.id).collect();
-                let outcomes = self.inner.store.put_memories(&caller.tenant, fresh).await?;
-                for (id, o) in fresh_ids.iter().zip(outcomes) {
-                    match o {
-                        PutOutcome::Created(_) => report.memories += 1,
-                        PutOutcome::Existing(other) if other != *id => report.merged += 1,
-                        PutOutcome::Existing(_) => report.skipped += 1,
+            let parsed: ExportLine =
+                serde_json::from_str(&line).map_err(|e| Error::internal(format!("line {n}: {e}")))?;
+            match parsed {
+                ExportLine::Memory { memory } if checked.present.contains(&memory.id) => report.skipped += 1,
+                ExportLine::Memory { memory } => {
+                    batch.push(memory);
+                    if batch.len() == IMPORT_CHUNK {
+                        self.put_import_batch(caller, &mut batch, &mut report).await?;
+                        progress(report);
                     }
                 }
-                progress(report);
+                ExportLine::Audit { mut audit } => {
+                    audit.tenant = caller.tenant.clone();
+                    audit.origin = Some(origin.clone());
+                    match self.inner.store.append_audit(audit).await {
+                        Ok(()) => report.audit += 1,
+                        // Imported before (ids are kept): it is already here.
+                        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                ExportLine::Header { .. } | ExportLine::Namespace { .. } | ExportLine::End { .. } => {}
             }
         }
-        for ns in &parsed.namespaces {
+        self.put_import_batch(caller, &mut batch, &mut report).await?;
+        progress(report);
+        for ns in &checked.namespaces {
             if ns.status == NamespaceStatus::Archived {
                 self.inner.store.archive_namespace(&caller.tenant, &ns.key, ns.updated_at).await?;
             }
         }
-        self.forget_catalog(&t);
-        for a in parsed.audit {
-            match self.inner.store.append_audit(a).await {
-                Ok(()) => report.audit += 1,
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
+        Ok((report, created))
+    }
+
+    async fn put_import_batch(
+        &self,
+        caller: &Caller,
+        batch: &mut Vec<NewMemory>,
+        report: &mut TransferReport,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for o in self.inner.store.put_memories(&caller.tenant, std::mem::take(batch)).await? {
+            match o {
+                PutOutcome::Created { .. } => report.memories += 1,
+                PutOutcome::Existing { .. } => report.merged += 1,
             }
         }
-        self.catch_up(&t).await?;
-        let detail = format!(
-            "{} namespaces created, {} memories written, {} skipped, {} merged",
-            report.namespaces, report.memories, report.skipped, report.merged
-        );
-        self.audit(caller, None, "import", AuditOutcome::Ok, detail).await?;
-        Ok(report)
+        Ok(())
+    }
+}
+
+/// What the first pass of an import established.
+#[derive(Debug, Default)]
+struct CheckedImport {
+    header: bool,
+    /// The tenant the file says it came from.
+    tenant: String,
+    exported_at: Option<Timestamp>,
+    namespaces: Vec<Namespace>,
+    /// Ids the store already holds with the same memory.
+    present: HashSet<MemoryId>,
+    /// Per line, a hash of its bytes: the second pass must read the same file.
+    line_hashes: Vec<u64>,
+}
+
+/// A fingerprint of a line (SipHash with fixed keys: the same in both passes).
+fn line_hash(line: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    line.hash(&mut h);
+    h.finish()
+}
+
+fn read_err(e: std::io::Error) -> Error {
+    Error::invalid_input(format!("cannot read the file: {e}"))
+}
+
+/// The lines of an import, each read with a bound ([`MAX_IMPORT_LINE_BYTES`]).
+struct Lines<'a> {
+    input: &'a mut dyn ImportInput,
+    n: usize,
+    buf: Vec<u8>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(input: &'a mut dyn ImportInput) -> Self {
+        Lines { input, n: 0, buf: Vec::new() }
+    }
+
+    /// The next line (1-based number, text without the newline), or `None` at the end.
+    fn next_line(&mut self) -> Result<Option<(usize, String)>> {
+        self.buf.clear();
+        let limit = MAX_IMPORT_LINE_BYTES as u64 + 1;
+        let read = (&mut *self.input).take(limit).read_until(b'\n', &mut self.buf).map_err(read_err)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.n += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        } else if self.buf.len() as u64 >= limit {
+            return Err(Error::invalid_input(format!(
+                "line {}: longer than {MAX_IMPORT_LINE_BYTES} bytes; not a line of an export",
+                self.n
+            )));
+        }
+        let text = String::from_utf8(std::mem::take(&mut self.buf))
+            .map_err(|_| Error::invalid_input(format!("line {}: not UTF-8", self.n)))?;
+        Ok(Some((self.n, text)))
     }
 }
 
@@ -320,99 +661,4 @@ fn exported(m: Memory) -> NewMemory {
 fn write_line(out: &mut (dyn Write + Send), line: &ExportLine) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, line).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
-}
-
-/// A validated export file.
-struct Parsed {
-    namespaces: Vec<Namespace>,
-    memories: BTreeMap<NamespaceKey, Vec<NewMemory>>,
-    audit: Vec<AuditRecord>,
-}
-
-/// Reads and checks a whole export file; the records are rebound to `tenant`.
-fn parse_export(input: &mut (dyn BufRead + Send), tenant: &memory_core::TenantId) -> Result<Parsed> {
-    let mut parsed = Parsed { namespaces: Vec::new(), memories: BTreeMap::new(), audit: Vec::new() };
-    let mut ids = HashSet::new();
-    let mut header = false;
-    let mut end = None;
-    let mut line = String::new();
-    let mut n = 0usize;
-    loop {
-        line.clear();
-        let read =
-            input.read_line(&mut line).map_err(|e| Error::invalid_input(format!("cannot read the file: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let at = |msg: String| Error::invalid_input(format!("line {n}: {msg}"));
-        if line.trim().is_empty() {
-            continue;
-        }
-        if end.is_some() {
-            return Err(at("nothing may follow the end line".into()));
-        }
-        let parsed_line: ExportLine = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
-        match parsed_line {
-            ExportLine::Header { format, version, .. } => {
-                if header || n != 1 {
-                    return Err(at("the header must be the first line, once".into()));
-                }
-                if format != EXPORT_FORMAT {
-                    return Err(at(format!("format {format:?} is not {EXPORT_FORMAT:?}")));
-                }
-                if version == 0 || version > EXPORT_VERSION {
-                    return Err(at(format!(
-                        "format version {version} is not supported (this build reads 1..={EXPORT_VERSION})"
-                    )));
-                }
-                header = true;
-            }
-            _ if !header => return Err(at("the file does not start with a memory-export header".into())),
-            ExportLine::Namespace { mut namespace } => {
-                namespace.tenant = tenant.clone();
-                namespace.validate().map_err(|e| at(e.message().to_owned()))?;
-                if namespace.status == NamespaceStatus::Deleted {
-                    return Err(at(format!(
-                        "namespace {:?} is deleted; exports never hold one",
-                        namespace.key.as_str()
-                    )));
-                }
-                if parsed.namespaces.iter().any(|n: &Namespace| n.key == namespace.key) {
-                    return Err(at(format!("namespace {:?} appears twice", namespace.key.as_str())));
-                }
-                parsed.namespaces.push(namespace);
-            }
-            ExportLine::Memory { memory } => {
-                memory.validate().map_err(|e| at(e.message().to_owned()))?;
-                if !parsed.namespaces.iter().any(|n| n.key == memory.namespace) {
-                    return Err(at(format!(
-                        "memory {} is in namespace {:?}, which no earlier line declares",
-                        memory.id,
-                        memory.namespace.as_str()
-                    )));
-                }
-                if !ids.insert(memory.id) {
-                    return Err(at(format!("memory {} appears twice", memory.id)));
-                }
-                parsed.memories.entry(memory.namespace.clone()).or_default().push(memory);
-            }
-            ExportLine::Audit { mut audit } => {
-                audit.tenant = tenant.clone();
-                parsed.audit.push(audit);
-            }
-            ExportLine::End { namespaces, memories, audit } => end = Some((namespaces, memories, audit)),
-        }
-    }
-    let Some((namespaces, memories, audit)) = end else {
-        return Err(Error::invalid_input("the file has no end line: it is truncated or not an export"));
-    };
-    let found = (parsed.namespaces.len() as u64, ids.len() as u64, parsed.audit.len() as u64);
-    if found != (namespaces, memories, audit) {
-        return Err(Error::invalid_input(format!(
-            "the end line counts {namespaces} namespaces, {memories} memories and {audit} audit records; the file holds {}, {} and {}",
-            found.0, found.1, found.2
-        )));
-    }
-    Ok(parsed)
 }

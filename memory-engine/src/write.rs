@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 
 use memory_core::{
-    AuditOutcome, Category, Confidence, Error, Layer, MAX_CONTENT_BYTES, MemoryId, MemoryPatch, Metadata, NamespaceKey,
-    NewMemory, Provenance, PutOutcome, Result, Timestamp,
+    AuditOutcome, Category, Confidence, Error, Layer, MAX_CONTENT_BYTES, MemoryId, MemoryPatch, Merged, Metadata,
+    NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
 use memory_policy::{PlanRequest, ReadRequest, ScopePlan};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::{Engine, Tenant, plan_error};
@@ -23,6 +24,9 @@ use crate::sync::blocking_value;
 
 /// Most memories in one batch write.
 pub const MAX_BATCH: usize = 10_000;
+
+/// Ids listed per namespace in a write's audit record (the rest are counted).
+const AUDITED_IDS: usize = 20;
 
 /// One memory to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,8 +137,13 @@ pub struct Written {
     pub id: MemoryId,
     /// Where it is.
     pub namespace: NamespaceKey,
-    /// `false` when the content was already there: the existing memory's evidence count grew.
+    /// `false` when the content was already there (same namespace and layer): the existing
+    /// memory's evidence count grew, and `merged` says what else this write added to it.
     pub created: bool,
+    /// For a duplicate: what it handed to the existing memory (a later expiry, a higher
+    /// confidence, new metadata); `None` for a new memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
     /// Copies made by auto-promotion.
     pub promoted: Vec<Promoted>,
     /// Anything the caller should know (e.g. the embedder failed: indexed for text only).
@@ -236,10 +245,15 @@ impl Engine {
                     return Err(err);
                 }
                 if plan.write.is_none() {
-                    let err = Error::forbidden(format!(
-                        "no writable namespace for this caller: {}",
-                        plan.warnings.join("; ")
-                    ));
+                    // The write default is unavailable: refused with the plan's reason, never
+                    // redirected (SPEC 4, precise rules).
+                    let err = match &plan.write_refusal {
+                        Some(r) => plan_error(r.code, &r.message),
+                        None => Error::forbidden(format!(
+                            "no writable namespace for this caller: {}",
+                            plan.warnings.join("; ")
+                        )),
+                    };
                     self.audit_denied(caller, None, op, &err).await;
                     return Err(err);
                 }
@@ -253,6 +267,8 @@ impl Engine {
         let dimension = self.inner.embedder.dimension();
         let mut news = Vec::with_capacity(inputs.len());
         let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(inputs.len());
+        // Per input: whether it stated its category and its confidence.
+        let mut stated: Vec<(bool, bool)> = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.into_iter().enumerate() {
             // A batch names the bad input; a single write's error is about the write itself.
             let at = |e: Error| match batch {
@@ -262,6 +278,7 @@ impl Engine {
             let target = plans[&input.namespace].write.clone().expect("checked above");
             check_input(&input, now, dimension).map_err(at)?;
             let mut m = NewMemory::new(target, input.layer, input.content, now);
+            stated.push((input.category.is_some(), input.confidence.is_some()));
             if let Some(c) = input.category {
                 m.category = c;
             }
@@ -281,6 +298,7 @@ impl Engine {
             news.push(m);
         }
         let supersedes = self.check_supersedes(caller, &t, &news).await?;
+        self.adopt_unstated(caller, &mut news, &stated).await?;
 
         // Embed what has no vector, outside every lock. A failing embedder degrades the write
         // (indexed for text only), it never loses it.
@@ -321,21 +339,19 @@ impl Engine {
         let ids: Vec<MemoryId> = news.iter().map(|m| m.id).collect();
         let meta: Vec<(NamespaceKey, Category, Confidence)> =
             news.iter().map(|m| (m.namespace.clone(), m.category.clone(), m.confidence)).collect();
+        let expiries: Vec<Option<Timestamp>> = news.iter().map(|m| m.expires_at).collect();
         let put = self.inner.store.put_memories(&caller.tenant, news).await;
         let outcomes = match put {
             Ok(o) => o,
             Err(e) => {
                 t.forget_pending(&ids);
-                let _ = self.audit(caller, None, op, AuditOutcome::Failed, e.message()).await;
+                let detail = json!({ "reason": e.message(), "status": e.kind().to_string() });
+                let _ = self.audit(caller, None, op, AuditOutcome::Failed, detail).await;
                 return Err(e);
             }
         };
-        let existing: Vec<MemoryId> = ids
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| matches!(o, PutOutcome::Existing(_)))
-            .map(|(id, _)| *id)
-            .collect();
+        let existing: Vec<MemoryId> =
+            ids.iter().zip(&outcomes).filter(|(_, o)| !o.created()).map(|(id, _)| *id).collect();
         t.forget_pending(&existing);
 
         // Corrections: the old memory stops being recalled.
@@ -352,21 +368,30 @@ impl Engine {
                 "degraded: the index could not be updated ({e}); it catches up on the next write or start"
             ));
         }
+        self.checkpoint_if_due(&t).await;
 
         // Audit, one record per namespace written.
-        let mut per_ns: HashMap<&NamespaceKey, (usize, usize, Vec<MemoryId>)> = HashMap::new();
+        let mut per_ns: HashMap<&NamespaceKey, (usize, usize, usize, Vec<MemoryId>)> = HashMap::new();
         for ((ns, _, _), o) in meta.iter().zip(&outcomes) {
             let e = per_ns.entry(ns).or_default();
             match o {
-                PutOutcome::Created(_) => e.0 += 1,
-                PutOutcome::Existing(_) => e.1 += 1,
+                PutOutcome::Created { .. } => e.0 += 1,
+                PutOutcome::Existing { merged, .. } => {
+                    e.1 += 1;
+                    e.2 += usize::from(!merged.is_empty());
+                }
             }
-            e.2.push(o.id());
+            e.3.push(o.id());
         }
-        for (ns, (created, existing, ids)) in per_ns {
-            let shown: Vec<String> = ids.iter().take(20).map(ToString::to_string).collect();
-            let more = if ids.len() > 20 { format!(" and {} more", ids.len() - 20) } else { String::new() };
-            let detail = format!("{created} created, {existing} deduplicated: {}{more}", shown.join(", "));
+        for (ns, (created, existing, merged, ids)) in per_ns {
+            let shown: Vec<MemoryId> = ids.iter().take(AUDITED_IDS).copied().collect();
+            let detail = json!({
+                "created": created,
+                "deduplicated": existing,
+                "merged": merged,
+                "ids": shown,
+                "more_ids": ids.len().saturating_sub(AUDITED_IDS),
+            });
             self.audit(caller, Some(ns), op, AuditOutcome::Ok, detail).await?;
         }
 
@@ -381,8 +406,23 @@ impl Engine {
             )),
             false => None,
         };
-        for ((ns, category, confidence), o) in meta.into_iter().zip(outcomes) {
-            let created = matches!(o, PutOutcome::Created(_));
+        for (((ns, category, confidence), o), expiry) in meta.into_iter().zip(outcomes).zip(expiries) {
+            let created = o.created();
+            let id = o.id();
+            let mut notes = warnings.clone();
+            let merged = match o {
+                PutOutcome::Created { .. } => None,
+                PutOutcome::Existing { merged, .. } => {
+                    if merged.expires_at.is_none()
+                        && let Some(asked) = expiry
+                    {
+                        notes.push(format!(
+                            "memory {id} already expires later than the {asked} this write asked for; it keeps the later expiry"
+                        ));
+                    }
+                    Some(merged)
+                }
+            };
             let promoted = if created && self.auto_promotion_configured() {
                 let request = PlanRequest {
                     caller: caller.identity.clone(),
@@ -396,8 +436,8 @@ impl Engine {
                     auto.targets.into_iter().filter(|ns| vis.readable.contains(ns)).collect();
                 let mut done = Vec::with_capacity(targets.len());
                 if !targets.is_empty() {
-                    let source = self.inner.store.get_memory(&caller.tenant, o.id()).await?;
-                    let source = source.ok_or_else(|| Error::not_found(format!("memory {} not found", o.id())))?;
+                    let source = self.inner.store.get_memory(&caller.tenant, id).await?;
+                    let source = source.ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
                     for target in targets {
                         self.ensure_namespace(caller, &t, plan, &target).await?;
                         let op = "memory.auto_promote";
@@ -408,9 +448,30 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            written.push(Written { id: o.id(), namespace: ns, created, promoted, warnings: warnings.clone() });
+            written.push(Written { id, namespace: ns, created, merged, promoted, warnings: notes });
         }
         Ok(written)
+    }
+
+    /// A repeated write takes the category and confidence it did not state from the memory it
+    /// repeats, so only what a caller says can conflict (another category) or merge (a higher
+    /// confidence); a default is never mistaken for a statement.
+    async fn adopt_unstated(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
+        for (m, &(category, confidence)) in news.iter_mut().zip(stated) {
+            if category && confidence {
+                continue;
+            }
+            let store = &self.inner.store;
+            if let Some(d) = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await? {
+                if !category {
+                    m.category = d.category;
+                }
+                if !confidence {
+                    m.confidence = d.confidence;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks each `supersedes`: the old memory must be visible to the caller (else 404) and in
@@ -430,9 +491,11 @@ impl Engine {
         let olds =
             self.inner.store.get_memories(&caller.tenant, &wanted.iter().map(|w| w.1).collect::<Vec<_>>()).await?;
         for &(i, old) in &wanted {
-            let found = olds.iter().find(|m| m.id == old).filter(|m| vis.readable.contains(&m.namespace));
-            let Some(m) = found else {
-                return Err(Error::not_found(format!("memory {old} to supersede not found (input {i})")));
+            let stored = olds.iter().find(|m| m.id == old);
+            let Some(m) = stored.filter(|m| vis.readable.contains(&m.namespace)) else {
+                let err = Error::not_found(format!("memory {old} to supersede not found (input {i})"));
+                self.audit_denied(caller, stored.map(|m| &m.namespace), "memory.supersede", &err).await;
+                return Err(err);
             };
             if !self.may_write(caller, &vis, &m.namespace) {
                 let err = Error::forbidden(format!(
@@ -469,7 +532,7 @@ impl Engine {
                     Some(ns),
                     "namespace.create",
                     AuditOutcome::Ok,
-                    format!("{kind} namespace, on first write"),
+                    json!({ "kind": kind.to_string(), "on": "first write" }),
                 )
                 .await
             }

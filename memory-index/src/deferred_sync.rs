@@ -81,7 +81,15 @@ impl Directory for DeferredSyncDirectory {
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
-        let file = OpenOptions::new().write(true).create_new(true).open(self.root.join(path)).map_err(|e| {
+        // Tantivy only writes files it believes new. One that exists anyway is what a writer
+        // killed mid-commit left behind (a segment or `.del` file no meta.json refers to, whose
+        // name the next writer picks again): it is garbage, and only the one writer of this
+        // directory (see the index lock) gets here. Unlinking keeps any mapping of it intact.
+        let full = self.root.join(path);
+        if full.is_file() {
+            std::fs::remove_file(&full).map_err(|e| OpenWriteError::wrap_io_error(e, path.to_path_buf()))?;
+        }
+        let file = OpenOptions::new().write(true).create_new(true).open(full).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
                 OpenWriteError::FileAlreadyExists(path.to_path_buf())
             } else {
@@ -117,5 +125,28 @@ impl Directory for DeferredSyncDirectory {
 
     fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
         self.inner.watch(watch_callback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::Path;
+
+    use tantivy::directory::{Directory, TerminatingWrite};
+
+    use super::DeferredSyncDirectory;
+
+    /// A file a killed writer left behind (the `.del` of a commit that never reached
+    /// meta.json) is what the next writer creates again: it is replaced, not an error.
+    #[test]
+    fn a_leftover_file_is_replaced_by_the_next_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("seg.7.del"), b"left by a crash").unwrap();
+        let d = DeferredSyncDirectory::open(dir.path()).unwrap();
+        let mut w = d.open_write(Path::new("seg.7.del")).expect("replaces the leftover");
+        w.write_all(b"fresh").unwrap();
+        w.terminate().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("seg.7.del")).unwrap(), b"fresh");
     }
 }

@@ -46,15 +46,17 @@ pub struct IndexOptions {
     pub exact_threshold: usize,
     /// Graph parameters for namespaces past `exact_threshold`.
     pub hnsw: HnswParams,
-    /// Bound on the delay between a write and its visibility to searches of other readers of the
-    /// directory (and to the on-disk text index). Searches through the writing `MemoryIndex`
-    /// always see its writes at once. Zero commits the text index after every upsert batch.
-    pub commit_delay: Duration,
+    /// The identity of the store the index is derived from (`Store::store_id`), recorded by
+    /// every checkpoint: a directory holding another store's index is discarded on open.
+    pub store_id: Option<String>,
+    /// How long opening waits for a checkpoint of another process to finish (then the view
+    /// starts empty instead), and how long [`crate::MemoryIndex::flush`] waits for the lock.
+    pub lock_wait: Duration,
     /// Drop English stop words from content and queries (the default). Persisted: an index built
     /// with the other setting must be rebuilt.
     pub remove_stop_words: bool,
-    /// Discard whatever index exists under `dir` and start empty (for `memory reindex`, also
-    /// when the existing one was built by another model).
+    /// Ignore whatever index exists under `dir` and start empty (for `memory reindex`, also
+    /// when the existing one was built by another model); the first checkpoint replaces it.
     pub recreate: bool,
 }
 
@@ -67,7 +69,8 @@ impl IndexOptions {
             model_id: model_id.into(),
             exact_threshold: DEFAULT_EXACT_THRESHOLD,
             hnsw: HnswParams::default(),
-            commit_delay: Duration::from_secs(1),
+            store_id: None,
+            lock_wait: Duration::from_secs(30),
             remove_stop_words: true,
             recreate: false,
         }

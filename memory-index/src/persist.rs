@@ -1,9 +1,11 @@
 //! On-disk layout under the index directory, and the vectors file format.
 //!
 //! ```text
-//! meta.json          format version, model id, dimension, analyzer, applied_seq (written last)
-//! text/              the tantivy index
-//! vectors.bin        every partition's rows (see below), replaced atomically on flush
+//! lock               the directory lock (`flock`: shared to load, exclusive to checkpoint)
+//! meta.json          format version, model id, dimension, analyzer, store id, text directory,
+//!                    applied_seq (written last, atomically)
+//! text-<uuid>/       the tantivy index of the checkpoint (a new directory when written anew)
+//! vectors.bin        every partition's rows (see below), replaced atomically by a checkpoint
 //! graphs/<name>.hnsw.{graph,data}   hnsw_rs dumps of large namespaces, named in vectors.bin
 //! ```
 //!
@@ -36,8 +38,9 @@ const MAX_TERM: usize = 1 << 16;
 
 /// Version of the directory layout and file formats; bumped on incompatible change. Checked in
 /// `meta.json` (so an old tantivy schema is refused before tantivy opens it) and `vectors.bin`.
-/// 2: expiry and metadata terms in the text schema and the vector rows.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// 2: expiry and metadata terms in the text schema and the vector rows. 3: the store id and a
+/// named text directory in `meta.json`.
+pub(crate) const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"MIXVEC01";
 const END_MAGIC: &[u8; 8] = b"MIXEND01";
 const ENDIAN: u32 = 0x0102_0304;
@@ -45,7 +48,8 @@ const ENDIAN: u32 = 0x0102_0304;
 const MAX_STR: usize = 1 << 16;
 
 pub(crate) const META_FILE: &str = "meta.json";
-pub(crate) const TEXT_DIR: &str = "text";
+/// The text directory of format 2 and earlier (removed by the first checkpoint).
+const OLD_TEXT_DIR: &str = "text";
 pub(crate) const VECTORS_FILE: &str = "vectors.bin";
 pub(crate) const GRAPHS_DIR: &str = "graphs";
 
@@ -59,6 +63,40 @@ pub(crate) struct Meta {
     pub applied_seq: u64,
     /// Whether `vectors.bin` has been written (a fresh index has none yet).
     pub vectors: bool,
+    /// The store the index was built from.
+    #[serde(default)]
+    pub store_id: Option<String>,
+    /// The directory of the text index, relative to the index directory.
+    #[serde(default = "old_text_dir")]
+    pub text_dir: String,
+}
+
+fn old_text_dir() -> String {
+    OLD_TEXT_DIR.to_owned()
+}
+
+/// Whether `dir` holds any file an index writes (other than the lock).
+pub(crate) fn holds_index_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name == VECTORS_FILE || name == GRAPHS_DIR || name == OLD_TEXT_DIR || name.starts_with("text-")
+    })
+}
+
+/// Deletes every text directory but `keep`, and temporary files of interrupted writes (best
+/// effort: a leftover wastes space but is never read).
+pub(crate) fn remove_stale_text(dir: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale_text = (name == OLD_TEXT_DIR || name.starts_with("text-")) && name != keep;
+        if stale_text {
+            let _ = std::fs::remove_dir_all(e.path());
+        } else if name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 pub(crate) fn corrupt(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -507,23 +545,4 @@ fn split_meta(counts: &[u32], ids: &[u32], terms: u32) -> std::result::Result<Ve
         return Err("the metadata term counts fall short of the term ids");
     }
     Ok(out)
-}
-
-/// Removes everything an index keeps under `dir` (leaving unrelated files alone).
-pub(crate) fn remove_index_files(dir: &Path) -> Result<()> {
-    for name in [META_FILE, VECTORS_FILE, "vectors.tmp", "meta.tmp"] {
-        match std::fs::remove_file(dir.join(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err(&dir.join(name), e)),
-        }
-    }
-    for name in [TEXT_DIR, GRAPHS_DIR] {
-        match std::fs::remove_dir_all(dir.join(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err(&dir.join(name), e)),
-        }
-    }
-    Ok(())
 }

@@ -60,36 +60,3 @@ fn fusion_truncates_and_breaks_ties_deterministically() {
     assert_eq!(a.len(), 2);
     assert_eq!(a[0].id, id[0]);
 }
-
-#[test]
-fn the_background_committer_publishes_writes_within_the_commit_delay() {
-    use std::time::{Duration, Instant};
-
-    use memory_core::{Category, Layer, NamespaceKey, Timestamp};
-
-    use crate::{IndexDoc, IndexOptions, MemoryIndex};
-
-    let mut o = IndexOptions::new(None, 0, "m");
-    o.commit_delay = Duration::from_millis(40);
-    let idx = MemoryIndex::open(o).unwrap();
-    let written = Instant::now();
-    idx.upsert(vec![IndexDoc {
-        id: MemoryId::new_v7(),
-        namespace: NamespaceKey::new("n").unwrap(),
-        layer: Layer::Semantic,
-        category: Category::fact(),
-        created_at: Timestamp::from_micros(0),
-        expires_at: None,
-        metadata: Default::default(),
-        content: "published".into(),
-        vector: None,
-    }])
-    .unwrap();
-    assert!(idx.inner.text.dirty_since().is_some(), "nothing commits on write");
-    // No search runs: only the background thread can commit. Allow scheduling slack.
-    while idx.inner.text.dirty_since().is_some() {
-        assert!(written.elapsed() < Duration::from_secs(5), "never committed");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(written.elapsed() >= Duration::from_millis(20), "committed before half the delay");
-}

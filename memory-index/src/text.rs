@@ -1,29 +1,39 @@
-//! The full-text side: one tantivy index over all namespaces, BM25 with the read set, layers,
-//! categories, time range, expiry, metadata pairs and exclusions inside the query as non-scoring
-//! clauses.
+//! The full-text side: tantivy BM25 with the read set, layers, categories, time range, expiry,
+//! metadata pairs and exclusions inside the query as non-scoring clauses.
+//!
+//! A process sees one text index made of two tantivy indexes:
+//! - the **base**, the on-disk index as the last checkpoint left it, opened read-only
+//!   ([`BaseText`]; no writer, so any number of processes read it at once), and
+//! - the **overlay**, a writable in-memory index of everything this process applied since
+//!   ([`TextIndex`]).
+//!
+//! A search runs on both with the BM25 statistics of both together ([`Combined`]), so the two
+//! score lists compare as if they were one index, and drops base hits for ids the overlay has
+//! changed. A checkpoint writes the overlay into the disk index: incrementally through a
+//! short-lived writer ([`apply_to_disk`]), or, when the base was discarded, by copying the
+//! overlay's files into a fresh directory ([`TextIndex::persist_to`]).
 //!
 //! Visibility: tantivy only shows committed segments, so writes bump a generation and a search
-//! that finds uncommitted writes commits and reloads first (read-your-writes); a background
-//! thread in `lib.rs` commits anything older than `commit_delay` for other readers. Committing per
-//! document would make every write pay a segment flush.
+//! that finds uncommitted overlay writes commits and reloads first (read-your-writes).
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, RwLock};
 
 use memory_core::{Error, MemoryId, Result};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::directory::{MmapDirectory, RamDirectory};
+use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, STRING, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::deferred_sync::DeferredSyncDirectory;
 use crate::fusion::Candidate;
@@ -87,103 +97,29 @@ fn analyzer(remove_stop_words: bool) -> TextAnalyzer {
     base.filter_dynamic(Stemmer::new(Language::English)).build()
 }
 
-/// The searcher of the last reload plus its id columns, opened once per reload rather than per hit.
-struct Snapshot {
-    searcher: Searcher,
-    ids: Vec<(Column<u64>, Column<u64>)>,
-}
-
-impl Snapshot {
-    fn new(searcher: Searcher) -> Result<Self> {
-        let ids = searcher
-            .segment_readers()
-            .iter()
-            .map(|r| {
-                let ff = r.fast_fields();
-                Ok((ff.u64("id_hi").map_err(tantivy_err)?, ff.u64("id_lo").map_err(tantivy_err)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Snapshot { searcher, ids })
-    }
-}
-
-/// The tantivy side of a [`crate::MemoryIndex`].
-pub(crate) struct TextIndex {
-    /// The on-disk location, if any (synced by [`TextIndex::make_durable`]).
-    dir: Option<std::path::PathBuf>,
-    fields: Fields,
-    // Adds and deletes need `&IndexWriter`, commits `&mut`: the write lock of this RwLock is what
-    // makes "everything written before generation g" well defined at commit time.
-    writer: RwLock<IndexWriter>,
-    reader: IndexReader,
-    snapshot: RwLock<Arc<Snapshot>>,
-    analyzer: TextAnalyzer,
-    /// Bumped after each upsert/delete batch is handed to the writer.
-    written: AtomicU64,
-    /// The `written` value the current snapshot includes.
-    committed: AtomicU64,
-    /// When the oldest uncommitted write happened (for the background committer).
-    dirty_since: Mutex<Option<Instant>>,
-}
-
-impl std::fmt::Debug for TextIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextIndex")
-            .field("written", &self.written.load(Ordering::Relaxed))
-            .field("committed", &self.committed.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
 pub(crate) fn tantivy_err(e: tantivy::TantivyError) -> Error {
     Error::internal(format!("text index: {e}")).with_source(e)
 }
 
-impl TextIndex {
-    /// Opens (or creates) the text index in `dir`, or in memory when `dir` is `None`.
-    pub fn open(dir: Option<&Path>, remove_stop_words: bool) -> Result<Self> {
-        let name = analyzer_name(remove_stop_words);
-        let (schema, fields) = schema(name);
-        let index = match dir {
-            None => Index::create_in_ram(schema.clone()),
-            Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", dir.display())).with_source(e))?;
-                let mmap = DeferredSyncDirectory::open(dir).map_err(|e| {
-                    Error::unavailable(format!("cannot open text index {}: {e}", dir.display())).with_source(e)
-                })?;
-                Index::open_or_create(mmap, schema.clone()).map_err(|e| {
-                    Error::internal(format!(
-                        "text index {} is unreadable or incomplete ({e}): run `memory reindex`",
-                        dir.display()
-                    ))
-                    .with_source(e)
-                })?
-            }
-        };
-        index.tokenizers().register(name, analyzer(remove_stop_words));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
-        let writer =
-            index.writer_with_num_threads(threads, threads * WRITER_BYTES_PER_THREAD).map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::unavailable(format!(
-                    "the index directory is in use by another process ({e}); close it first"
-                ))
-                .with_source(e),
-                e => tantivy_err(e),
-            })?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err)?;
-        let snapshot = Snapshot::new(reader.searcher())?;
-        Ok(TextIndex {
-            dir: dir.map(Path::to_path_buf),
-            fields,
-            writer: RwLock::new(writer),
-            reader,
-            snapshot: RwLock::new(Arc::new(snapshot)),
-            analyzer: analyzer(remove_stop_words),
-            written: AtomicU64::new(0),
-            committed: AtomicU64::new(0),
-            dirty_since: Mutex::new(None),
-        })
+/// The schema, fields and analyzer every text index of these options shares; the query of a
+/// search is built once against it and runs on the base and the overlay alike.
+#[derive(Clone)]
+pub(crate) struct TextSchema {
+    schema: Schema,
+    fields: Fields,
+    analyzer_name: &'static str,
+    analyzer: TextAnalyzer,
+}
+
+impl TextSchema {
+    pub fn new(remove_stop_words: bool) -> Self {
+        let analyzer_name = analyzer_name(remove_stop_words);
+        let (schema, fields) = schema(analyzer_name);
+        TextSchema { schema, fields, analyzer_name, analyzer: analyzer(remove_stop_words) }
+    }
+
+    fn register(&self, index: &Index) {
+        index.tokenizers().register(self.analyzer_name, self.analyzer.clone());
     }
 
     fn id_term(&self, id: MemoryId) -> Term {
@@ -191,94 +127,33 @@ impl TextIndex {
         Term::from_field_text(self.fields.id, id.as_uuid().simple().encode_lower(&mut buf))
     }
 
-    /// Hands documents to the writer (replacing earlier versions); visible after the next commit.
-    pub fn upsert(&self, docs: &[IndexDoc]) -> Result<()> {
+    fn document(&self, doc: &IndexDoc) -> TantivyDocument {
         let f = self.fields;
-        {
-            let writer = self.writer.read().expect("text writer lock");
-            for doc in docs {
-                let (hi, lo) = split_id(doc.id);
-                let mut d = TantivyDocument::default();
-                let mut buf = [0u8; 32];
-                d.add_text(f.id, doc.id.as_uuid().simple().encode_lower(&mut buf));
-                d.add_u64(f.id_hi, hi);
-                d.add_u64(f.id_lo, lo);
-                d.add_text(f.namespace, doc.namespace.as_str());
-                d.add_text(f.layer, doc.layer.as_str());
-                d.add_text(f.category, doc.category.as_str());
-                d.add_i64(f.created_at, doc.created_at.as_micros());
-                d.add_i64(f.expires_at, terms::expiry_micros(doc.expires_at));
-                for term in terms::metadata_terms(&doc.metadata) {
-                    d.add_text(f.metadata, term);
-                }
-                d.add_text(f.content, &doc.content);
-                // Opstamps order this delete before the add, so only earlier versions go.
-                writer.delete_term(self.id_term(doc.id));
-                writer.add_document(d).map_err(tantivy_err)?;
-            }
-            self.mark_written();
+        let (hi, lo) = split_id(doc.id);
+        let mut d = TantivyDocument::default();
+        let mut buf = [0u8; 32];
+        d.add_text(f.id, doc.id.as_uuid().simple().encode_lower(&mut buf));
+        d.add_u64(f.id_hi, hi);
+        d.add_u64(f.id_lo, lo);
+        d.add_text(f.namespace, doc.namespace.as_str());
+        d.add_text(f.layer, doc.layer.as_str());
+        d.add_text(f.category, doc.category.as_str());
+        d.add_i64(f.created_at, doc.created_at.as_micros());
+        d.add_i64(f.expires_at, terms::expiry_micros(doc.expires_at));
+        for term in terms::metadata_terms(&doc.metadata) {
+            d.add_text(f.metadata, term);
+        }
+        d.add_text(f.content, &doc.content);
+        d
+    }
+
+    /// Replaces each document's earlier versions (opstamps order the delete before the add).
+    fn write(&self, writer: &IndexWriter, docs: &[IndexDoc]) -> Result<()> {
+        for doc in docs {
+            writer.delete_term(self.id_term(doc.id));
+            writer.add_document(self.document(doc)).map_err(tantivy_err)?;
         }
         Ok(())
-    }
-
-    /// Deletes documents by id; visible after the next commit.
-    pub fn delete(&self, ids: &[MemoryId]) {
-        let writer = self.writer.read().expect("text writer lock");
-        for id in ids {
-            writer.delete_term(self.id_term(*id));
-        }
-        self.mark_written();
-    }
-
-    /// Deletes everything; visible after the next commit.
-    pub fn clear(&self) -> Result<()> {
-        let writer = self.writer.read().expect("text writer lock");
-        writer.delete_all_documents().map_err(tantivy_err)?;
-        self.mark_written();
-        Ok(())
-    }
-
-    fn mark_written(&self) {
-        self.written.fetch_add(1, Ordering::SeqCst);
-        self.dirty_since.lock().expect("dirty lock").get_or_insert_with(Instant::now);
-    }
-
-    /// Whether writes are waiting for a commit, and since when.
-    pub fn dirty_since(&self) -> Option<Instant> {
-        if self.written.load(Ordering::SeqCst) == self.committed.load(Ordering::SeqCst) {
-            return None;
-        }
-        *self.dirty_since.lock().expect("dirty lock")
-    }
-
-    /// Commits pending writes (if any) and reloads the searcher.
-    pub fn commit(&self) -> Result<()> {
-        if self.written.load(Ordering::SeqCst) == self.committed.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut writer = self.writer.write().expect("text writer lock");
-        // Under the write lock no batch is half-written, so `generation` covers exactly what commits.
-        let generation = self.written.load(Ordering::SeqCst);
-        if generation == self.committed.load(Ordering::SeqCst) {
-            return Ok(()); // Another thread committed while this one waited.
-        }
-        *self.dirty_since.lock().expect("dirty lock") = None;
-        writer.commit().map_err(tantivy_err)?;
-        self.reader.reload().map_err(tantivy_err)?;
-        let snapshot = Arc::new(Snapshot::new(self.reader.searcher())?);
-        *self.snapshot.write().expect("snapshot lock") = snapshot;
-        self.committed.store(generation, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Commits, then fsyncs the committed files (commits alone skip fsync; see `deferred_sync`).
-    pub fn make_durable(&self) -> Result<()> {
-        self.commit()?;
-        let Some(dir) = &self.dir else { return Ok(()) };
-        // Hold the writer so no commit or merge swaps files while they are synced.
-        let _writer = self.writer.write().expect("text writer lock");
-        DeferredSyncDirectory::sync_all(dir)
-            .map_err(|e| Error::unavailable(format!("cannot sync text index {}: {e}", dir.display())).with_source(e))
     }
 
     /// The analyzed, de-duplicated terms of `text`.
@@ -295,29 +170,13 @@ impl TextIndex {
         terms
     }
 
-    /// BM25 top `n` inside the query's filters. The caller commits first for read-your-writes.
-    pub fn search(&self, q: &SearchQuery, n: usize) -> Result<Vec<Candidate>> {
+    /// The BM25 query of `q`; `None` when nothing can match (no terms, an empty layer or
+    /// category list).
+    pub fn query(&self, q: &SearchQuery) -> Option<BooleanQuery> {
         let terms = self.terms(&q.text);
-        if terms.is_empty() || n == 0 {
-            return Ok(Vec::new());
+        if terms.is_empty() {
+            return None;
         }
-        let Some(query) = self.build_query(q, &terms) else {
-            return Ok(Vec::new());
-        };
-        let snapshot = Arc::clone(&self.snapshot.read().expect("snapshot lock"));
-        let top = snapshot.searcher.search(&query, &TopDocs::with_limit(n).order_by_score()).map_err(tantivy_err)?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let (hi, lo) = &snapshot.ids[addr.segment_ord as usize];
-            if let (Some(hi), Some(lo)) = (hi.first(addr.doc_id), lo.first(addr.doc_id)) {
-                out.push(Candidate { id: join_id(hi, lo), score });
-            }
-        }
-        Ok(out)
-    }
-
-    /// `None` when a filter can match nothing (an empty layer or category list).
-    fn build_query(&self, q: &SearchQuery, terms: &[String]) -> Option<BooleanQuery> {
         let f = self.fields;
         let text: Vec<Box<dyn Query>> = terms
             .iter()
@@ -354,6 +213,263 @@ impl TextIndex {
         }
         Some(BooleanQuery::new(clauses))
     }
+
+    fn writer(&self, index: &Index) -> Result<IndexWriter> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
+        index.writer_with_num_threads(threads, threads * WRITER_BYTES_PER_THREAD).map_err(tantivy_err)
+    }
+}
+
+/// BM25 statistics of the base and the overlay together: scores of either side are what one
+/// index holding both would give (replaced base versions still count, as deleted documents
+/// do inside tantivy).
+pub(crate) struct Combined<'a> {
+    pub searchers: Vec<&'a Searcher>,
+}
+
+impl Bm25StatisticsProvider for Combined<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.searchers.iter().map(|s| s.total_num_tokens(field)).sum()
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searchers.iter().map(|s| Bm25StatisticsProvider::total_num_docs(*s)).sum()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.searchers.iter().map(|s| s.doc_freq(term)).sum()
+    }
+}
+
+/// The searcher of one reload plus its id columns, opened once per reload rather than per hit.
+pub(crate) struct Snapshot {
+    pub searcher: Searcher,
+    ids: Vec<(Column<u64>, Column<u64>)>,
+}
+
+impl Snapshot {
+    fn new(searcher: Searcher) -> Result<Self> {
+        let ids = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| {
+                let ff = r.fast_fields();
+                Ok((ff.u64("id_hi").map_err(tantivy_err)?, ff.u64("id_lo").map_err(tantivy_err)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Snapshot { searcher, ids })
+    }
+
+    /// The top `n` of `query` scored with `stats`.
+    pub fn search(&self, query: &dyn Query, n: usize, stats: &Combined<'_>) -> Result<Vec<Candidate>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let top = self
+            .searcher
+            .search_with_statistics_provider(query, &TopDocs::with_limit(n).order_by_score(), stats)
+            .map_err(tantivy_err)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let (hi, lo) = &self.ids[addr.segment_ord as usize];
+            if let (Some(hi), Some(lo)) = (hi.first(addr.doc_id), lo.first(addr.doc_id)) {
+                out.push(Candidate { id: join_id(hi, lo), score });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ids of every live document.
+    pub fn ids(&self) -> HashSet<MemoryId> {
+        let mut out = HashSet::new();
+        for (reader, (hi, lo)) in self.searcher.segment_readers().iter().zip(&self.ids) {
+            for doc in reader.doc_ids_alive() {
+                if let (Some(hi), Some(lo)) = (hi.first(doc), lo.first(doc)) {
+                    out.insert(join_id(hi, lo));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The overlay: a writable text index in memory.
+pub(crate) struct TextIndex {
+    schema: TextSchema,
+    ram: RamDirectory,
+    index: Index,
+    // Adds and deletes need `&IndexWriter`, commits `&mut`: the write lock of this RwLock is what
+    // makes "everything written before generation g" well defined at commit time.
+    /// `None` only while a persist waits for the merges of the previous writer.
+    writer: RwLock<Option<IndexWriter>>,
+    reader: IndexReader,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Bumped after each upsert/delete batch is handed to the writer.
+    written: AtomicU64,
+    /// The `written` value the current snapshot includes.
+    committed: AtomicU64,
+}
+
+impl std::fmt::Debug for TextIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextIndex")
+            .field("written", &self.written.load(Ordering::Relaxed))
+            .field("committed", &self.committed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TextIndex {
+    /// An empty overlay.
+    pub fn new(schema: &TextSchema) -> Result<Self> {
+        let ram = RamDirectory::create();
+        let index = Index::create(ram.clone(), schema.schema.clone(), IndexSettings::default()).map_err(tantivy_err)?;
+        schema.register(&index);
+        let writer = schema.writer(&index)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err)?;
+        let snapshot = Snapshot::new(reader.searcher())?;
+        Ok(TextIndex {
+            schema: schema.clone(),
+            ram,
+            index,
+            writer: RwLock::new(Some(writer)),
+            reader,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            written: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+        })
+    }
+
+    /// Hands documents to the writer (replacing earlier versions); visible after the next commit.
+    pub fn upsert(&self, docs: &[IndexDoc]) -> Result<()> {
+        let writer = self.writer.read().expect("text writer lock");
+        self.schema.write(writer.as_ref().expect("a text writer"), docs)?;
+        self.written.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Deletes documents by id; visible after the next commit.
+    pub fn delete(&self, ids: &[MemoryId]) {
+        let writer = self.writer.read().expect("text writer lock");
+        let writer = writer.as_ref().expect("a text writer");
+        for id in ids {
+            writer.delete_term(self.schema.id_term(*id));
+        }
+        self.written.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Commits pending writes (if any) and reloads the searcher.
+    pub fn commit(&self) -> Result<()> {
+        if self.written.load(Ordering::SeqCst) == self.committed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut writer = self.writer.write().expect("text writer lock");
+        // Under the write lock no batch is half-written, so `generation` covers exactly what commits.
+        let generation = self.written.load(Ordering::SeqCst);
+        if generation == self.committed.load(Ordering::SeqCst) {
+            return Ok(()); // Another thread committed while this one waited.
+        }
+        writer.as_mut().expect("a text writer").commit().map_err(tantivy_err)?;
+        self.reader.reload().map_err(tantivy_err)?;
+        let snapshot = Arc::new(Snapshot::new(self.reader.searcher())?);
+        *self.snapshot.write().expect("snapshot lock") = snapshot;
+        self.committed.store(generation, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The committed state (commit first for read-your-writes).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().expect("snapshot lock"))
+    }
+
+    /// Writes the whole overlay as a new disk index in `dir` (which must not exist), synced.
+    pub fn persist_to(&self, dir: &Path) -> Result<()> {
+        self.commit()?;
+        let mut writer = self.writer.write().expect("text writer lock");
+        // Background merges write files into the directory being copied: let them finish (a
+        // writer ends its merges when it is consumed), then carry on with a fresh writer.
+        if let Some(busy) = writer.take() {
+            busy.wait_merging_threads().map_err(tantivy_err)?;
+        }
+        *writer = Some(self.schema.writer(&self.index)?);
+        create_dir(dir)?;
+        let dest = DeferredSyncDirectory::open(dir).map_err(|e| open_err(dir, e))?;
+        self.ram.persist(&dest).map_err(tantivy_err)?;
+        DeferredSyncDirectory::sync_all(dir).map_err(|e| sync_err(dir, e))
+    }
+}
+
+/// The base: the on-disk text index of the last checkpoint, read-only.
+pub(crate) struct BaseText {
+    snapshot: Arc<Snapshot>,
+}
+
+impl BaseText {
+    /// Opens the index in `dir` for reading; a missing or damaged one is an error.
+    pub fn open(dir: &Path, schema: &TextSchema) -> Result<Self> {
+        if !dir.join("meta.json").is_file() {
+            return Err(Error::internal(format!("the text index {} is missing", dir.display())));
+        }
+        let mmap = MmapDirectory::open(dir).map_err(|e| open_err(dir, e))?;
+        let index = Index::open(mmap).map_err(|e| damaged(dir, e))?;
+        if index.schema() != schema.schema {
+            return Err(Error::internal(format!("the text index {} has another schema", dir.display())));
+        }
+        schema.register(&index);
+        let reader: IndexReader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| damaged(dir, e))?;
+        Ok(BaseText { snapshot: Arc::new(Snapshot::new(reader.searcher()).map_err(|e| damaged(dir, e))?) })
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+}
+
+/// Applies the overlay's changes (per id: its latest document, or `None` for deleted) to the
+/// disk index in `dir` with a writer of its own, commits, and syncs. The caller holds the
+/// index directory's exclusive lock, so this is the only writer of `dir`.
+pub(crate) fn apply_to_disk(
+    dir: &Path,
+    schema: &TextSchema,
+    changes: &HashMap<MemoryId, Option<IndexDoc>>,
+) -> Result<()> {
+    let directory = DeferredSyncDirectory::open(dir).map_err(|e| open_err(dir, e))?;
+    let index = Index::open(directory).map_err(|e| damaged(dir, e))?;
+    schema.register(&index);
+    let mut writer = schema.writer(&index)?;
+    // Files a crashed writer left behind are listed as managed but unused: collect them first.
+    let _ = writer.garbage_collect_files().wait();
+    let mut docs = Vec::with_capacity(changes.len());
+    for (id, doc) in changes {
+        match doc {
+            Some(d) => docs.push(d.clone()),
+            None => {
+                writer.delete_term(schema.id_term(*id));
+            }
+        }
+    }
+    schema.write(&writer, &docs)?;
+    writer.commit().map_err(tantivy_err)?;
+    writer.wait_merging_threads().map_err(tantivy_err)?;
+    DeferredSyncDirectory::sync_all(dir).map_err(|e| sync_err(dir, e))
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", dir.display())).with_source(e))
+}
+
+fn open_err(dir: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::unavailable(format!("cannot open text index {}: {e}", dir.display())).with_source(e)
+}
+
+fn sync_err(dir: &Path, e: std::io::Error) -> Error {
+    Error::unavailable(format!("cannot sync text index {}: {e}", dir.display())).with_source(e)
+}
+
+fn damaged(dir: &Path, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("text index {} is unreadable or incomplete ({e})", dir.display()))
 }
 
 fn one_or_union(mut queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {

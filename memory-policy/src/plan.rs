@@ -134,6 +134,11 @@ pub struct ScopePlan {
     pub warnings: Vec<String>,
     /// Why the request is refused, if it is.
     pub error: Option<PlanError>,
+    /// Why writes are refused under this plan when `write` is `None` and there is no `error`:
+    /// the write default the configuration defines is unavailable to this caller (archived,
+    /// deleted, not writable). Writes are then refused, never sent to another namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_refusal: Option<PlanError>,
 }
 
 impl Policy {
@@ -151,6 +156,7 @@ impl Policy {
             promotion_targets: Vec::new(),
             warnings: std::mem::take(&mut resolved.warnings),
             error: None,
+            write_refusal: None,
         };
         if let Some(message) = &resolved.invalid {
             return plan.refuse(PlanErrorCode::Invalid, message.clone());
@@ -216,6 +222,7 @@ impl ScopePlan {
     fn refuse(mut self, code: PlanErrorCode, message: String) -> ScopePlan {
         self.read.clear();
         self.write = None;
+        self.write_refusal = None;
         self.error = Some(PlanError { code, message });
         self
     }
@@ -291,6 +298,8 @@ impl Planner<'_> {
     fn refuse(&mut self, code: PlanErrorCode, message: String) {
         self.plan.read.clear();
         self.plan.write = None;
+        // The whole request is refused: a refusal of its writes alone says nothing more.
+        self.plan.write_refusal = None;
         self.plan.error = Some(PlanError { code, message });
     }
 
@@ -623,14 +632,16 @@ impl Planner<'_> {
             }
             return Ok(Some(ns));
         }
-        // The default chain: the key's default namespace, the profile's write layer, self,
-        // default; the first valid target wins and later candidates are not evaluated.
+        // The default chain (SPEC 4, precise rules): the first target the configuration
+        // defines wins: the key's default namespace, else the profile's write layer (skipped
+        // when it renders nothing, e.g. without project context), else self (which is
+        // `default` for a principal without a self namespace). A chosen target that is
+        // unavailable refuses the write; the chain never moves on to a namespace that more
+        // principals may read.
         let policy = self.policy;
         if let Some(ns) = self.request.caller.api_key.as_ref().and_then(|k| k.default_namespace.as_ref()) {
             let (access, reason) = policy.access(self.subject, ns);
-            if self.accept_write("the API key's default namespace", Some(ns), access, &reason) {
-                return Ok(Some(ns.clone()));
-            }
+            return Ok(self.choose_write("the API key's default namespace", ns, access, &reason));
         }
         if let Some(profile) = policy.active_profile() {
             let layer = profile.write_default;
@@ -640,43 +651,51 @@ impl Planner<'_> {
                 ScopeLayer::UserGlobal => "writeDefault userGlobal",
                 ScopeLayer::ServerShared => "writeDefault serverShared",
             };
-            let mut found = false;
-            for slot in slots.iter().filter(|s| s.layer == layer.as_str()) {
-                found = true;
-                if self.accept_write(what, slot.namespace.as_ref(), slot.access, &slot.reason) {
-                    return Ok(slot.namespace.clone());
-                }
-            }
-            if !found {
+            let rows: Vec<&Slot> = slots.iter().filter(|s| s.layer == layer.as_str()).collect();
+            if rows.is_empty() {
                 // Only a scoped key's plan has no profile rows: its scopes replace the layers.
                 let why = "an API key with scopes uses its scopes instead of the scope profile's layers";
-                self.accept_write(what, None, Access::NONE, why);
+                self.plan.warnings.push(format!("{what} unavailable: {why}"));
+            }
+            let rendered: Vec<&Slot> = rows.iter().copied().filter(|s| s.namespace.is_some()).collect();
+            for slot in rows.iter().filter(|s| s.namespace.is_none()) {
+                self.plan.warnings.push(format!("{what} unavailable: {}", slot.reason));
+            }
+            // Several teams may each render one: the first available of them is the target.
+            if let Some(slot) = rendered
+                .iter()
+                .find(|s| s.access.can_write_target() && !self.is_gone(s.namespace.as_ref().expect("rendered")))
+            {
+                return Ok(slot.namespace.clone());
+            }
+            if let Some(first) = rendered.first() {
+                let ns = first.namespace.clone().expect("rendered");
+                return Ok(self.choose_write(what, &ns, first.access, &first.reason));
             }
         }
         let own = self.own;
         let (access, reason) = policy.access(self.subject, own);
-        if self.accept_write("the self namespace", Some(own), access, &reason) {
-            return Ok(Some(own.clone()));
-        }
-        let default = &policy.config.default_namespace;
-        let (access, reason) = policy.access(self.subject, default);
-        if self.accept_write("the default namespace", Some(default), access, &reason) {
-            return Ok(Some(default.clone()));
-        }
-        self.plan.warnings.push("no writable namespace: writes will be refused".into());
-        Ok(None)
+        let what = if *own == policy.config.default_namespace { "the default namespace" } else { "the self namespace" };
+        Ok(self.choose_write(what, own, access, &reason))
     }
 
-    /// Whether a candidate of the default write chain is a valid target; if not, says why.
-    fn accept_write(&mut self, what: &str, ns: Option<&NamespaceKey>, access: Access, reason: &str) -> bool {
-        let warning = match ns {
-            Some(ns) if self.is_gone(ns) => format!("{what} {:?} unavailable: it is archived or deleted", ns.as_str()),
-            Some(_) if access.can_write_target() => return true,
-            Some(ns) => format!("{what} {:?} unavailable: {reason}", ns.as_str()),
-            None => format!("{what} unavailable: {reason}"),
+    /// The write default `ns` the chain chose, when it is available to this caller; else
+    /// `None`, with the refusal recorded in the plan.
+    fn choose_write(&mut self, what: &str, ns: &NamespaceKey, access: Access, reason: &str) -> Option<NamespaceKey> {
+        let (code, why) = if self.is_gone(ns) {
+            (PlanErrorCode::NotFound, "it is archived or deleted".to_owned())
+        } else if access.can_write_target() {
+            return Some(ns.clone());
+        } else {
+            (PlanErrorCode::Forbidden, reason.to_owned())
         };
-        self.plan.warnings.push(warning);
-        false
+        let message = format!(
+            "{what} {:?} unavailable: {why}; writes are refused rather than sent to another namespace",
+            ns.as_str()
+        );
+        self.plan.warnings.push(message.clone());
+        self.plan.write_refusal = Some(PlanError { code, message });
+        None
     }
 
     // ---- promotion ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Who a request runs as (SPEC 4 "Principal resolution"): trusted header, API key, server
-//! principal, session-key rules, then the optional fallback; first that applies wins.
+//! principal, session-key rules, then the optional fallback, and last the front end's implicit
+//! account (the CLI's OS user); first that applies wins.
 
 use memory_core::{ApiKeyId, KeyScope, NamespaceKey, Principal};
 
@@ -35,6 +36,10 @@ pub struct Caller {
     pub server_principal: Option<Principal>,
     /// The client's session key.
     pub session_key: Option<String>,
+    /// Who is running the front end when nobody said (the CLI: the OS account name): the last
+    /// resort, after session-key rules and the configured fallback, so those rules apply in
+    /// any ordinary shell.
+    pub account: Option<Principal>,
 }
 
 impl Caller {
@@ -61,6 +66,8 @@ pub enum PrincipalSource {
     },
     /// The configured fallback principal.
     Fallback,
+    /// The front end's implicit account (the CLI's OS user).
+    Account,
     /// Nobody: the request is unauthenticated.
     Unauthenticated,
 }
@@ -140,10 +147,15 @@ impl Policy {
             let reason = format!("no principal given; the fallback principal is {:?}", p.as_str());
             return done(p.clone(), PrincipalSource::Fallback, reason, warnings);
         }
+        if let Some(p) = &caller.account {
+            let reason = sentence(&[T("nothing else names a principal; the account running this is "), Q(p.as_str())]);
+            return done(p.clone(), PrincipalSource::Account, reason, warnings);
+        }
         ResolvedPrincipal {
             principal: None,
             source: PrincipalSource::Unauthenticated,
-            reason: "no header, API key, server principal, session-key rule or fallback names a principal".into(),
+            reason: "no header, API key, server principal, session-key rule, fallback or account names a principal"
+                .into(),
             warnings,
             invalid: None,
         }

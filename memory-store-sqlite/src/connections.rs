@@ -3,11 +3,17 @@
 //! connections that WAL lets run alongside the writer. An in-memory database has only the one
 //! connection, which then serves reads too.
 //!
+//! WAL keeps committed pages in `memory.db-wal` until a checkpoint copies them into
+//! `memory.db`; until then a copy of `memory.db` alone holds nothing of them. So the writer
+//! checkpoints at most [`CHECKPOINT_INTERVAL`] after a write (passively: it never waits for
+//! readers) and once more, fully, when the store closes, after its readers are gone.
+//!
 //! Every method here blocks; callers run them on tokio's blocking pool.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use memory_core::Result;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -15,15 +21,26 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::Classify;
 use crate::schema;
 
+/// Longest time committed writes stay in the WAL only (SQLite's own checkpoint waits for
+/// 1000 pages, which a small store may never reach).
+pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
+
 pub(crate) struct Connections {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     readers: Option<ReaderPool>,
+}
+
+struct Writer {
+    conn: Connection,
+    /// When the WAL was last checkpointed; `None` for an in-memory database (no WAL).
+    checkpointed: Option<Instant>,
 }
 
 struct ReaderPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
+    busy: Duration,
 }
 
 /// A poisoned lock still guards a consistent connection: a panic unwinds through the
@@ -34,19 +51,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Connections {
     /// A file database: `writer` is configured and migrated; readers open on demand.
-    pub(crate) fn file(writer: Connection, path: PathBuf, max_idle_readers: usize) -> Self {
-        let readers = ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle: max_idle_readers };
+    pub(crate) fn file(writer: Connection, path: PathBuf, max_idle_readers: usize, busy: Duration) -> Self {
+        let readers = ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle: max_idle_readers, busy };
+        let writer = Writer { conn: writer, checkpointed: Some(Instant::now()) };
         Connections { writer: Mutex::new(writer), readers: Some(readers) }
     }
 
     /// One connection for everything (an in-memory database is private to its connection).
     pub(crate) fn single(conn: Connection) -> Self {
-        Connections { writer: Mutex::new(conn), readers: None }
+        Connections { writer: Mutex::new(Writer { conn, checkpointed: None }), readers: None }
     }
 
-    /// Runs `f` on the writer connection, with nothing else writing meanwhile.
+    /// Runs `f` on the writer connection, with nothing else writing meanwhile; afterwards
+    /// checkpoints the WAL when the last checkpoint is [`CHECKPOINT_INTERVAL`] old.
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        f(&mut lock(&self.writer))
+        let mut w = lock(&self.writer);
+        let out = f(&mut w.conn);
+        if let Some(at) = w.checkpointed
+            && at.elapsed() >= CHECKPOINT_INTERVAL
+        {
+            // Best effort: a checkpoint that cannot finish now (readers of other processes
+            // pin old pages) is simply done later.
+            let _ = checkpoint(&w.conn, "PASSIVE");
+            w.checkpointed = Some(Instant::now());
+        }
+        out
     }
 
     /// Runs `f` in an IMMEDIATE transaction of the writer and commits when it returns `Ok`.
@@ -62,11 +91,11 @@ impl Connections {
     /// Runs `f` in a read transaction, so it sees one snapshot even across statements.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let Some(pool) = &self.readers else {
-            return self.with_writer(|conn| in_read_transaction(conn, f));
+            return in_read_transaction(&lock(&self.writer).conn, f);
         };
         let conn = match lock(&pool.idle).pop() {
             Some(conn) => conn,
-            None => open_reader(&pool.path)?,
+            None => open_reader(&pool.path, pool.busy)?,
         };
         let out = in_read_transaction(&conn, f);
         let mut idle = lock(&pool.idle);
@@ -84,11 +113,44 @@ fn in_read_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Resu
     Ok(out)
 }
 
-fn open_reader(path: &std::path::Path) -> Result<Connection> {
+fn open_reader(path: &std::path::Path, busy: Duration) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).classify()?;
-    schema::configure_reader(&conn)?;
+    schema::configure_reader(&conn, busy)?;
     Ok(conn)
+}
+
+/// `PRAGMA wal_checkpoint(mode)`.
+fn checkpoint(conn: &Connection, mode: &str) -> Result<()> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())).classify()
+}
+
+impl Connections {
+    /// Checkpoints the whole WAL into the database file now (`TRUNCATE`, else as much as
+    /// other processes' readers allow). For a backup-by-copy and for closing.
+    pub(crate) fn checkpoint_now(&self) -> Result<()> {
+        let mut w = lock(&self.writer);
+        if w.checkpointed.is_none() {
+            return Ok(());
+        }
+        let full = checkpoint(&w.conn, "TRUNCATE");
+        if full.is_err() {
+            checkpoint(&w.conn, "PASSIVE")?;
+        }
+        w.checkpointed = Some(Instant::now());
+        Ok(())
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        // Readers first: the last connection to close is the one whose checkpoint empties the
+        // WAL, and a read-only connection cannot do that.
+        if let Some(pool) = &self.readers {
+            lock(&pool.idle).clear();
+        }
+        let _ = self.checkpoint_now();
+    }
 }
 
 impl fmt::Debug for Connections {
@@ -97,7 +159,11 @@ impl fmt::Debug for Connections {
             None => f.write_str("Connections(single)"),
             Some(pool) => {
                 let idle = pool.idle.try_lock().map(|v| v.len()).ok();
-                f.debug_struct("Connections").field("idle_readers", &idle).field("max_idle", &pool.max_idle).finish()
+                f.debug_struct("Connections")
+                    .field("idle_readers", &idle)
+                    .field("max_idle", &pool.max_idle)
+                    .field("busy", &pool.busy)
+                    .finish()
             }
         }
     }

@@ -4,14 +4,19 @@
 //! A line is `{"event":"remember","memory":<Memory>}` followed by `\n`. Lines are written
 //! after the database commit and before the put returns, one `write` per file per batch. A
 //! crash can therefore leave a final line without its `\n`; that line was never
-//! acknowledged, so [`read_log`] ignores it and the next append (by a new process) cuts it off
-//! before writing.
+//! acknowledged, so [`read_log`] ignores it and the next append cuts it off before writing.
+//!
+//! Several processes may write one data directory. A put holds the log lock (an exclusive
+//! `flock` on `log/.lock`) from before its transaction begins until its lines are written, so
+//! log order is commit order across processes too, and checking a file's tail for a cut-off
+//! line is safe.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use memory_core::{Error, Memory, NamespaceKey, Result, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -82,11 +87,30 @@ const MAX_OPEN_FILES: usize = 256;
 /// Most threads that fsync log files of one batch at once.
 const MAX_SYNC_THREADS: usize = 8;
 
+/// Name of the lock file inside the log directory.
+pub(crate) const LOCK_FILE: &str = ".lock";
+
 /// The appending side of the logs of one data directory.
 pub(crate) struct EventLog {
     dir: PathBuf,
     durability: Durability,
+    /// How long [`EventLog::lock`] waits for another process.
+    busy: Duration,
     files: Mutex<OpenFiles>,
+    lock_file: Mutex<Option<File>>,
+}
+
+/// Proof that this process holds the log lock; released when dropped.
+pub(crate) struct LogLock<'a> {
+    file: MutexGuard<'a, Option<File>>,
+}
+
+impl Drop for LogLock<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.file.as_ref() {
+            let _ = f.unlock();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -96,12 +120,50 @@ struct OpenFiles {
 }
 
 impl EventLog {
-    pub(crate) fn new(dir: PathBuf, durability: Durability) -> Self {
-        EventLog { dir, durability, files: Mutex::new(OpenFiles::default()) }
+    pub(crate) fn new(dir: PathBuf, durability: Durability, busy: Duration) -> Self {
+        EventLog { dir, durability, busy, files: Mutex::new(OpenFiles::default()), lock_file: Mutex::new(None) }
     }
 
-    /// Appends one `remember` line per memory, grouped into one write per file.
-    pub(crate) fn append(&self, created: &[Memory]) -> Result<()> {
+    /// Takes the log lock, waiting up to the busy timeout for other processes; then
+    /// `Unavailable` ("busy").
+    pub(crate) fn lock(&self) -> Result<LogLock<'_>> {
+        let mut guard = self.lock_file.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let path = self.dir.join(LOCK_FILE);
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| io_error(format_args!("cannot open the log lock {}", path.display()), e))?;
+            *guard = Some(file);
+        }
+        let file = guard.as_ref().expect("opened above");
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(LogLock { file: guard }),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < self.busy => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::unavailable(format!(
+                        "the store is busy: another process kept writing for longer than the busy timeout ({} s); try again",
+                        self.busy.as_secs_f64()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io_error(format_args!("cannot lock {}", self.dir.join(LOCK_FILE).display()), e));
+                }
+            }
+        }
+    }
+
+    /// Appends one `remember` line per memory, grouped into one write per file, under the log
+    /// lock `_held`.
+    pub(crate) fn append(&self, _held: &LogLock<'_>, created: &[Memory]) -> Result<()> {
         let mut batches: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
         for memory in created {
             let path = log_file_path(&self.dir, &memory.tenant, &memory.namespace, memory.created_at);
@@ -140,6 +202,9 @@ impl OpenFiles {
         }
         let (file, used) = self.by_path.get_mut(path).expect("inserted above");
         *used = now;
+        // Another process may have died mid-line since this file was opened: cut that off
+        // first (safe under the log lock), so no line is ever glued to a partial one.
+        cut_partial_line(file, durability == Durability::Full)?;
         let before = file.metadata()?.len();
         if let Err(e) = file.write_all(buf) {
             // Take back a partial line now, and reopen (and re-check) the file next time.
@@ -222,6 +287,15 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 /// Truncates `file` to just after its last `\n` (to nothing if it has none).
 fn cut_partial_line(file: &mut File, sync: bool) -> io::Result<()> {
     let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
     let mut end = len;
     let mut chunk = vec![0u8; 8192];
     while end > 0 {

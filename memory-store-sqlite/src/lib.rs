@@ -19,6 +19,7 @@
 //! log are fsynced first, so an acknowledged write survives power loss; with
 //! [`Durability::Process`] it survives the process being killed.
 
+mod backup;
 mod connections;
 mod error;
 mod event_log;
@@ -31,6 +32,7 @@ mod rows;
 mod schema;
 mod store;
 
+pub use backup::BackupReport;
 pub use event_log::{LogEvent, log_file_path, read_log};
 pub use options::{Durability, SqliteOptions};
 pub use schema::SCHEMA_VERSION;

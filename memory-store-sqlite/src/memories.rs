@@ -56,20 +56,24 @@ fn save(conn: &Connection, m: &Memory) -> Result<()> {
     execute_memory(&mut stmt, m).map(drop)
 }
 
-/// The id of the live memory of the namespace with this content hash (the dedupe lookup).
-fn live_by_hash(
+/// The live, unsuperseded memory of the namespace and layer with this content hash: the dedupe
+/// lookup, served by the partial unique index `memories_live_content`.
+pub(crate) fn live_by_hash(
     conn: &Connection,
     tenant: &TenantId,
     ns: &NamespaceKey,
+    layer: Layer,
     hash: &ContentHash,
-) -> Result<Option<MemoryId>> {
-    conn.prepare_cached(
-        "SELECT id FROM memories WHERE tenant = ?1 AND namespace = ?2 AND content_hash = ?3 AND deleted_at IS NULL",
-    )
-    .classify()?
-    .query_row((tenant.as_str(), ns.as_str(), hash.as_str()), |r| memory_id(r, 0))
-    .optional()
-    .classify()
+) -> Result<Option<Memory>> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories WHERE tenant = ?1 AND namespace = ?2 AND layer = ?3 \
+         AND content_hash = ?4 AND deleted_at IS NULL AND superseded_by IS NULL"
+    );
+    conn.prepare_cached(&sql)
+        .classify()?
+        .query_row((tenant.as_str(), ns.as_str(), layer.as_str(), hash.as_str()), memory_from_row)
+        .optional()
+        .classify()
 }
 
 /// Whether any memory (any tenant, tombstoned or not) has this id.
@@ -97,52 +101,95 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
             checked.insert(m.namespace.clone());
         }
     }
-    // Plan the batch in input order: earlier inputs of the batch dedupe later ones.
-    let mut planned: HashMap<(NamespaceKey, ContentHash), usize> = HashMap::new();
+    // Plan the batch in input order (as the reference store does): each input becomes a fresh
+    // memory or folds into a planned copy of the memory it duplicates, an earlier input of the
+    // batch or a stored one. `true` marks a memory that takes a new seq.
+    let mut planned: HashMap<(NamespaceKey, Layer, ContentHash), usize> = HashMap::new();
+    let mut changed: Vec<(Memory, bool, bool)> = Vec::new();
     let mut new_ids = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut fresh: Vec<(NewMemory, u64)> = Vec::new();
-    let mut stored_hits: HashMap<MemoryId, u64> = HashMap::new();
     for m in batch {
-        let key = (m.namespace.clone(), ContentHash::of(&m.content));
-        if let Some(&i) = planned.get(&key) {
-            outcomes.push(PutOutcome::Existing(fresh[i].0.id));
-            fresh[i].1 += 1;
-            continue;
-        }
-        if let Some(id) = live_by_hash(conn, tenant, &key.0, &key.1)? {
-            outcomes.push(PutOutcome::Existing(id));
-            *stored_hits.entry(id).or_default() += 1;
+        let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
+        let slot = match planned.get(&key) {
+            Some(&slot) => Some(slot),
+            None => match live_by_hash(conn, tenant, &key.0, key.1, &key.2)? {
+                Some(stored) => {
+                    changed.push((stored, false, false));
+                    planned.insert(key.clone(), changed.len() - 1);
+                    Some(changed.len() - 1)
+                }
+                None => None,
+            },
+        };
+        if let Some(slot) = slot {
+            let merged = changed[slot].0.absorb_duplicate(&m)?;
+            changed[slot].1 |= !merged.is_empty();
+            outcomes.push(PutOutcome::Existing { id: changed[slot].0.id, merged });
             continue;
         }
         if !new_ids.insert(m.id) || id_taken(conn, m.id)? {
             return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
         }
-        planned.insert(key, fresh.len());
-        outcomes.push(PutOutcome::Created(m.id));
-        fresh.push((m, 0));
+        outcomes.push(PutOutcome::Created { id: m.id });
+        planned.insert(key, changed.len());
+        changed.push((m.into_memory(tenant.clone(), 0), true, true));
     }
 
-    let first_seq = if fresh.is_empty() { 0 } else { reserve_seqs(conn, fresh.len())? };
-    let mut created = Vec::with_capacity(fresh.len());
+    let renumbered = changed.iter().filter(|c| c.1).count();
+    let mut next_seq = if renumbered == 0 { 0 } else { reserve_seqs(conn, renumbered)? };
+    let mut created = Vec::new();
     let mut last_write: HashMap<NamespaceKey, Timestamp> = HashMap::new();
-    for (i, (m, hits)) in fresh.into_iter().enumerate() {
-        let mut memory = m.into_memory(tenant.clone(), first_seq + i as u64);
-        memory.stats.evidence_count += hits;
-        insert(conn, &memory)?;
-        let t = last_write.entry(memory.namespace.clone()).or_insert(memory.created_at);
-        *t = (*t).max(memory.created_at);
-        created.push(memory);
+    for (mut memory, needs_seq, fresh) in changed {
+        if needs_seq {
+            memory.seq = next_seq;
+            next_seq += 1;
+        }
+        if fresh {
+            insert(conn, &memory)?;
+            let t = last_write.entry(memory.namespace.clone()).or_insert(memory.created_at);
+            *t = (*t).max(memory.created_at);
+            created.push(memory);
+        } else if needs_seq {
+            save(conn, &memory)?;
+        } else {
+            bump_evidence(conn, &memory)?;
+        }
     }
     for (ns, at) in &last_write {
         namespaces::note_write(conn, tenant, ns, *at)?;
     }
-    let mut bump =
-        conn.prepare_cached("UPDATE memories SET evidence_count = evidence_count + ?2 WHERE id = ?1").classify()?;
-    for (id, hits) in stored_hits {
-        bump.execute((id.as_uuid(), count_to_sql(hits))).classify()?;
-    }
     Ok(PutResult { outcomes, created })
+}
+
+/// Stores the evidence count a duplicate raised (usage statistics keep the seq).
+fn bump_evidence(conn: &Connection, m: &Memory) -> Result<()> {
+    conn.prepare_cached("UPDATE memories SET evidence_count = ?2 WHERE id = ?1")
+        .classify()?
+        .execute((m.id.as_uuid(), count_to_sql(m.stats.evidence_count)))
+        .classify()
+        .map(drop)
+}
+
+/// The ids among `ids` that any memory holds (any tenant, tombstoned or not), each once.
+pub(crate) fn taken_ids(conn: &Connection, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if seen.insert(*id) && id_taken(conn, *id)? {
+            out.push(*id);
+        }
+    }
+    Ok(out)
+}
+
+/// The latest value of the change sequence.
+pub(crate) fn last_seq(conn: &Connection) -> Result<u64> {
+    let v: i64 = conn
+        .prepare_cached("SELECT value FROM store_meta WHERE name = 'seq'")
+        .classify()?
+        .query_row([], |r| r.get(0))
+        .classify()?;
+    Ok(v as u64)
 }
 
 pub(crate) fn get(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
@@ -173,10 +220,19 @@ pub(crate) fn get_many(conn: &Connection, tenant: &TenantId, ids: &[MemoryId]) -
 fn filter_clause(tenant: &TenantId, filter: &MemoryFilter) -> Result<(String, Vec<Value>)> {
     let mut sql = String::from("tenant = ? AND deleted_at IS NULL");
     let mut args = vec![Value::Text(tenant.as_str().to_owned())];
-    if let Some(namespaces) = &filter.namespaces {
-        sql.push_str(" AND namespace IN (SELECT value FROM json_each(?))");
-        let keys: Vec<&str> = namespaces.iter().map(NamespaceKey::as_str).collect();
-        args.push(Value::Text(json_text(&keys)?));
+    match filter.namespaces.as_deref() {
+        // One namespace (an export, a verify): `=` lets the `(tenant, namespace, id)` index serve
+        // both the filter and the id order, so a page costs its own rows, not the tenant's.
+        Some([one]) => {
+            sql.push_str(" AND namespace = ?");
+            args.push(Value::Text(one.as_str().to_owned()));
+        }
+        Some(namespaces) => {
+            sql.push_str(" AND namespace IN (SELECT value FROM json_each(?))");
+            let keys: Vec<&str> = namespaces.iter().map(NamespaceKey::as_str).collect();
+            args.push(Value::Text(json_text(&keys)?));
+        }
+        None => {}
     }
     if let Some(layers) = &filter.layers {
         sql.push_str(" AND layer IN (SELECT value FROM json_each(?))");
@@ -196,7 +252,10 @@ fn filter_clause(tenant: &TenantId, filter: &MemoryFilter) -> Result<(String, Ve
         args.push(Value::Integer(micros(t)));
     }
     if filter.exclude_superseded {
-        sql.push_str(" AND superseded_by IS NULL");
+        // The unary `+` keeps SQLite from taking the partial dedupe index (whose condition this
+        // term would satisfy) for listings: it is in content-hash order, so a page could not
+        // start at its cursor and would have to sort every match.
+        sql.push_str(" AND +superseded_by IS NULL");
     }
     Ok((sql, args))
 }
@@ -260,12 +319,14 @@ pub(crate) fn update(
 ) -> Result<Memory> {
     let old = get(conn, tenant, id)?.ok_or_else(|| not_found(id))?;
     let mut next = patch.applied_to(&old)?;
-    if next.content_hash != old.content_hash
-        && live_by_hash(conn, tenant, &next.namespace, &next.content_hash)?.is_some()
+    if next.superseded_by.is_none()
+        && let Some(other) = live_by_hash(conn, tenant, &next.namespace, next.layer, &next.content_hash)?
+        && other.id != id
     {
         return Err(Error::conflict(format!(
-            "namespace {:?} already holds a memory with this content",
-            next.namespace.as_str()
+            "namespace {:?} already holds a {} memory with this content",
+            next.namespace.as_str(),
+            next.layer
         )));
     }
     next.updated_at = at.max(next.created_at);

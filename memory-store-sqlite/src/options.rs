@@ -2,6 +2,7 @@
 //! acknowledged writes.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What an acknowledged write survives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -26,11 +27,19 @@ pub struct SqliteOptions {
     /// Reader connections kept open between reads. More readers than this may be open at a
     /// busy moment; the extra ones are closed when they are returned.
     pub max_idle_readers: usize,
+    /// How long a write waits for other processes on the same files (SQLite's write lock, the
+    /// event-log lock) before giving up with `Unavailable` ("busy"). Writers queue up within
+    /// it, so many processes writing at once all succeed as long as the queue drains in time.
+    pub busy_timeout: Duration,
 }
 
 impl SqliteOptions {
     /// Default readers kept idle: enough for a few concurrent requests on a small machine.
     pub const DEFAULT_MAX_IDLE_READERS: usize = 4;
+
+    /// Default [`SqliteOptions::busy_timeout`]: long enough for dozens of processes to take
+    /// their turn, short enough that a stuck one is reported.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// Options for a store in `data_dir` with [`Durability::Full`].
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -38,12 +47,19 @@ impl SqliteOptions {
             data_dir: data_dir.into(),
             durability: Durability::default(),
             max_idle_readers: Self::DEFAULT_MAX_IDLE_READERS,
+            busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
         }
     }
 
     /// Sets the durability.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// Sets how long writes wait for other processes.
+    pub fn busy_timeout(mut self, wait: Duration) -> Self {
+        self.busy_timeout = wait;
         self
     }
 

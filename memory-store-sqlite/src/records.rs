@@ -6,7 +6,7 @@
 
 use memory_core::{
     ApiKey, ApiKeyId, AuditFilter, AuditId, AuditRecord, Decision, Error, ErrorKind, KeyHash, KeyScope, NamespaceKey,
-    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, Result, TenantId, Timestamp,
+    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, Result, StoreId, TenantId, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -25,10 +25,18 @@ fn taken(result: Result<usize>, message: impl FnOnce() -> String) -> Result<()> 
     }
 }
 
+/// The identity created with the database (migration 4).
+pub(crate) fn store_id(conn: &Connection) -> Result<StoreId> {
+    let id: uuid::Uuid =
+        conn.prepare_cached("SELECT id FROM store_identity").classify()?.query_row([], |r| r.get(0)).classify()?;
+    Ok(StoreId::from_uuid(id))
+}
+
 // ---- audit ------------------------------------------------------------------------------------
 
 pub(crate) fn append_audit(conn: &Connection, r: &AuditRecord) -> Result<()> {
-    let sql = format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    let sql = format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    let origin = r.origin.as_ref().map(json_text).transpose()?;
     let result = conn
         .prepare_cached(&sql)
         .classify()?
@@ -40,8 +48,9 @@ pub(crate) fn append_audit(conn: &Connection, r: &AuditRecord) -> Result<()> {
             r.key_id.map(|k| k.as_uuid()),
             r.operation,
             r.outcome.as_str(),
-            r.detail,
+            json_text(&r.detail)?,
             micros(r.at),
+            origin,
         ])
         .classify();
     taken(result, || format!("audit record {} already exists", r.id))
@@ -54,26 +63,27 @@ pub(crate) fn list_audit(
     page: &PageRequest,
 ) -> Result<Page<AuditRecord>> {
     let after = start_after(page, |id: AuditId| id.as_uuid())?;
-    let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant = ?1 AND (?2 IS NULL OR namespace = ?2) \
-         AND (?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR operation = ?4) AND (?5 IS NULL OR outcome = ?5) \
-         AND id > ?6 ORDER BY id LIMIT ?7"
-    );
+    // Only the set fields become terms, so an index can serve them (`?2 IS NULL OR ...` would
+    // hide `namespace = ?` from the planner and scan the tenant's whole log).
+    let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant = ?");
+    let mut args: Vec<rusqlite::types::Value> = vec![tenant.as_str().to_owned().into()];
+    let mut term = |column: &str, value: Option<String>| {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {column} = ?"));
+            args.push(v.into());
+        }
+    };
+    term("namespace", filter.namespace.as_ref().map(|n| n.as_str().to_owned()));
+    term("principal", filter.principal.as_ref().map(|p| p.as_str().to_owned()));
+    term("operation", filter.operation.clone());
+    term("outcome", filter.outcome.map(|o| o.as_str().to_owned()));
+    sql.push_str(" AND id > ? ORDER BY id LIMIT ?");
+    args.push(after.into());
+    args.push(fetch_limit(page.limit).into());
     let rows = conn
         .prepare_cached(&sql)
         .classify()?
-        .query_map(
-            rusqlite::params![
-                tenant.as_str(),
-                filter.namespace.as_ref().map(NamespaceKey::as_str),
-                filter.principal.as_ref().map(Principal::as_str),
-                filter.operation,
-                filter.outcome.map(|o| o.as_str()),
-                after,
-                fetch_limit(page.limit),
-            ],
-            audit_from_row,
-        )
+        .query_map(rusqlite::params_from_iter(args), audit_from_row)
         .classify()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .classify()?;

@@ -68,6 +68,11 @@ fn json<T: DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
     serde_json::from_str(&text).map_err(|e| bad_column(idx, e))
 }
 
+fn opt_json<T: DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| bad_column(idx, e))).transpose()
+}
+
 fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
     row.get(idx).map(Timestamp::from_micros)
 }
@@ -235,7 +240,8 @@ pub(crate) fn execute_namespace(stmt: &mut Statement<'_>, ns: &Namespace) -> Res
 // ---- audit, API keys, proposals ----------------------------------------------------------
 
 /// Columns of an audit row, in the order of [`audit_from_row`].
-pub(crate) const AUDIT_COLUMNS: &str = "id, tenant, namespace, principal, key_id, operation, outcome, detail, at";
+pub(crate) const AUDIT_COLUMNS: &str =
+    "id, tenant, namespace, principal, key_id, operation, outcome, detail, at, origin";
 
 pub(crate) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
@@ -246,8 +252,9 @@ pub(crate) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
         key_id: row.get::<_, Option<Uuid>>(4)?.map(ApiKeyId::from_uuid),
         operation: row.get(5)?,
         outcome: parsed(row, 6)?,
-        detail: row.get(7)?,
+        detail: json(row, 7)?,
         at: time(row, 8)?,
+        origin: opt_json(row, 9)?,
     })
 }
 

@@ -17,10 +17,6 @@ use crate::options::Durability;
 /// The schema version this build creates and understands (the number of migrations).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// How long a statement waits for another connection's (or process's) lock before giving up
-/// with `Unavailable`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Prepared statements kept per connection; the dynamic memory filters need a few dozen.
 const STATEMENT_CACHE: usize = 128;
 
@@ -149,11 +145,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX memories_live_namespace_layer ON memories (tenant, namespace, layer, id)
         WHERE deleted_at IS NULL;
     "#,
+    // 4: the store's identity (derived state records it, so an index built from another
+    // store is recognized); deduplication per namespace and layer among unsuperseded memories
+    // (SPEC 2); structured audit details (old free text becomes {"message": text}) and the
+    // origin of imported audit records, listed per namespace through an index.
+    r#"
+    CREATE TABLE store_identity (
+        id BLOB NOT NULL CHECK (length(id) = 16)
+    ) STRICT;
+    INSERT INTO store_identity (id) VALUES (randomblob(16));
+
+    DROP INDEX memories_live_content;
+    CREATE UNIQUE INDEX memories_live_content ON memories (tenant, namespace, layer, content_hash)
+        WHERE deleted_at IS NULL AND superseded_by IS NULL;
+
+    UPDATE audit SET detail = CASE WHEN detail = '' THEN '{}' ELSE json_object('message', detail) END
+        WHERE json_valid(detail) = 0 OR json_type(detail) != 'object';
+    ALTER TABLE audit ADD COLUMN origin TEXT;
+    -- Audit records per namespace, in id order (an export with --audit reads them so).
+    CREATE INDEX audit_tenant_namespace_id ON audit (tenant, namespace, id);
+    "#,
 ];
 
 /// Pragmas of the connection that writes (and, for an in-memory database, also reads).
-pub(crate) fn configure_writer(conn: &Connection, durability: Option<Durability>) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT).classify()?;
+pub(crate) fn configure_writer(conn: &Connection, durability: Option<Durability>, busy: Duration) -> Result<()> {
+    conn.busy_timeout(busy).classify()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true).classify()?;
     if let Some(durability) = durability {
@@ -171,8 +187,8 @@ pub(crate) fn configure_writer(conn: &Connection, durability: Option<Durability>
 }
 
 /// Pragmas of a pooled reader connection.
-pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT).classify()?;
+pub(crate) fn configure_reader(conn: &Connection, busy: Duration) -> Result<()> {
+    conn.busy_timeout(busy).classify()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // A reader must never write, even by a bug: the writer's mutex is what serializes writes.
     conn.pragma_update(None, "query_only", true).classify()?;

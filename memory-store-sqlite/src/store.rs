@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memory_core::{
-    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, Error, KeyHash, KeyScope, Memory, MemoryFilter, MemoryId,
-    MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory,
-    Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result,
-    Store, TenantId, Timestamp, validate_proposal, validate_scopes,
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, ContentHash, Decision, Error, KeyHash, KeyScope, Layer, Memory,
+    MemoryFilter, MemoryId, MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus,
+    NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId,
+    PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp, validate_proposal, validate_scopes,
 };
 use rusqlite::{Connection, OpenFlags};
 
+use crate::backup::BackupReport;
 use crate::connections::Connections;
 use crate::error::{Classify, io_error};
 use crate::event_log::EventLog;
@@ -69,12 +70,12 @@ impl SqliteStore {
         // Explicit flags: without SQLITE_OPEN_URI, a directory named like `file:...` is a path.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut writer = Connection::open_with_flags(&db_path, flags).classify()?;
-        schema::configure_writer(&writer, Some(options.durability))?;
+        schema::configure_writer(&writer, Some(options.durability), options.busy_timeout)?;
         schema::migrate(&mut writer)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                conns: Connections::file(writer, db_path, options.max_idle_readers),
-                log: Some(EventLog::new(log_dir, options.durability)),
+                conns: Connections::file(writer, db_path, options.max_idle_readers, options.busy_timeout),
+                log: Some(EventLog::new(log_dir, options.durability, options.busy_timeout)),
                 data_dir: Some(options.data_dir),
             }),
         })
@@ -84,7 +85,7 @@ impl SqliteStore {
     /// nothing is logged and nothing survives the store.
     pub fn open_in_memory() -> Result<SqliteStore> {
         let mut conn = Connection::open_in_memory().classify()?;
-        schema::configure_writer(&conn, None)?;
+        schema::configure_writer(&conn, None, SqliteOptions::DEFAULT_BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
         Ok(SqliteStore { inner: Arc::new(Inner { conns: Connections::single(conn), log: None, data_dir: None }) })
     }
@@ -97,6 +98,22 @@ impl SqliteStore {
     /// The directory of the JSONL event logs; `None` for an in-memory store.
     pub fn log_dir(&self) -> Option<PathBuf> {
         self.data_dir().map(|d| d.join(LOG_DIR))
+    }
+
+    /// Writes a consistent copy of the database to `to` (which must not exist) with SQLite's
+    /// online backup API, while other connections and processes go on reading and writing.
+    /// The copy is a self-contained database file (no WAL beside it), synced to disk. The event
+    /// logs are not part of it: they are a record of the database, not a second truth.
+    pub async fn backup_to(&self, to: &Path) -> Result<BackupReport> {
+        let (inner, to) = (Arc::clone(&self.inner), to.to_path_buf());
+        blocking(move || inner.conns.read(|src| crate::backup::copy(src, &to))).await
+    }
+
+    /// Checkpoints the WAL into `memory.db` now (it also happens within seconds of every write
+    /// and when the store closes).
+    pub async fn checkpoint(&self) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.conns.checkpoint_now()).await
     }
 
     /// Runs `f` on the blocking pool, in a read transaction.
@@ -199,18 +216,31 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         let inner = Arc::clone(&self.inner);
         blocking(move || {
-            // The log is appended while the writer is still held, so log order is commit order.
+            // The log lock is taken before the transaction and the log appended while both are
+            // held, so log order is commit order, across processes too.
             inner.conns.with_writer(|conn| {
+                let held = inner.log.as_ref().map(EventLog::lock).transpose()?;
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).classify()?;
                 let put = memories::put(&tx, &tenant, memories)?;
                 tx.commit().classify()?;
-                if let Some(log) = &inner.log {
-                    log.append(&put.created)?;
+                if let (Some(log), Some(held)) = (&inner.log, &held) {
+                    log.append(held, &put.created)?;
                 }
                 Ok(put.outcomes)
             })
         })
         .await
+    }
+
+    async fn find_duplicate(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        layer: Layer,
+        content: &str,
+    ) -> Result<Option<Memory>> {
+        let (tenant, namespace, hash) = (tenant.clone(), namespace.clone(), ContentHash::of(content));
+        self.read(move |c| memories::live_by_hash(c, &tenant, &namespace, layer, &hash)).await
     }
 
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
@@ -271,6 +301,19 @@ impl Store for SqliteStore {
         self.read(move |c| memories::changes_since(c, &tenant, after_seq, limit)).await
     }
 
+    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        let ids = ids.to_vec();
+        self.read(move |c| memories::taken_ids(c, &ids)).await
+    }
+
+    async fn last_seq(&self) -> Result<u64> {
+        self.read(memories::last_seq).await
+    }
+
+    async fn store_id(&self) -> Result<StoreId> {
+        self.read(records::store_id).await
+    }
+
     async fn record_outcomes(
         &self,
         tenant: &TenantId,
@@ -290,6 +333,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, record: AuditRecord) -> Result<()> {
+        record.validate()?;
         self.write(move |c| records::append_audit(c, &record)).await
     }
 

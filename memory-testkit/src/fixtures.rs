@@ -95,11 +95,21 @@ pub fn new_memory_at(key: &str, content: &str, created_at: Timestamp) -> NewMemo
     NewMemory::new(ns(key), Layer::Semantic, content, created_at).with_id(memory_id())
 }
 
+/// The outcome of a put that stored a new memory under `id`.
+pub fn created(id: MemoryId) -> PutOutcome {
+    PutOutcome::Created { id }
+}
+
+/// The outcome of a duplicate put that only bumped the evidence of memory `id`.
+pub fn existing(id: MemoryId) -> PutOutcome {
+    PutOutcome::Existing { id, merged: memory_core::Merged::default() }
+}
+
 /// Puts one memory and returns its id, panicking unless it was newly created.
 pub async fn put(store: &dyn Store, tenant: &TenantId, memory: NewMemory) -> MemoryId {
     let id = memory.id;
     let outcomes = store.put_memories(tenant, vec![memory]).await.unwrap_or_else(|e| panic!("put {id}: {e}"));
-    assert_eq!(outcomes, vec![PutOutcome::Created(id)], "a fresh memory must be created under its own id");
+    assert_eq!(outcomes, vec![created(id)], "a fresh memory must be created under its own id");
     id
 }
 
@@ -186,8 +196,9 @@ pub fn audit_record(tenant: &TenantId, operation: &str) -> AuditRecord {
         key_id: None,
         operation: operation.to_owned(),
         outcome: AuditOutcome::Ok,
-        detail: String::new(),
+        detail: Default::default(),
         at: BASE,
+        origin: None,
     }
 }
 

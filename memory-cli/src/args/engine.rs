@@ -208,7 +208,8 @@ pub struct ExportArgs {
     /// Include the audit records of the exported namespaces.
     #[arg(long)]
     pub audit: bool,
-    /// The file to write (replaced only once the export is complete).
+    /// The file to write (replaced only once the export is complete); `-` is standard
+    /// output, and a device or pipe is written in place.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -216,6 +217,18 @@ pub struct ExportArgs {
 /// Arguments of `memory import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The export file to read.
+    /// The export file to read (a regular file: it is read twice, to check, then to write).
     pub file: PathBuf,
+    /// Accept a file exported from this other tenant (refused otherwise).
+    #[arg(long, value_name = "T")]
+    pub from_tenant: Option<String>,
+}
+
+/// Arguments of `memory backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write (replaced only once the copy is complete); `-` is standard output,
+    /// and a device or pipe is written in place.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }

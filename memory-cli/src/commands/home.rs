@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use memory_engine::core::{Principal, TenantId};
 use memory_engine::policy::Caller as Identity;
-use memory_engine::{Caller, Engine, HomeOptions};
+use memory_engine::{Caller, Engine, Home, HomeOptions};
 
+use super::parse;
 use crate::args::GlobalArgs;
 use crate::error::{CliError, ErrorKind, Status};
 
@@ -27,6 +28,8 @@ pub enum Acting {
 #[derive(Debug)]
 pub struct Session {
     runtime: tokio::runtime::Runtime,
+    /// The opened home.
+    pub home: Home,
     /// The engine over the home.
     pub engine: Engine,
     /// Who the command runs as.
@@ -41,6 +44,9 @@ impl Session {
         let mut options = HomeOptions::new(home_dir(global)?);
         options.config.clone_from(&global.config);
         options.embedder.clone_from(&global.embedder);
+        if let Some(wait) = &global.wait {
+            options.wait = parse::seconds("--wait", wait)?;
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -49,7 +55,8 @@ impl Session {
         for warning in &home.warnings {
             writeln!(err, "warning: {warning}")?;
         }
-        Ok(Session { runtime, engine: home.engine, caller })
+        let engine = home.engine.clone();
+        Ok(Session { runtime, home, engine, caller })
     }
 
     /// Runs one engine call to completion.
@@ -57,10 +64,15 @@ impl Session {
         self.runtime.block_on(future)
     }
 
-    /// Makes the index durable, then returns the command's `result` (whose error wins over a
-    /// failed flush: it happened first and says more).
-    pub fn close(self, result: Result<Status, CliError>) -> Result<Status, CliError> {
+    /// Saves the index when no other process is saving it (the store needs nothing: every
+    /// acknowledged write is durable already), prints what the operator should know about the
+    /// index to `err`, then returns the command's `result` (whose error wins over a failed
+    /// save: it happened first and says more).
+    pub fn close(self, result: Result<Status, CliError>, err: &mut dyn Write) -> Result<Status, CliError> {
         let flushed = self.runtime.block_on(self.engine.flush());
+        for notice in self.engine.take_notices() {
+            writeln!(err, "warning: {notice}")?;
+        }
         let status = result?;
         flushed?;
         Ok(status)
@@ -76,12 +88,15 @@ fn caller(global: &GlobalArgs, acting: Acting) -> Result<Caller, CliError> {
     {
         return Err(CliError::invalid_input("--session-key: the session key is empty"));
     }
-    if acting == Acting::Principal && principal.is_none() && session_key.is_none() {
+    let account = account();
+    if acting == Acting::Principal && principal.is_none() && session_key.is_none() && account.is_none() {
         return Err(CliError::invalid_input(
-            "no principal: give --principal P (or set MEMORY_PRINCIPAL or USER) to say who is asking",
+            "no principal: give --principal P (or set MEMORY_PRINCIPAL) to say who is asking",
         ));
     }
-    let identity = Identity { server_principal: principal, session_key, ..Identity::default() };
+    // The OS account is only the last resort (after session-key rules and the configured
+    // fallback), so it goes to the resolver as such, never as the principal.
+    let identity = Identity { server_principal: principal, session_key, account, ..Identity::default() };
     let caller = Caller::new(TenantId::default_tenant(), identity);
     Ok(match acting {
         Acting::Principal => caller,
@@ -89,16 +104,26 @@ fn caller(global: &GlobalArgs, acting: Acting) -> Result<Caller, CliError> {
     })
 }
 
-/// `--principal`, else `$MEMORY_PRINCIPAL`, else `$USER`; a bad value names where it came from.
+/// `--principal`, else `$MEMORY_PRINCIPAL`; a bad value names where it came from.
 fn principal(global: &GlobalArgs) -> Result<Option<Principal>, CliError> {
     let (source, raw) = match &global.principal {
         Some(p) => ("--principal", p.clone()),
-        None => match env("MEMORY_PRINCIPAL").or_else(|| env("USER")) {
-            Some(p) => ("the environment's principal", p.to_string_lossy().into_owned()),
+        None => match env("MEMORY_PRINCIPAL") {
+            Some(p) => ("MEMORY_PRINCIPAL", p.to_string_lossy().into_owned()),
             None => return Ok(None),
         },
     };
     Principal::new(&raw).map(Some).map_err(|e| CliError::invalid_input(format!("{source}: {}", e.message())))
+}
+
+/// The OS account running the command: `$USER`, else the system's name for the current user
+/// (containers often have no `USER`). `None` when neither gives a valid principal.
+fn account() -> Option<Principal> {
+    let name = match env("USER") {
+        Some(user) => user.to_string_lossy().into_owned(),
+        None => whoami::username().ok()?,
+    };
+    Principal::new(name).ok()
 }
 
 /// `--home`, else `$MEMORY_HOME`, else `$HOME/.memory`.

@@ -23,14 +23,17 @@ pub fn remember(
     let input = memory_input(args)?;
     let session = Session::open(global, Acting::Principal, err)?;
     let result = session.block_on(session.engine.remember_now(&session.caller, input)).map_err(CliError::from);
-    session.close(result.and_then(|written| {
-        if global.json {
-            super::write_json(out, &written)?;
-        } else {
-            write_written(out, err, &written)?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|written| {
+            if global.json {
+                super::write_json(out, &written)?;
+            } else {
+                write_written(out, err, &written)?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 /// The memory the flags describe.
@@ -73,7 +76,22 @@ fn memory_input(args: &RememberArgs) -> Result<MemoryInput, CliError> {
 }
 
 fn write_written(out: &mut dyn Write, err: &mut dyn Write, written: &Written) -> Result<(), CliError> {
-    let known = if written.created { "" } else { " (already known: evidence +1)" };
+    let known = match &written.merged {
+        None => String::new(),
+        Some(merged) => {
+            let mut parts = vec!["evidence +1".to_owned()];
+            if let Some(t) = merged.expires_at {
+                parts.push(format!("expiry moved to {t}"));
+            }
+            if let Some(c) = merged.confidence {
+                parts.push(format!("confidence raised to {}", c.value()));
+            }
+            if !merged.metadata.is_empty() {
+                parts.push(format!("metadata {} set", merged.metadata.join(", ")));
+            }
+            format!(" (already known: {})", parts.join("; "))
+        }
+    };
     writeln!(out, "remembered {} in {}{known}", written.id, written.namespace)?;
     for p in &written.promoted {
         let known = if p.created { "" } else { " (already there)" };
@@ -95,14 +113,17 @@ pub fn recall(
     let request = recall_request(args)?;
     let session = Session::open(global, Acting::Principal, err)?;
     let result = session.block_on(session.engine.recall(&session.caller, &request)).map_err(CliError::from);
-    session.close(result.and_then(|recall| {
-        if global.json {
-            super::write_json(out, &recall)?;
-        } else {
-            write_recall(out, err, &recall)?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|recall| {
+            if global.json {
+                super::write_json(out, &recall)?;
+            } else {
+                write_recall(out, err, &recall)?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 /// The recall the flags describe.
@@ -194,14 +215,17 @@ pub fn get(args: &IdArgs, global: &GlobalArgs, out: &mut dyn Write, err: &mut dy
     let session = Session::open(global, Acting::Principal, err)?;
     let result = session.block_on(session.engine.get(&session.caller, id)).map_err(CliError::from);
     let now = session.engine.now();
-    session.close(result.and_then(|memory| {
-        if global.json {
-            super::write_json(out, &memory)?;
-        } else {
-            write_memory(out, &memory, now)?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|memory| {
+            if global.json {
+                super::write_json(out, &memory)?;
+            } else {
+                write_memory(out, &memory, now)?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 fn write_memory(out: &mut dyn Write, m: &Memory, now: Timestamp) -> Result<(), CliError> {
@@ -263,14 +287,17 @@ pub fn forget(
     let id = parse::memory_id(&args.id)?;
     let session = Session::open(global, Acting::Principal, err)?;
     let result = session.block_on(session.engine.forget(&session.caller, id)).map_err(CliError::from);
-    session.close(result.and_then(|()| {
-        if global.json {
-            super::write_json(out, &Forgotten { forgotten: id })?;
-        } else {
-            writeln!(out, "forgot {id}")?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|()| {
+            if global.json {
+                super::write_json(out, &Forgotten { forgotten: id })?;
+            } else {
+                writeln!(out, "forgot {id}")?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 /// The `--json` answer of `memory outcome`.
@@ -310,19 +337,22 @@ pub fn outcome(
     let session = Session::open(global, Acting::Principal, err)?;
     let result =
         session.block_on(session.engine.report_outcome(&session.caller, &ids, outcome)).map_err(CliError::from);
-    session.close(result.and_then(|()| {
-        if global.json {
-            super::write_json(out, &Reported { outcome, ids })?;
-        } else {
-            let what = match outcome {
-                Outcome::Helpful => "helpful".to_owned(),
-                Outcome::Unhelpful => "unhelpful".to_owned(),
-                Outcome::Reward(r) => format!("reward {r}"),
-            };
-            writeln!(out, "recorded {what} for {}", count(ids.len(), "memory", "memories"))?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|()| {
+            if global.json {
+                super::write_json(out, &Reported { outcome, ids })?;
+            } else {
+                let what = match outcome {
+                    Outcome::Helpful => "helpful".to_owned(),
+                    Outcome::Unhelpful => "unhelpful".to_owned(),
+                    Outcome::Reward(r) => format!("reward {r}"),
+                };
+                writeln!(out, "recorded {what} for {}", count(ids.len(), "memory", "memories"))?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 /// `memory promote`.
@@ -339,15 +369,18 @@ pub fn promote(
     let session = Session::open(global, Acting::Principal, err)?;
     let result =
         session.block_on(session.engine.promote(&session.caller, id, args.to.as_deref())).map_err(CliError::from);
-    session.close(result.and_then(|promoted| {
-        if global.json {
-            super::write_json(out, &promoted)?;
-        } else {
-            let known = if promoted.created { "" } else { " (already there)" };
-            writeln!(out, "promoted {id} to {} as {}{known}", promoted.namespace, promoted.id)?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|promoted| {
+            if global.json {
+                super::write_json(out, &promoted)?;
+            } else {
+                let known = if promoted.created { "" } else { " (already there)" };
+                writeln!(out, "promoted {id} to {} as {}{known}", promoted.namespace, promoted.id)?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 /// Text on one line: line breaks and tabs become spaces.

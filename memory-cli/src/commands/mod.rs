@@ -8,6 +8,7 @@ mod eval;
 mod home;
 mod memories;
 mod namespaces;
+mod output;
 mod parse;
 mod policy;
 mod progress;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status,
         Command::Namespaces(command) => namespaces::run(command, global, out, err),
         Command::Export(args) => transfer::export(&args, global, out, err),
         Command::Import(args) => transfer::import(&args, global, out, err),
+        Command::Backup(args) => transfer::backup(&args, global, out, err),
         Command::Reindex => transfer::reindex(global, out, err),
         Command::Policy(command) => policy::run(command, out, err),
         Command::Eval(args) => eval::run(&args, out),

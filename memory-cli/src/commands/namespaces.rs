@@ -40,7 +40,7 @@ pub fn run(
     };
     let session = Session::open(global, Acting::Operator, err)?;
     let result = action.run(&session, global.json, out);
-    session.close(result)
+    session.close(result, err)
 }
 
 /// One checked subcommand.

@@ -72,3 +72,15 @@ pub fn metadata(flag: &str, entries: &[String]) -> Result<Metadata, CliError> {
     }
     Ok(metadata)
 }
+
+/// A number of seconds (fractions allowed), 0..=86400.
+pub fn seconds(flag: &str, raw: &str) -> Result<std::time::Duration, CliError> {
+    let value: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| CliError::invalid_input(format!("{flag}: {raw:?} is not a number of seconds")))?;
+    if !(0.0..=86_400.0).contains(&value) {
+        return Err(CliError::invalid_input(format!("{flag}: {raw} is outside 0..=86400 seconds")));
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}

@@ -2,21 +2,20 @@
 //! bar driven by the engine's progress callbacks.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Write};
 
 use memory_engine::core::{MemoryFilter, NamespaceFilter, NamespaceKey, TenantId};
 use memory_engine::sync::SyncReport;
-use memory_engine::{ExportRequest, TransferReport};
+use memory_engine::{BackupReport, ExportRequest, ImportRequest, TransferReport};
 
 use super::home::{Acting, Session};
+use super::output::Output;
 use super::parse;
 use super::progress::{self, CountBar};
-use crate::args::{ExportArgs, GlobalArgs, ImportArgs};
-use crate::error::{CliError, Status, kind_of, plural};
+use crate::args::{BackupArgs, ExportArgs, GlobalArgs, ImportArgs};
+use crate::error::{CliError, ErrorKind, Status, kind_of, plural};
 
-/// `memory export`: writes the file next to `--out` and moves it into place once complete, so
-/// a failed export never leaves a truncated file under the name asked for.
+/// `memory export`: see [`Output`] for where the file goes.
 pub fn export(
     args: &ExportArgs,
     global: &GlobalArgs,
@@ -27,15 +26,17 @@ pub fn export(
         parse::namespace("--namespace", ns)?;
     }
     let request = ExportRequest { namespaces: args.namespaces.clone(), audit: args.audit };
-    let partial = partial_path(&args.out)?;
+    let target = Output::resolve("--out", &args.out)?;
     let session = Session::open(global, Acting::Operator, err)?;
-    let result = write_export(&session, &request, &args.out, &partial, global.json);
+    let result = write_export(&session, &request, &target, global.json);
     if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
+        target.abandon();
     }
-    session.close(result.and_then(|report| {
+    let result = result.and_then(|report| {
+        // With the file on standard output, the summary must not mix into it.
+        let summary: &mut dyn Write = if target.is_stdout() { &mut *err } else { &mut *out };
         if global.json {
-            super::write_json(out, &report)?;
+            super::write_json(summary, &report)?;
         } else {
             let audit = if args.audit {
                 format!(" and {}", plural(report.audit as usize, "audit record"))
@@ -43,37 +44,33 @@ pub fn export(
                 String::new()
             };
             writeln!(
-                out,
+                summary,
                 "exported {}, {}{audit} to {}",
                 plural(report.namespaces as usize, "namespace"),
                 memories(report.memories),
-                args.out.display()
+                target.describe()
             )?;
         }
         Ok(Status::Success)
-    }))
+    });
+    session.close(result, err)
 }
 
 fn write_export(
     session: &Session,
     request: &ExportRequest,
-    target: &Path,
-    partial: &Path,
+    target: &Output,
     json: bool,
 ) -> Result<TransferReport, CliError> {
     let visible = progress::visible(json);
     let total = if visible { Some(export_total(session, request)?) } else { None };
-    let cannot = |e: std::io::Error| CliError::invalid_input(format!("--out: cannot write {}: {e}", partial.display()));
-    let mut file = BufWriter::new(File::create(partial).map_err(cannot)?);
+    let mut file = target.open("--out")?;
     let bar = CountBar::new(visible, "exporting", total);
     let result =
         session.block_on(session.engine.export(&session.caller, request, &mut file, &mut |r| bar.set(r.memories)));
     bar.clear();
     let report = result?;
-    let file = file.into_inner().map_err(|e| cannot(e.into_error()))?;
-    file.sync_all().map_err(cannot)?;
-    std::fs::rename(partial, target)
-        .map_err(|e| CliError::invalid_input(format!("--out: cannot write {}: {e}", target.display())))?;
+    target.commit("--out", file)?;
     Ok(report)
 }
 
@@ -84,20 +81,6 @@ fn export_total(session: &Session, request: &ExportRequest) -> Result<u64, CliEr
         request.namespaces.is_empty() || request.namespaces.iter().any(|n| n.trim() == key.as_str())
     };
     Ok(all.iter().filter(|info| chosen(&info.namespace.key)).map(|info| info.memories).sum())
-}
-
-/// `.<name>.partial` next to `target`.
-fn partial_path(target: &Path) -> Result<PathBuf, CliError> {
-    let Some(name) = target.file_name() else {
-        return Err(CliError::invalid_input(format!("--out: {} is not a file name", target.display())));
-    };
-    if target.is_dir() {
-        return Err(CliError::invalid_input(format!("--out: {} is a directory", target.display())));
-    }
-    let mut partial = std::ffi::OsString::from(".");
-    partial.push(name);
-    partial.push(".partial");
-    Ok(target.with_file_name(partial))
 }
 
 /// `memory import`.
@@ -113,15 +96,24 @@ pub fn import(
     if path.is_dir() {
         return Err(cannot(&"it is a directory"));
     }
+    if let Some(t) = &args.from_tenant
+        && t.trim().is_empty()
+    {
+        return Err(CliError::invalid_input("--from-tenant: the tenant is empty"));
+    }
     let file = File::open(path).map_err(|e| cannot(&e))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(cannot(&"it is not a regular file (an import reads its file twice)"));
+    }
+    let request = ImportRequest { from_tenant: args.from_tenant.clone() };
     let session = Session::open(global, Acting::Operator, err)?;
     let bar = CountBar::new(progress::visible(global.json), "importing", None);
     let mut input = BufReader::new(file);
-    let result = session.block_on(session.engine.import(&session.caller, &mut input, &mut |r| {
+    let result = session.block_on(session.engine.import(&session.caller, &mut input, &request, &mut |r| {
         bar.set(r.memories + r.skipped + r.merged);
     }));
     bar.clear();
-    session.close(result.map_err(CliError::from).and_then(|report| {
+    let result = result.map_err(CliError::from).and_then(|report| {
         if global.json {
             super::write_json(out, &report)?;
         } else {
@@ -136,27 +128,86 @@ pub fn import(
             )?;
         }
         Ok(Status::Success)
-    }))
+    });
+    session.close(result, err)
+}
+
+/// `memory backup`: a consistent copy of the database, see [`Output`] for where it goes.
+pub fn backup(
+    args: &BackupArgs,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Status, CliError> {
+    let target = Output::resolve("--out", &args.out)?;
+    let session = Session::open(global, Acting::Operator, err)?;
+    let result = write_backup(&session, &target);
+    if result.is_err() {
+        target.abandon();
+    }
+    let result = result.and_then(|report| {
+        let summary: &mut dyn Write = if target.is_stdout() { &mut *err } else { &mut *out };
+        if global.json {
+            super::write_json(summary, &report)?;
+        } else {
+            writeln!(summary, "backed up the database ({} bytes) to {}", report.bytes, target.describe())?;
+        }
+        Ok(Status::Success)
+    });
+    session.close(result, err)
+}
+
+fn write_backup(session: &Session, target: &Output) -> Result<BackupReport, CliError> {
+    match target {
+        Output::Replace { partial, .. } => {
+            // A partial file of an earlier, failed backup is in the way of a new one.
+            let _ = std::fs::remove_file(partial);
+            // The copy is complete and synced when the backup returns: move it into place.
+            let report = session.block_on(session.home.backup(&session.caller, partial))?;
+            target.move_into_place("--out")?;
+            Ok(report)
+        }
+        Output::Stdout | Output::InPlace(_) => {
+            // The backup API writes a database file: make one, then copy its bytes out.
+            let tmp = std::env::temp_dir().join(format!(".memory-backup-{}.db", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            let result = (|| {
+                let report = session.block_on(session.home.backup(&session.caller, &tmp))?;
+                let mut file = target.open("--out")?;
+                let mut copy = File::open(&tmp)
+                    .map_err(|e| CliError::new(ErrorKind::Failed, format!("cannot read the backup: {e}")))?;
+                std::io::copy(&mut copy, &mut file)
+                    .map_err(|e| CliError::invalid_input(format!("--out: cannot write {}: {e}", target.describe())))?;
+                target.commit("--out", file)?;
+                Ok(report)
+            })();
+            let _ = std::fs::remove_file(&tmp);
+            result
+        }
+    }
 }
 
 /// `memory reindex`.
 pub fn reindex(global: &GlobalArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, CliError> {
     let session = Session::open(global, Acting::Operator, err)?;
     let result = rebuild(&session, global.json);
-    session.close(result.and_then(|report| {
-        if global.json {
-            super::write_json(out, &report)?;
-        } else {
-            writeln!(
-                out,
-                "reindexed {} ({} deleted or superseded left out), at change {}",
-                memories(report.indexed),
-                report.removed,
-                report.applied_seq
-            )?;
-        }
-        Ok(Status::Success)
-    }))
+    session.close(
+        result.and_then(|report| {
+            if global.json {
+                super::write_json(out, &report)?;
+            } else {
+                writeln!(
+                    out,
+                    "reindexed {} ({} deleted or superseded left out), at change {}",
+                    memories(report.indexed),
+                    report.removed,
+                    report.applied_seq
+                )?;
+            }
+            Ok(Status::Success)
+        }),
+        err,
+    )
 }
 
 fn rebuild(session: &Session, json: bool) -> Result<SyncReport, CliError> {

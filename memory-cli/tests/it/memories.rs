@@ -175,7 +175,30 @@ fn the_principal_comes_from_the_flag_or_the_environment() {
     );
     let id = run.expect_code(0).json()["id"].as_str().unwrap().to_owned();
     assert_eq!(home.run("x", &["get", &id, "--json"]).expect_code(0).json()["provenance"]["principal"], "carol");
-    // Nobody: refused before anything is opened.
-    let run = memory_with_env(&[&base[..], &["recall", "x"]].concat(), &[("USER", None)]).expect_code(2);
-    assert!(run.stderr.starts_with("error: no principal: give --principal"), "{run:#?}");
+    // Without USER (a container), the account name comes from the system.
+    let system = std::process::Command::new("id").arg("-un").output().expect("id -un");
+    let system = String::from_utf8(system.stdout).unwrap().trim().to_owned();
+    let run = memory_with_env(&[&base[..], &["remember", "no USER", "--json"]].concat(), &[("USER", None)]);
+    let id = run.expect_code(0).json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(home.run("x", &["get", &id, "--json"]).expect_code(0).json()["provenance"]["principal"], system);
+}
+
+/// Session-key rules outrank the OS account: in an ordinary shell (`USER` set) they apply.
+#[test]
+fn session_key_rules_outrank_the_os_account() {
+    let home = Home::with_config("[namespaces]\nsession_key_rules = { \"agent:\" = \"agent-7\" }\n");
+    let path = home.path();
+    let base = ["--home", path.as_str(), "--embedder", "hash", "--session-key", "agent:1"];
+    let run = memory_with_env(
+        &[&base[..], &["remember", "said by the agent", "--json"]].concat(),
+        &[("USER", Some("carol"))],
+    );
+    let id = run.expect_code(0).json()["id"].as_str().unwrap().to_owned();
+    let memory = home.run("x", &["get", &id, "--json"]).expect_code(0).json();
+    assert_eq!(memory["provenance"]["principal"], "agent-7");
+    // MEMORY_PRINCIPAL still outranks the rules.
+    let env = [("USER", Some("carol")), ("MEMORY_PRINCIPAL", Some("dave"))];
+    let run = memory_with_env(&[&base[..], &["remember", "said by dave", "--json"]].concat(), &env);
+    let id = run.expect_code(0).json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(home.run("x", &["get", &id, "--json"]).expect_code(0).json()["provenance"]["principal"], "dave");
 }

@@ -118,7 +118,7 @@ fn namespace_lifecycle() {
     assert_eq!(listed(&home, &["--status", "deleted"]), ["team.alpha"]);
     home.run("admin", &["recall", "GPT-4", "--namespace", "team.alpha"]).expect_code(4);
     let report = home.run("admin", &["namespaces", "verify", "--json"]).expect_code(0).json();
-    assert_eq!(keys(&report), ["memories", "namespaces", "problems"]);
+    assert_eq!(keys(&report), ["applied_seq", "memories", "namespaces", "problems", "store_seq"]);
     assert_eq!(report["problems"], serde_json::json!([]));
 }
 

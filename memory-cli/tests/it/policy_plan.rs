@@ -34,7 +34,11 @@ fn alpha_agent_via_its_session_key_reads_its_project_and_shared_in_both_dialects
             "--json",
         ];
         let plan = memory(&args).expect_code(0).json();
-        assert_eq!(keys(&plan), PLAN_KEYS);
+        // `write_refusal` appears when writes are refused: alpha-agent may only read `default`.
+        let mut expected = PLAN_KEYS.to_vec();
+        expected.push("write_refusal");
+        assert_eq!(keys(&plan), expected);
+        assert_eq!(plan["write_refusal"]["code"], "forbidden");
         assert_eq!(plan["principal"], "alpha-agent");
         assert_eq!(plan["principal_source"], serde_json::json!({"kind": "session_key", "rule": 0}));
         assert_eq!(strings(&plan["read"]), ["project-alpha", "shared"]);

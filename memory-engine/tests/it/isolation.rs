@@ -120,7 +120,7 @@ fn the_oracle_rejects_a_wrong_answer() {
     // A scoped key has exactly its scopes: not n0, whatever the policy says; n1 read-only.
     assert_eq!(run.access(&scoped, "n0"), (false, false));
     assert_eq!(run.access(&scoped, "n1"), (true, false));
-    assert_eq!(run.default_target(&scoped), None, "no writable scope: writes are refused");
+    assert_eq!(run.default_target(&scoped), Err(ErrorKind::Forbidden), "the key default is not writable: refused");
     assert_eq!(run.write_target(&p0, Some("n1")), Err(ErrorKind::Forbidden));
     assert_eq!(run.write_target(&p0, Some("x0")), Err(ErrorKind::NotFound));
     assert_eq!(run.write_target(&p0, None), Ok("default".into()));
@@ -138,6 +138,7 @@ fn the_oracle_rejects_a_wrong_answer() {
             tenant: 0,
             ns: "n0".into(),
             layer: Layer::Semantic,
+            category: "fact".into(),
             content: "c".into(),
             expires_at: None,
             forgotten: false,
@@ -439,6 +440,7 @@ impl Who {
             }),
             server_principal: server.map(p),
             session_key: session.clone(),
+            account: None,
         };
         let mut caller = Caller::new(tenant_id(tenant), identity);
         caller.operator = operator;
@@ -489,6 +491,7 @@ struct Known {
     tenant: usize,
     ns: String,
     layer: Layer,
+    category: String,
     content: String,
     expires_at: Option<Timestamp>,
     forgotten: bool,
@@ -748,12 +751,19 @@ impl Run {
         self.spec.universe.iter().filter(|ns| self.visible(who, ns)).cloned().collect()
     }
 
-    /// The write default: the key's default namespace, the self namespace, `default`; the first
-    /// that is writable and neither archived nor deleted.
-    fn default_target(&self, who: &Who) -> Option<String> {
-        let p = who.principal?;
-        let candidates = who.key_default.iter().cloned().chain([self.spec.self_ns(p), "default".into()]);
-        candidates.into_iter().find(|ns| self.writable(who, ns) && !self.gone(who.tenant, ns))
+    /// The write default: the first the configuration defines (the key's default namespace,
+    /// else the self namespace, which is `default` without a policy of the principal's name).
+    /// Archived or deleted: 404; not writable: 403; never another namespace instead.
+    fn default_target(&self, who: &Who) -> Expected {
+        let Some(p) = who.principal else { return Err(ErrorKind::Unauthenticated) };
+        let chosen = who.key_default.clone().unwrap_or_else(|| self.spec.self_ns(p));
+        if self.gone(who.tenant, &chosen) {
+            Err(ErrorKind::NotFound)
+        } else if !self.writable(who, &chosen) {
+            Err(ErrorKind::Forbidden)
+        } else {
+            Ok(chosen)
+        }
     }
 
     fn write_target(&self, who: &Who, explicit: Option<&str>) -> Expected {
@@ -761,7 +771,7 @@ impl Run {
             return Err(ErrorKind::Unauthenticated);
         }
         match explicit {
-            None => self.default_target(who).ok_or(ErrorKind::Forbidden),
+            None => self.default_target(who),
             Some(ns) if !self.exists(who.tenant, ns) => Err(ErrorKind::NotFound),
             Some(ns) if !self.writable(who, ns) => Err(ErrorKind::Forbidden),
             Some(ns) => Ok(ns.to_owned()),
@@ -785,7 +795,7 @@ impl Run {
             candidates.extend(self.spec.policies.iter().filter(|pol| pol.include).map(|pol| pol.ns.clone()));
         }
         let mut set: BTreeSet<String> = candidates.into_iter().filter(|ns| self.visible(who, ns)).collect();
-        set.extend(self.default_target(who));
+        set.extend(self.default_target(who).ok());
         set
     }
 
@@ -1080,6 +1090,30 @@ impl Run {
             self.stats.refused += 1;
             return refused(what, &res, kind);
         }
+        // A stated category other than the one of the memory it repeats (same namespace, layer
+        // and content, live and unsuperseded; or an earlier input of the call) is a conflict.
+        let mut seen: Vec<(&str, Layer, &str, Option<&str>)> = Vec::new();
+        for (input, _, _, expected) in &inputs {
+            let target = expected.as_deref().expect("checked above");
+            let same = |ns: &str, layer: Layer, content: &str| {
+                ns == target && layer == input.layer && content.split_whitespace().eq(input.content.split_whitespace())
+            };
+            let stated = input.category.as_ref().map(|c| c.as_str());
+            let before = self
+                .mems
+                .values()
+                .find(|k| k.tenant == who.tenant && !k.forgotten && !k.superseded && same(&k.ns, k.layer, &k.content))
+                .map(|k| k.category.as_str())
+                .or_else(|| seen.iter().find(|s| same(s.0, s.1, s.2)).and_then(|s| s.3));
+            if let (Some(stated), Some(before)) = (stated, before)
+                && stated != before
+            {
+                self.stats.refused += 1;
+                return refused(what, &res, ErrorKind::Conflict);
+            }
+            let category = stated.or(before).unwrap_or(if input.layer == Layer::Episodic { "event" } else { "fact" });
+            seen.push((target, input.layer, &input.content, Some(category)));
+        }
         let written = succeeded(what, res)?;
         ensure!(written.len() == inputs.len(), "{what}: {} inputs, {} results", inputs.len(), written.len());
         let existed: BTreeSet<String> =
@@ -1167,6 +1201,7 @@ impl Run {
                     tenant: who.tenant,
                     ns: ns.to_owned(),
                     layer: m.layer,
+                    category: m.category.as_str().to_owned(),
                     content: m.content.clone(),
                     expires_at: m.expires_at,
                     forgotten: false,
@@ -1177,9 +1212,11 @@ impl Run {
         } else {
             let k = self.mems.get(&id);
             ensure!(
-                k.is_some_and(|k| k.tenant == who.tenant && k.ns == ns && !k.forgotten),
-                "{what}: deduplicated into memory {id}, which is not a live memory of {ns:?}: {k:?}"
+                k.is_some_and(|k| k.tenant == who.tenant && k.ns == ns && !k.forgotten && !k.superseded),
+                "{what}: deduplicated into memory {id}, which is not a live, unsuperseded memory of {ns:?}: {k:?}"
             );
+            // A duplicate may hand over a later expiry.
+            self.mems.get_mut(&id).expect("checked").expires_at = m.expires_at;
         }
         self.stored[who.tenant].entry(ns.to_owned()).or_insert(Status::Active);
         Ok(())
@@ -1455,26 +1492,36 @@ impl Run {
         lines.extend(news.iter().map(|m| ExportLine::Memory { memory: m.clone() }));
         lines.push(ExportLine::End { namespaces: 1, memories: news.len() as u64, audit: 0 });
         let text: String = lines.iter().map(|l| serde_json::to_string(l).expect("serializable") + "\n").collect();
-        // A live id of the caller's tenant is skipped ("already there"); any other taken id
-        // (another tenant's, a forgotten one) fails the whole put, after the namespace was made
-        // active.
+        // An id held by the same memory (this tenant, live, same namespace, layer and content)
+        // is skipped ("already there"); any other taken id (another memory, another tenant's,
+        // a forgotten one) is a conflict found before anything is written.
         let taken = taken.map(|id| (id, self.mems[&id].clone()));
-        let skipped = taken.as_ref().is_some_and(|(_, k)| k.tenant == who.tenant && !k.forgotten);
-        // The store deduplicates by content before it looks at ids: a taken id whose content the
-        // namespace already holds is merged, not refused.
-        let merged = self.mems.values().any(|k| {
+        let skipped = taken.as_ref().is_some_and(|(_, k)| {
             k.tenant == who.tenant
-                && k.ns == ns
                 && !k.forgotten
+                && k.ns == ns
+                && k.layer == Layer::Semantic
                 && k.content.split_whitespace().eq(news[0].content.split_whitespace())
         });
-        let clash = taken.is_some() && !skipped && !merged;
+        let clash = taken.is_some() && !skipped;
+        // A fresh memory of the file that repeats a memory here of another category would lose
+        // its category: a conflict too, found before anything is written.
+        let miscategorized = news.iter().skip(usize::from(skipped)).any(|m| {
+            self.mems.values().any(|k| {
+                k.tenant == who.tenant
+                    && k.ns == ns
+                    && k.layer == m.layer
+                    && !k.forgotten
+                    && !k.superseded
+                    && k.category != m.category.as_str()
+                    && k.content.split_whitespace().eq(m.content.split_whitespace())
+            })
+        });
+        let clash = clash || miscategorized;
         let expected = if !who.operator && !self.writable(who, &ns) {
             Some(ErrorKind::Forbidden)
-        } else if self.status(who.tenant, &ns) == Some(Status::Deleted) {
+        } else if self.status(who.tenant, &ns) == Some(Status::Deleted) || clash {
             Some(ErrorKind::Conflict)
-        } else if clash {
-            Some(ErrorKind::AlreadyExists)
         } else {
             None
         };
@@ -1484,9 +1531,12 @@ impl Run {
             self.status(who.tenant, &ns),
             taken.as_ref().map(|(id, k)| (id, k.tenant, &k.ns, k.forgotten))
         ));
-        let res = self.engine.import(&who.caller, &mut text.as_bytes(), &mut |_| {}).await;
+        let res = self
+            .engine
+            .import(&who.caller, &mut std::io::Cursor::new(text.as_bytes()), &Default::default(), &mut |_| {})
+            .await;
         if let Some((id, k)) = &taken
-            && expected.is_none_or(|e| e == ErrorKind::AlreadyExists)
+            && (expected.is_none() || clash && expected == Some(ErrorKind::Conflict))
             && !who.operator
             && !self.may_read(who, *id, false)
         {
@@ -1502,9 +1552,6 @@ impl Run {
         }
         if let Some(kind) = expected {
             self.stats.refused += usize::from(kind == ErrorKind::Forbidden);
-            if kind == ErrorKind::AlreadyExists {
-                self.stored[who.tenant].insert(ns.clone(), Status::Active);
-            }
             return refused("import", &res, kind);
         }
         let report = succeeded("import", res)?;
@@ -1524,7 +1571,9 @@ impl Run {
             let duplicate = self.mems.values().any(|k| {
                 k.tenant == who.tenant
                     && k.ns == ns
+                    && k.layer == m.layer
                     && !k.forgotten
+                    && !k.superseded
                     && k.content.split_whitespace().eq(m.content.split_whitespace())
             });
             if !duplicate {
@@ -1534,6 +1583,7 @@ impl Run {
                     tenant: who.tenant,
                     ns: ns.clone(),
                     layer: m.layer,
+                    category: m.category.as_str().to_owned(),
                     content: m.content,
                     expires_at: None,
                     forgotten: false,
@@ -1950,7 +2000,7 @@ async fn export_gives_audit_records_only_to_callers_that_may_read_the_audit_log(
 }
 
 /// Memory ids are unique across the whole store, so a caller of one tenant that imports a file
-/// holding another tenant's memory id gets `AlreadyExists` ("memory id ... is already taken"),
+/// holding another tenant's memory id gets a `Conflict` ("its id belongs to ... another tenant's"),
 /// where a fresh id would be imported: an answer about another tenant (SPEC 1: nothing crosses
 /// tenants). Within a tenant, an id in a namespace the caller may not read is "skipped" where a
 /// fresh one is written.
@@ -1976,7 +2026,7 @@ async fn importing_an_id_the_caller_may_not_read_behaves_like_a_fresh_id() {
         ExportLine::End { namespaces: 1, memories: 1, audit: 0 },
     ];
     let file: String = lines.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect();
-    let res = e.import(&mallory, &mut file.as_bytes(), &mut |_| {}).await;
+    let res = e.import(&mallory, &mut std::io::Cursor::new(file.as_bytes()), &Default::default(), &mut |_| {}).await;
     assert!(
         res.as_ref().is_ok_and(|r| r.memories == 1),
         "an id of another tenant must behave like a fresh one: {res:?}"

@@ -56,7 +56,7 @@ async fn export_then_import_reproduces_every_memory_byte_for_byte() {
 
     let b = home(b_dir.path(), &clock).await;
     let op = who("ops").as_operator();
-    let report = b.import(&op, &mut Cursor::new(exported.clone()), &mut |_| {}).await.unwrap();
+    let report = b.import(&op, &mut Cursor::new(exported.clone()), &Default::default(), &mut |_| {}).await.unwrap();
     assert_eq!(report.memories, 4);
     let again = export_all(&b).await;
     // Memories and imported namespaces are identical; the tenant's own default and shared
@@ -69,7 +69,7 @@ async fn export_then_import_reproduces_every_memory_byte_for_byte() {
     };
     assert_eq!(portable(&again), portable(&exported), "a second export of the imported home must be identical");
     // Importing again changes nothing.
-    let report = b.import(&op, &mut Cursor::new(exported.clone()), &mut |_| {}).await.unwrap();
+    let report = b.import(&op, &mut Cursor::new(exported.clone()), &Default::default(), &mut |_| {}).await.unwrap();
     assert_eq!((report.memories, report.skipped), (0, 4));
     assert_eq!(export_all(&b).await, again);
     // Each memory is identical field for field, usage statistics included (but the sequence).
@@ -102,18 +102,20 @@ async fn a_bad_file_is_refused_before_anything_is_written() {
     let cases = [
         good.lines().skip(1).collect::<Vec<_>>().join("\n"),
         good.lines().take(good.lines().count() - 1).collect::<Vec<_>>().join("\n"),
-        good.replace(r#""version":1"#, r#""version":99"#),
+        good.replace(r#""version":2"#, r#""version":99"#),
         good.replace(r#""content":"something""#, r#""content":"   ""#),
         format!("{good}{{\"type\":\"end\",\"namespaces\":0,\"memories\":0,\"audit\":0}}\n"),
     ];
     for bad in cases {
-        let err = target.import(&op, &mut Cursor::new(bad.clone()), &mut |_| {}).await.unwrap_err();
+        let err =
+            target.import(&op, &mut Cursor::new(bad.clone()), &Default::default(), &mut |_| {}).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
         let now = export_all(&target).await;
         assert_eq!(now.lines().filter(|l| l.contains(r#""type":"memory""#)).count(), 0);
     }
     // A non-operator may import only where it may write.
-    let err = target.import(&who("stranger"), &mut Cursor::new(good), &mut |_| {}).await.unwrap_err();
+    let err =
+        target.import(&who("stranger"), &mut Cursor::new(good), &Default::default(), &mut |_| {}).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
 }
 

@@ -1,7 +1,6 @@
 //! Isolation, filters, upsert/move/delete, read-your-writes, fusion and input validation.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use memory_core::{Category, ErrorKind, Layer, MemoryId};
 use memory_index::{Fusion, IndexOptions, MemoryIndex};
@@ -150,10 +149,8 @@ fn deletes_remove_from_both_sides_and_ignore_unknown_ids() {
 
 #[test]
 fn a_search_sees_the_writes_that_returned_before_it() {
-    // A commit delay far beyond the test: only read-your-writes can make the doc visible.
-    let mut o = IndexOptions::new(None, 4, crate::MODEL);
-    o.commit_delay = Duration::from_secs(3600);
-    let idx = MemoryIndex::open(o).unwrap();
+    // Nothing commits in the background: only read-your-writes can make the doc visible.
+    let idx = MemoryIndex::open(IndexOptions::new(None, 4, crate::MODEL)).unwrap();
     for i in 0..20 {
         let d = doc("n", &format!("reminder number{i}"), Some(vec![1.0, 0.0, 0.0, i as f32]));
         idx.upsert(vec![d.clone()]).unwrap();

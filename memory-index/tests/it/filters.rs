@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use memory_core::{ErrorKind, MemoryId, Metadata, Timestamp};
+use memory_core::{MemoryId, Metadata, Timestamp};
 use memory_index::{IndexDoc, MemoryIndex, SearchQuery};
 use serde_json::{Value, json};
 
@@ -298,8 +298,9 @@ fn filters_survive_a_flush_and_reopen() {
     check(&idx, &q, &all_spring, "an old term after reopening");
 }
 
-/// An index written by this build, then altered by `age` to look like an older one.
-fn aged(age: impl FnOnce(&std::path::Path)) -> memory_core::Error {
+/// An index written by this build, then altered by `age` to look like an older one: it opens
+/// discarded (the view starts empty, to be rebuilt from the store); returns why.
+fn aged(age: impl FnOnce(&std::path::Path)) -> String {
     let dir = tempfile::tempdir().unwrap();
     {
         let idx = dir_index(dir.path(), 4, 100).unwrap();
@@ -307,36 +308,46 @@ fn aged(age: impl FnOnce(&std::path::Path)) -> memory_core::Error {
         idx.flush().unwrap();
     }
     age(dir.path());
-    dir_index(dir.path(), 4, 100).expect_err("an old index must not open")
+    let idx = dir_index(dir.path(), 4, 100).expect("an old index opens empty");
+    assert!(idx.is_empty());
+    match idx.opened() {
+        memory_index::Opened::Discarded { reason } => reason.clone(),
+        other => panic!("an old index must be discarded, not {other:?}"),
+    }
+}
+
+/// The text directory named in `meta.json`.
+fn text_dir(d: &std::path::Path) -> std::path::PathBuf {
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("meta.json")).unwrap()).unwrap();
+    d.join(meta["text_dir"].as_str().unwrap())
 }
 
 #[test]
-fn an_index_of_the_previous_format_is_refused_with_a_reindex_hint() {
-    // meta.json of format 1 (before expiry and metadata): refused before anything else is read.
-    let e = aged(|d| {
+fn an_index_of_a_previous_format_is_discarded() {
+    // meta.json of format 2 (before store ids and named text directories).
+    let why = aged(|d| {
         let text = std::fs::read_to_string(d.join("meta.json")).unwrap();
-        let old = text.replace("\"format_version\": 2", "\"format_version\": 1");
+        let old = text.replace("\"format_version\": 3", "\"format_version\": 2");
         assert_ne!(old, text);
         std::fs::write(d.join("meta.json"), old).unwrap();
     });
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert!(e.message().contains("format version 1; this build reads 2: run `memory reindex`"), "{e}");
+    assert!(why.contains("format version 2; this build writes 3"), "{why}");
 
-    // A vectors file of format 1 (its version follows the 8-byte magic).
-    let e = aged(|d| {
+    // A vectors file of format 2 (its version follows the 8-byte magic).
+    let why = aged(|d| {
         let mut b = std::fs::read(d.join("vectors.bin")).unwrap();
-        assert_eq!(b[8..12], 2u32.to_le_bytes());
-        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(b[8..12], 3u32.to_le_bytes());
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
         std::fs::write(d.join("vectors.bin"), b).unwrap();
     });
-    assert!(e.message().contains("format version 1") && e.message().contains("memory reindex"), "{e}");
+    assert!(why.contains("format version 2"), "{why}");
 
     // A text index with the format-1 schema (no expires_at, no metadata field).
-    let e = aged(|d| {
+    let why = aged(|d| {
         use tantivy::schema::{
             IndexRecordOption, NumericOptions, STRING, SchemaBuilder, TextFieldIndexing, TextOptions,
         };
-        let text = d.join("text");
+        let text = text_dir(d);
         std::fs::remove_dir_all(&text).unwrap();
         std::fs::create_dir(&text).unwrap();
         let mut b = SchemaBuilder::new();
@@ -357,5 +368,5 @@ fn an_index_of_the_previous_format_is_refused_with_a_reindex_hint() {
         );
         tantivy::Index::create_in_dir(&text, b.build()).unwrap();
     });
-    assert!(e.message().contains("text index") && e.message().contains("memory reindex"), "{e}");
+    assert!(why.contains("another schema"), "{why}");
 }

@@ -1,7 +1,7 @@
 //! Flush and reopen, model mismatch, damaged files.
 
 use memory_core::ErrorKind;
-use memory_index::{IndexOptions, MemoryIndex, SearchQuery, SearchResults};
+use memory_index::{Checkpoint, IndexOptions, MemoryIndex, Opened, SearchQuery, SearchResults};
 
 use crate::{Clustered, MODEL, dir_index, doc, ns, query};
 
@@ -53,8 +53,13 @@ fn flush_and_reopen_give_identical_results() {
         let before = run(&idx, &queries);
         assert!(idx.counters().hnsw_searches > 0, "the big namespace has a graph");
         idx.flush().unwrap();
+        // After the flush the view reads what it saved; that is what a reopen must reproduce.
+        // (It may order equal scores unlike the view before the flush: background merges
+        // reorder segments, and ties go by document order.)
+        let saved = run(&idx, &queries);
+        assert_eq!(before.len(), saved.len());
         let counts = (idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny")));
-        (before, queries, counts)
+        (saved, queries, counts)
     };
     let idx = dir_index(dir.path(), DIM, 100).unwrap();
     assert_eq!((idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny"))), counts);
@@ -133,7 +138,9 @@ fn a_missing_directory_is_created() {
     assert!(nested.join("meta.json").is_file());
 }
 
-fn damaged(damage: impl Fn(&std::path::Path)) -> memory_core::Error {
+/// Damages a flushed index, reopens it and returns the reason it was discarded; a checkpoint
+/// then writes a usable index again.
+fn damaged(damage: impl Fn(&std::path::Path)) -> String {
     let dir = tempfile::tempdir().unwrap();
     {
         let idx = dir_index(dir.path(), DIM, 100).unwrap();
@@ -141,7 +148,28 @@ fn damaged(damage: impl Fn(&std::path::Path)) -> memory_core::Error {
         idx.flush().unwrap();
     }
     damage(dir.path());
-    dir_index(dir.path(), DIM, 100).expect_err("a damaged index must not open")
+    let idx = dir_index(dir.path(), DIM, 100).expect("a damaged index opens empty");
+    let Opened::Discarded { reason } = idx.opened().clone() else {
+        panic!("a damaged index must be discarded, not {:?}", idx.opened())
+    };
+    assert_eq!((idx.len(), idx.applied_seq()), (0, 0), "the view starts empty");
+    idx.upsert(vec![doc("small", "rebuilt after damage", None)]).unwrap();
+    idx.set_applied_seq(7).unwrap();
+    idx.flush().unwrap();
+    drop(idx);
+    let idx = dir_index(dir.path(), DIM, 100).unwrap();
+    assert_eq!(idx.opened(), &Opened::Loaded { applied_seq: 7 }, "after {reason}");
+    assert_eq!(idx.search(&query(&["small"], "rebuilt", None)).unwrap().hits.len(), 1);
+    reason
+}
+
+/// The text directory a checkpoint wrote.
+fn text_dir(d: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("text-"))
+        .expect("a text directory")
 }
 
 fn truncate(path: &std::path::Path, keep: u64) {
@@ -150,7 +178,7 @@ fn truncate(path: &std::path::Path, keep: u64) {
 }
 
 #[test]
-fn damaged_files_are_errors_that_ask_for_a_reindex() {
+fn damaged_files_are_discarded_and_rebuilt() {
     type Damage = Box<dyn Fn(&std::path::Path)>;
     let cases: Vec<(&str, Damage)> = vec![
         ("truncated vectors", Box::new(|d| truncate(&d.join("vectors.bin"), 1000))),
@@ -188,10 +216,109 @@ fn damaged_files_are_errors_that_ask_for_a_reindex() {
                 }
             }),
         ),
-        ("text index removed", Box::new(|d| std::fs::remove_dir_all(d.join("text")).unwrap())),
+        ("text index removed", Box::new(|d| std::fs::remove_dir_all(text_dir(d)).unwrap())),
+        (
+            "a segment file deleted",
+            Box::new(|d| {
+                let seg = std::fs::read_dir(text_dir(d))
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .find(|p| p.extension().is_some_and(|x| x == "idx"))
+                    .expect("a segment file");
+                std::fs::remove_file(seg).unwrap();
+            }),
+        ),
+        ("text meta garbage", Box::new(|d| std::fs::write(text_dir(d).join("meta.json"), b"][").unwrap())),
+        (
+            "an older format",
+            Box::new(|d| {
+                let meta = std::fs::read_to_string(d.join("meta.json")).unwrap();
+                std::fs::write(d.join("meta.json"), meta.replace("\"format_version\": 3", "\"format_version\": 2"))
+                    .unwrap();
+            }),
+        ),
     ];
     for (what, damage) in cases {
-        let e = damaged(damage);
-        assert!(e.message().contains("memory reindex"), "{what}: {e}");
+        let reason = damaged(damage);
+        assert!(!reason.is_empty(), "{what}");
     }
+}
+
+#[test]
+fn an_index_of_another_store_is_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |store: &str| {
+        let mut o = IndexOptions::new(Some(dir.path().to_path_buf()), DIM, MODEL);
+        o.store_id = Some(store.to_owned());
+        MemoryIndex::open(o).unwrap()
+    };
+    let idx = open("store-a");
+    idx.upsert(vec![doc("small", "from store a", None)]).unwrap();
+    idx.set_applied_seq(3).unwrap();
+    idx.flush().unwrap();
+    drop(idx);
+    assert_eq!(open("store-a").opened(), &Opened::Loaded { applied_seq: 3 });
+    let other = open("store-b");
+    let Opened::Discarded { reason } = other.opened() else { panic!("{:?}", other.opened()) };
+    assert!(reason.contains("another store (store-a, this one is store-b)"), "{reason}");
+    assert!(other.is_empty());
+}
+
+/// Two views of one directory, as two processes have: each checkpoint saves its view on top
+/// of the other's, and each view hides the base versions of what it changed.
+#[test]
+fn two_views_checkpoint_into_one_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir_index(dir.path(), 4, 100).unwrap();
+    let kept = doc("n", "kept everywhere", None);
+    let edited = doc("n", "before the edit", None);
+    first.upsert(vec![kept.clone(), edited.clone()]).unwrap();
+    first.set_applied_seq(2).unwrap();
+    first.flush().unwrap();
+
+    let second = dir_index(dir.path(), 4, 100).unwrap();
+    assert_eq!(second.opened(), &Opened::Loaded { applied_seq: 2 });
+    let mut after = edited.clone();
+    after.content = "after the edit".into();
+    second.upsert(vec![after.clone()]).unwrap();
+    assert!(second.search(&query(&["n"], "before", None)).unwrap().hits.is_empty(), "the base version is hidden");
+    assert_eq!(second.search(&query(&["n"], "after edit", None)).unwrap().hits[0].id, after.id);
+    second.set_applied_seq(3).unwrap();
+    second.flush().unwrap();
+
+    // The first view goes on from its own state and saves it on top (both replay one store).
+    let late = doc("n", "written late", None);
+    first.upsert(vec![after.clone(), late.clone()]).unwrap();
+    first.set_applied_seq(4).unwrap();
+    first.flush().unwrap();
+
+    let third = dir_index(dir.path(), 4, 100).unwrap();
+    assert_eq!(third.opened(), &Opened::Loaded { applied_seq: 4 });
+    let found = |text: &str| third.search(&query(&["n"], text, None)).unwrap().hits.len();
+    assert_eq!((found("kept"), found("after edit"), found("before"), found("late")), (1, 1, 0, 1));
+    assert!(third.check().unwrap().is_empty(), "{:?}", third.check());
+
+    // A view that started from a checkpoint the directory no longer holds does not save.
+    std::fs::remove_dir_all(text_dir(dir.path())).unwrap();
+    std::fs::remove_file(dir.path().join("meta.json")).unwrap();
+    third.upsert(vec![doc("n", "orphan", None)]).unwrap();
+    let lock = third.lock_for_checkpoint(std::time::Duration::ZERO).unwrap().unwrap();
+    assert!(matches!(third.checkpoint(&lock).unwrap(), Checkpoint::Skipped { .. }));
+}
+
+#[test]
+fn a_checkpoint_waits_for_nobody_and_skips_when_the_lock_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir_index(dir.path(), 4, 100).unwrap();
+    let b = dir_index(dir.path(), 4, 100).unwrap();
+    let held = a.lock_for_checkpoint(std::time::Duration::ZERO).unwrap().expect("free");
+    assert!(b.lock_for_checkpoint(std::time::Duration::from_millis(30)).unwrap().is_none(), "taken");
+    // Opening needs only the shared lock, which a checkpoint holds briefly; here it is held
+    // for longer than the wait, so the view starts empty rather than failing.
+    let mut o = IndexOptions::new(Some(dir.path().to_path_buf()), 4, MODEL);
+    o.lock_wait = std::time::Duration::from_millis(30);
+    let c = MemoryIndex::open(o).unwrap();
+    assert!(matches!(c.opened(), Opened::Discarded { .. }), "{:?}", c.opened());
+    drop(held);
+    assert!(b.lock_for_checkpoint(std::time::Duration::ZERO).unwrap().is_some());
 }

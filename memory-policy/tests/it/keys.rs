@@ -22,17 +22,15 @@ fn a_scoped_key_reads_exactly_its_scopes() {
         CONFIG,
         "key=alice scopes=research:r,shared:rw",
         expect![[r#"
-        principal: alice (api key)
-        read: [research, shared]
-        write: -
-        layers:
-          key-scope research r--
-          key-scope shared   rwp
-        promote: shared=shared yes
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: alice (api key)
+            read: [research, shared]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope research r--
+              key-scope shared   rwp
+            promote: shared=shared yes
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
+        "#]],
     );
 }
 
@@ -55,18 +53,15 @@ fn a_scoped_key_writes_its_default_namespace_only_with_read_write() {
         CONFIG,
         "key=alice scopes=research:r,shared:rw key-default=research",
         expect![[r#"
-        principal: alice (api key)
-        read: [research, shared]
-        write: -
-        layers:
-          key-scope research r--
-          key-scope shared   rwp
-        promote: shared=shared yes
-        warning: the API key's default namespace "research" unavailable: the API key's scopes grant read on "research"
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: alice (api key)
+            read: [research, shared]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope research r--
+              key-scope shared   rwp
+            promote: shared=shared yes
+            warning: the API key's default namespace "research" unavailable: the API key's scopes grant read on "research"; writes are refused rather than sent to another namespace
+        "#]],
     );
 }
 
@@ -82,9 +77,7 @@ fn a_scoped_key_never_reaches_outside_its_scopes() {
             layers:
               key-scope research r--
             promote: shared=shared no
-            warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-            warning: no writable namespace: writes will be refused
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
             error: forbidden — may not read "ops": the API key's scopes do not include "ops"
         "#]],
     );
@@ -92,16 +85,14 @@ fn a_scoped_key_never_reaches_outside_its_scopes() {
         CONFIG,
         "key=alice scopes=research:r read=*",
         expect![[r#"
-        principal: alice (api key)
-        read: [research]
-        write: -
-        layers:
-          key-scope research r--
-        promote: shared=shared no
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: alice (api key)
+            read: [research]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope research r--
+            promote: shared=shared no
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
+        "#]],
     );
     check(
         CONFIG,
@@ -168,17 +159,15 @@ fn behind_a_trusted_header_scopes_narrow_the_header_principal() {
         CONFIG,
         "header=carol key=alice scopes=research:rw,shared:rw",
         expect![[r#"
-        principal: carol (header)
-        read: [shared]
-        write: -
-        layers:
-          key-scope research ---
-          key-scope shared   r--
-        promote: shared=shared no
-        warning: the self namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: carol (header)
+            read: [shared]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope research ---
+              key-scope shared   r--
+            promote: shared=shared no
+            warning: the default namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
+        "#]],
     );
     // bob (header) may write research; the key narrows it to read.
     check(
@@ -200,17 +189,15 @@ fn behind_a_trusted_header_scopes_narrow_the_header_principal() {
         CONFIG,
         "header=bob key=alice scopes=research:r,shared:rw",
         expect![[r#"
-        principal: bob (header)
-        read: [research, shared]
-        write: -
-        layers:
-          key-scope research r--
-          key-scope shared   r--
-        promote: shared=shared no
-        warning: the self namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: bob (header)
+            read: [research, shared]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope research r--
+              key-scope shared   r--
+            promote: shared=shared no
+            warning: the default namespace "default" unavailable: no policy names "default"; the default namespace is readable and writable by every authenticated principal; the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
+        "#]],
     );
     check_can(
         CONFIG,
@@ -243,17 +230,15 @@ fn an_untrusted_header_leaves_the_key_in_charge() {
         "",
         "header=bob key=alice scopes=shared:r",
         expect![[r#"
-        principal: alice (api key)
-        read: [shared]
-        write: -
-        layers:
-          key-scope shared r--
-        promote: shared=shared no
-        warning: the principal header was ignored: header trust is off (trust_principal_header)
-        warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: alice (api key)
+            read: [shared]
+            write: - (refused: Forbidden)
+            layers:
+              key-scope shared r--
+            promote: shared=shared no
+            warning: the principal header was ignored: header trust is off (trust_principal_header)
+            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
+        "#]],
     );
 }
 
@@ -273,13 +258,11 @@ write_default = "userProject"
         expect![[r#"
             principal: alice (api key)
             read: [shared]
-            write: -
+            write: - (refused: Forbidden)
             layers:
               key-scope shared rw-
             warning: writeDefault userProject unavailable: an API key with scopes uses its scopes instead of the scope profile's layers
-            warning: the self namespace "alice" unavailable: the API key's scopes do not include "alice"
-            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-            warning: no writable namespace: writes will be refused
+            warning: the self namespace "alice" unavailable: the API key's scopes do not include "alice"; writes are refused rather than sent to another namespace
         "#]],
     );
 }
@@ -292,15 +275,12 @@ fn an_archived_scope_is_not_read() {
         expect![[r#"
             principal: alice (api key)
             read: [research]
-            write: -
+            write: - (refused: NotFound)
             layers:
               key-scope research r--
               key-scope ops      rw-
             promote: shared=shared no
-            warning: the API key's default namespace "ops" unavailable: it is archived or deleted
-            warning: the self namespace "default" unavailable: the API key's scopes do not include "default"
-            warning: the default namespace "default" unavailable: the API key's scopes do not include "default"
-            warning: no writable namespace: writes will be refused
+            warning: the API key's default namespace "ops" unavailable: it is archived or deleted; writes are refused rather than sent to another namespace
             warning: key-scope layer "ops" is archived or deleted; not read
         "#]],
     );

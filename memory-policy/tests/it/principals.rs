@@ -321,3 +321,26 @@ fn an_empty_session_key_names_nobody() {
         "#]],
     );
 }
+
+/// The front end's implicit account (the CLI's OS user) is the last resort: session-key rules
+/// and the configured fallback come first, so `$USER` never hides them.
+#[test]
+fn the_account_is_the_last_resort() {
+    let rules = r#"
+[namespaces]
+session_key_rules = { "project-alpha:" = "alpha-agent" }
+"#;
+    let who = |config: &str, request: &str| {
+        let (policy, _) = crate::support::compile(config, memory_policy::load::Dialect::Toml);
+        let (req, _) = crate::support::request(&policy, request);
+        let r = policy.resolve_principal(&req.caller);
+        format!("{} ({})", r.principal.map_or("-".to_owned(), |p| p.to_string()), crate::support::source(r.source))
+    };
+    assert_eq!(who(rules, "session=project-alpha:1 account=root"), "alpha-agent (session-key rule 0)");
+    assert_eq!(who(rules, "session=unknown account=root"), "root (account)");
+    assert_eq!(who(rules, "account=root"), "root (account)");
+    assert_eq!(who(rules, "as=alice account=root"), "alice (server)");
+    let fallback = "[namespaces]\nfallback_principal = \"guest\"\n";
+    assert_eq!(who(fallback, "account=root"), "guest (fallback)");
+    assert_eq!(who("", ""), "- (unauthenticated)");
+}

@@ -198,14 +198,14 @@ fn archived_layers_are_skipped_with_a_warning() {
         "as=alice archived=handbook deleted=alice",
         expect![[r#"
             principal: alice (server)
-            read: [shared, default]
-            write: default
+            read: [shared]
+            write: - (refused: NotFound)
             layers:
               self   alice    rw-
               shared shared   r--
               policy handbook r--
             promote: shared=shared no
-            warning: the self namespace "alice" unavailable: it is archived or deleted
+            warning: the self namespace "alice" unavailable: it is archived or deleted; writes are refused rather than sent to another namespace
             warning: self layer "alice" is archived or deleted; not read
             warning: policy layer "handbook" is archived or deleted; not read
         "#]],
@@ -262,16 +262,16 @@ fn with_a_profile_an_explicit_policy_for_the_own_namespace_wins() {
         PROFILE,
         "as=carol",
         expect![[r#"
-        principal: carol (server)
-        read: [carol, shared, default]
-        write: default
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          userGlobal   carol  r--
-          serverShared shared r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-        warning: the self namespace "carol" unavailable: the policy for "carol" gives "carol" read only
-    "#]],
+            principal: carol (server)
+            read: [carol, shared]
+            write: - (refused: Forbidden)
+            layers:
+              userProject  -      --- (skipped: missing project context)
+              userGlobal   carol  r--
+              serverShared shared r--
+            warning: writeDefault userProject unavailable: skipped: missing project context
+            warning: the self namespace "carol" unavailable: the policy for "carol" gives "carol" read only; writes are refused rather than sent to another namespace
+        "#]],
     );
     check(
         PROFILE,

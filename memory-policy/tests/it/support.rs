@@ -30,7 +30,7 @@ pub fn policy_json(json: &str) -> Policy {
     compile(json, Dialect::Json).0
 }
 
-fn compile(text: &str, dialect: Dialect) -> (Policy, Vec<String>) {
+pub fn compile(text: &str, dialect: Dialect) -> (Policy, Vec<String>) {
     match load::parse(text, dialect) {
         Ok(loaded) => {
             let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
@@ -110,6 +110,7 @@ pub fn request(policy: &Policy, line: &str) -> (PlanRequest, TestCatalog) {
             "as" => req.caller.server_principal = Some(principal(value)),
             "header" => req.caller.header_principal = Some(value.to_owned()),
             "session" => req.caller.session_key = Some(value.to_owned()),
+            "account" => req.caller.account = Some(principal(value)),
             "key" => key_principal = Some(principal(value)),
             "scopes" => {
                 for scope in list(value) {
@@ -151,13 +152,14 @@ pub fn request(policy: &Policy, line: &str) -> (PlanRequest, TestCatalog) {
     (req, catalog)
 }
 
-fn source(source: PrincipalSource) -> String {
+pub fn source(source: PrincipalSource) -> String {
     match source {
         PrincipalSource::Header => "header".into(),
         PrincipalSource::ApiKey => "api key".into(),
         PrincipalSource::Server => "server".into(),
         PrincipalSource::SessionKey { rule } => format!("session-key rule {rule}"),
         PrincipalSource::Fallback => "fallback".into(),
+        PrincipalSource::Account => "account".into(),
         PrincipalSource::Unauthenticated => "unauthenticated".into(),
     }
 }
@@ -174,7 +176,11 @@ pub fn render_plan(plan: &ScopePlan) -> String {
     let who = plan.principal.as_ref().map_or("-", |p| p.as_str());
     writeln!(out, "principal: {who} ({})", source(plan.principal_source)).unwrap();
     writeln!(out, "read: [{}]", names(&plan.read)).unwrap();
-    writeln!(out, "write: {}", plan.write.as_ref().map_or("-", |w| w.as_str())).unwrap();
+    match (&plan.write, &plan.write_refusal) {
+        (Some(w), _) => writeln!(out, "write: {}", w.as_str()).unwrap(),
+        (None, Some(refusal)) => writeln!(out, "write: - (refused: {:?})", refusal.code).unwrap(),
+        (None, None) => writeln!(out, "write: -").unwrap(),
+    }
     if !plan.layers.is_empty() {
         let width = plan.layers.iter().map(|l| l.layer.len()).max().unwrap_or(0);
         let ns_width =

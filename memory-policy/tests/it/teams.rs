@@ -157,7 +157,7 @@ promote = ["pi-geek", "pi-lurker"]
 "#;
 
 #[test]
-fn a_member_without_write_reads_the_team_project_and_writes_elsewhere() {
+fn a_member_without_write_reads_the_team_project_and_its_writes_are_refused() {
     check(
         LOPSIDED,
         "as=pi-geek project=repo",
@@ -178,13 +178,13 @@ fn a_member_without_write_reads_the_team_project_and_writes_elsewhere() {
         expect![[r#"
             principal: pi-friend (server)
             read: [team-pi-project-d3b4ca9d, pi-friend, shared]
-            write: pi-friend
+            write: - (refused: Forbidden)
             layers:
               teamProject  team-pi-project-d3b4ca9d r--
               userGlobal   pi-friend                rw-
               serverShared shared                   r--
             promote: teamProject=team-pi-project-d3b4ca9d no
-            warning: writeDefault teamProject "team-pi-project-d3b4ca9d" unavailable: team "pi" gives "pi-friend" read only
+            warning: writeDefault teamProject "team-pi-project-d3b4ca9d" unavailable: team "pi" gives "pi-friend" read only; writes are refused rather than sent to another namespace
         "#]],
     );
 }
@@ -197,13 +197,13 @@ fn a_member_without_read_gets_nothing_from_the_team() {
         expect![[r#"
             principal: pi-lurker (server)
             read: [pi-lurker, shared]
-            write: pi-lurker
+            write: - (refused: Forbidden)
             layers:
               teamProject  team-pi-project-d3b4ca9d ---
               userGlobal   pi-lurker                rw-
               serverShared shared                   r--
             promote: teamProject=team-pi-project-d3b4ca9d no
-            warning: writeDefault teamProject "team-pi-project-d3b4ca9d" unavailable: team "pi" gives "pi-lurker" no access and promotion
+            warning: writeDefault teamProject "team-pi-project-d3b4ca9d" unavailable: team "pi" gives "pi-lurker" no access and promotion; writes are refused rather than sent to another namespace
         "#]],
     );
 }
@@ -276,13 +276,13 @@ research = { read = ["pi-geek"], write = ["lead"] }
         expect![[r#"
             principal: pi-geek (server)
             read: [research, principal-76bcb503ab76f9ca, shared]
-            write: principal-76bcb503ab76f9ca
+            write: - (refused: Forbidden)
             layers:
               teamProject  research                   r--
               userGlobal   principal-76bcb503ab76f9ca rw-
               serverShared shared                     r--
             warning: team "pi" renders the protected namespace "research"; only its policy grants access
-            warning: writeDefault teamProject "research" unavailable: team "pi" renders a protected name; the policy for "research" gives "pi-geek" read only
+            warning: writeDefault teamProject "research" unavailable: team "pi" renders a protected name; the policy for "research" gives "pi-geek" read only; writes are refused rather than sent to another namespace
         "#]],
     );
     // ... or like the shared namespace.
@@ -292,13 +292,13 @@ research = { read = ["pi-geek"], write = ["lead"] }
         expect![[r#"
             principal: pi-geek (server)
             read: [shared, principal-76bcb503ab76f9ca]
-            write: principal-76bcb503ab76f9ca
+            write: - (refused: Forbidden)
             layers:
               teamProject  shared                     r--
               userGlobal   principal-76bcb503ab76f9ca rw-
               serverShared shared                     r--
             warning: team "pi" renders the protected namespace "shared"; only its policy grants access
-            warning: writeDefault teamProject "shared" unavailable: team "pi" renders a protected name; no policy names "shared"; the shared namespace is readable by every authenticated principal
+            warning: writeDefault teamProject "shared" unavailable: team "pi" renders a protected name; no policy names "shared"; the shared namespace is readable by every authenticated principal; writes are refused rather than sent to another namespace
         "#]],
     );
     // An ordinary project renders an ordinary team namespace.

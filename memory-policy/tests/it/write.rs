@@ -1,6 +1,9 @@
-//! The write target (SPEC 4): the explicit one (writable, else 403/404), else the key's
-//! default namespace, the profile's write layer, self, `default`; a namespace that may be
-//! written but not read is never a target, and the target is always in the read set.
+//! The write target (SPEC 4): the explicit one (writable, else 403/404), else the first target
+//! the configuration defines (the key's default namespace, the profile's write layer, self,
+//! which is `default` for a principal without one). A chosen target that is unavailable
+//! (archived, not writable) refuses the write: the chain never falls back to a namespace more
+//! principals can read. A namespace that may be written but not read is never a target, and the
+//! target is always in the read set.
 
 use expect_test::expect;
 
@@ -152,23 +155,20 @@ fn the_key_default_namespace_comes_first() {
         CONFIG,
         "key=bob key-default=research",
         expect![[r#"
-        principal: bob (api key)
-        read: [shared]
-        write: -
-        layers:
-          self   bob    ---
-          shared shared r--
-        promote: shared=shared no
-        warning: the API key's default namespace "research" unavailable: the policy for "research" gives "bob" read only
-        warning: the self namespace "bob" unavailable: the policy for "bob" gives "bob" write but not read
-        warning: the default namespace "default" unavailable: the policy for "default" gives "bob" read only
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: bob (api key)
+            read: [shared]
+            write: - (refused: Forbidden)
+            layers:
+              self   bob    ---
+              shared shared r--
+            promote: shared=shared no
+            warning: the API key's default namespace "research" unavailable: the policy for "research" gives "bob" read only; writes are refused rather than sent to another namespace
+        "#]],
     );
 }
 
 #[test]
-fn self_then_default() {
+fn an_unavailable_self_refuses_the_write_instead_of_falling_back() {
     check(
         CONFIG,
         "as=alice",
@@ -182,19 +182,19 @@ fn self_then_default() {
             promote: shared=shared no
         "#]],
     );
-    // alice's self namespace is archived: default.
+    // alice's self namespace is archived: refused (not `default`, which everyone reads).
     check(
         CONFIG,
         "as=alice archived=alice",
         expect![[r#"
             principal: alice (server)
-            read: [shared, default]
-            write: default
+            read: [shared]
+            write: - (refused: NotFound)
             layers:
               self   alice  rw-
               shared shared r--
             promote: shared=shared no
-            warning: the self namespace "alice" unavailable: it is archived or deleted
+            warning: the self namespace "alice" unavailable: it is archived or deleted; writes are refused rather than sent to another namespace
             warning: self layer "alice" is archived or deleted; not read
         "#]],
     );
@@ -202,22 +202,20 @@ fn self_then_default() {
 
 #[test]
 fn a_write_only_self_is_never_the_target() {
-    // bob may write "bob" but not read it, and may not write default: no target at all.
+    // bob may write "bob" but not read it: refused, whatever `default` allows.
     check(
         CONFIG,
         "as=bob",
         expect![[r#"
-        principal: bob (server)
-        read: [shared]
-        write: -
-        layers:
-          self   bob    ---
-          shared shared r--
-        promote: shared=shared no
-        warning: the self namespace "bob" unavailable: the policy for "bob" gives "bob" write but not read
-        warning: the default namespace "default" unavailable: the policy for "default" gives "bob" read only
-        warning: no writable namespace: writes will be refused
-    "#]],
+            principal: bob (server)
+            read: [shared]
+            write: - (refused: Forbidden)
+            layers:
+              self   bob    ---
+              shared shared r--
+            promote: shared=shared no
+            warning: the self namespace "bob" unavailable: the policy for "bob" gives "bob" write but not read; writes are refused rather than sent to another namespace
+        "#]],
     );
 }
 

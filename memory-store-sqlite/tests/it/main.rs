@@ -6,6 +6,7 @@ mod conformance;
 mod crash;
 mod differential;
 mod event_log;
+mod files;
 mod migrations;
 mod reopen;
 mod support;

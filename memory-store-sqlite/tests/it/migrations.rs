@@ -58,9 +58,26 @@ fn a_file_that_is_not_a_database_is_an_error() {
     assert!(SqliteStore::open(dir.path()).is_err());
 }
 
+/// Turns a current database back into what schema version 3 created: no identity, dedupe by
+/// namespace only, audit details as free text without an origin (migration 4).
+fn downgrade_to_version_3(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TABLE store_identity; DROP INDEX audit_tenant_namespace_id; \
+         DROP INDEX memories_live_content; \
+         CREATE UNIQUE INDEX memories_live_content ON memories (tenant, namespace, content_hash) \
+             WHERE deleted_at IS NULL; \
+         ALTER TABLE audit DROP COLUMN origin; \
+         UPDATE audit SET detail = coalesce(json_extract(detail, '$.message'), ''); \
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+}
+
 /// Turns a current database back into what schema version 1 created: no `last_outcome_at`
-/// (migration 2), no pinned-lookup index (migration 3).
+/// (migration 2), no pinned-lookup index (migration 3), and none of migration 4.
 fn downgrade_to_version_1(dir: &std::path::Path) {
+    downgrade_to_version_3(dir);
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch(
         "DROP INDEX memories_live_namespace_layer; \
@@ -101,4 +118,38 @@ async fn a_version_1_database_is_upgraded_keeping_its_memories() {
     assert_eq!(upgraded.stats.last_outcome_at, None, "rows from version 1 have no outcome time");
     store.record_outcomes(&t, &[id(1)], Outcome::Helpful, at(5)).await.unwrap();
     assert_eq!(store.get_memory(&t, id(1)).await.unwrap().unwrap().stats.last_outcome_at, Some(at(5)));
+}
+
+#[tokio::test]
+async fn a_version_3_database_gets_an_identity_per_layer_dedupe_and_structured_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &t, "default").await;
+        store.put_memories(&t, vec![memory("default", "said twice", 1)]).await.unwrap();
+        store.append_audit(audit(&t, 7, "memory.put")).await.unwrap();
+    }
+    downgrade_to_version_3(dir.path());
+    {
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute("UPDATE audit SET detail = 'free text of version 3'", []).unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    let id = store.store_id().await.unwrap();
+    drop(store);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.store_id().await.unwrap(), id, "the identity is created once");
+    let records = store.list_audit(&t, &Default::default(), &memory_core::PageRequest::first(10)).await.unwrap();
+    assert_eq!(
+        records.items[0].detail,
+        memory_core::AuditDetail::from([("message".to_owned(), "free text of version 3".into())])
+    );
+    assert_eq!(records.items[0].origin, None);
+    let mut working = memory("default", "said twice", 2);
+    working.layer = memory_core::Layer::Working;
+    working.expires_at = Some(at(1000));
+    let outcomes = store.put_memories(&t, vec![working]).await.unwrap();
+    assert!(outcomes[0].created(), "the same content in another layer is a new memory: {outcomes:?}");
 }

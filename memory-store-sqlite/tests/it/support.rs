@@ -64,8 +64,9 @@ pub fn audit(tenant: &TenantId, n: u128, operation: &str) -> AuditRecord {
         key_id: None,
         operation: operation.to_owned(),
         outcome: AuditOutcome::Ok,
-        detail: format!("detail {n}"),
+        detail: memory_core::AuditDetail::from([("n".to_owned(), serde_json::json!(n))]),
         at: at(n as i64),
+        origin: None,
     }
 }
 

@@ -14,8 +14,13 @@ pub async fn check_append_audit_then_list_returns_it(store: &dyn Store) {
     record.namespace = Some(ns("research"));
     record.key_id = Some(key_id());
     record.outcome = AuditOutcome::Denied;
-    record.detail = "policy said no".to_owned();
+    record.detail = memory_core::AuditDetail::from([
+        ("reason".to_owned(), serde_json::json!("policy said no")),
+        ("ids".to_owned(), serde_json::json!(["a", "b"])),
+    ]);
     record.at = at(7);
+    record.origin =
+        Some(memory_core::AuditOrigin { import: audit_id(), tenant: "elsewhere".to_owned(), exported_at: at(6) });
     store.append_audit(record.clone()).await.unwrap();
     assert_eq!(all_audit(store, &AuditFilter::default(), 10).await, [record]);
 }
@@ -84,4 +89,15 @@ pub async fn check_list_audit_pages_in_id_order(store: &dyn Store) {
     }
     let first = store.list_audit(&tenant(), &AuditFilter::default(), &PageRequest::first(4)).await.unwrap();
     assert_eq!(first.items, records[..4]);
+}
+
+/// A record with an empty operation or a detail over [`memory_core::MAX_LONG_TEXT_BYTES`] is
+/// `InvalidInput` and not stored.
+pub async fn check_append_invalid_audit_is_invalid_input(store: &dyn Store) {
+    let mut empty = audit_record(&tenant(), " ");
+    expect_err(store.append_audit(empty.clone()).await, ErrorKind::InvalidInput, "empty operation");
+    empty.operation = "memory.put".to_owned();
+    empty.detail.insert("blob".to_owned(), serde_json::json!("x".repeat(memory_core::MAX_LONG_TEXT_BYTES)));
+    expect_err(store.append_audit(empty).await, ErrorKind::InvalidInput, "oversized detail");
+    assert!(all_audit(store, &AuditFilter::default(), 10).await.is_empty());
 }

@@ -101,3 +101,40 @@ pub async fn check_seq_is_shared_by_all_tenants(store: &dyn Store) {
     let a_changes: Vec<_> = all_changes(store, &a, seqs[0], 10).await.into_iter().map(|m| m.id).collect();
     assert_eq!(a_changes, [third], "another tenant's seq leaves a gap, not a change");
 }
+
+/// `last_seq` is 0 on a fresh store, then the `seq` of the newest change; a purge that removes
+/// the newest memories does not lower it.
+pub async fn check_last_seq_is_the_latest_change(store: &dyn Store) {
+    assert_eq!(store.last_seq().await.unwrap(), 0, "a fresh store");
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["a", "b"]).await;
+    assert_eq!(store.last_seq().await.unwrap(), latest_seq(store, &tenant()).await);
+    store.delete_memory(&tenant(), ids[1], at(1)).await.unwrap();
+    let newest = latest_seq(store, &tenant()).await;
+    assert_eq!(store.last_seq().await.unwrap(), newest, "a tombstone is a change");
+    store.purge(&tenant(), at(1)).await.unwrap();
+    assert!(latest_seq(store, &tenant()).await < newest, "the purge removed the newest memory");
+    assert_eq!(store.last_seq().await.unwrap(), newest, "a purge never lowers the sequence");
+}
+
+/// `store_id` answers the same identity on every call.
+pub async fn check_store_id_is_stable(store: &dyn Store) {
+    let id = store.store_id().await.unwrap();
+    create_namespace(store, &tenant(), "research").await;
+    put_contents(store, &tenant(), "research", &["a"]).await;
+    assert_eq!(store.store_id().await.unwrap(), id);
+}
+
+/// `taken_memory_ids` names the ids held by live and tombstoned memories of any tenant, each
+/// once in the order asked, and leaves out free ones.
+pub async fn check_taken_memory_ids_include_tombstones_and_other_tenants(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    create_namespace(store, &other_tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["live", "deleted"]).await;
+    store.delete_memory(&tenant(), ids[1], at(1)).await.unwrap();
+    let theirs = put(store, &other_tenant(), new_memory("research", "theirs")).await;
+    let free = memory_id();
+    let asked = [free, ids[1], theirs, ids[0], ids[1]];
+    assert_eq!(store.taken_memory_ids(&asked).await.unwrap(), [ids[1], theirs, ids[0]]);
+    assert!(store.taken_memory_ids(&[]).await.unwrap().is_empty());
+}

@@ -61,7 +61,7 @@ pub async fn check_put_duplicate_content_bumps_evidence(store: &dyn Store) {
     let first = put(store, &tenant(), new_memory("research", "Café opens at nine")).await;
     let again = new_memory("research", "  Cafe\u{301}   opens at\nnine ");
     let outcomes = store.put_memories(&tenant(), vec![again.clone()]).await.unwrap();
-    assert_eq!(outcomes, [PutOutcome::Existing(first)]);
+    assert_eq!(outcomes, [existing(first)]);
     assert_eq!(live(store, &tenant(), first).await.stats.evidence_count, 2);
     assert_eq!(store.get_memory(&tenant(), again.id).await.unwrap(), None, "the duplicate is not stored");
     assert_eq!(store.count_memories(&tenant(), &MemoryFilter::all()).await.unwrap(), 1);
@@ -76,10 +76,7 @@ pub async fn check_put_duplicate_within_batch_bumps_evidence(store: &dyn Store) 
     let c = new_memory("research", "something else");
     let d = new_memory("research", "x marks the spot ");
     let outcomes = store.put_memories(&tenant(), vec![a.clone(), b.clone(), c.clone(), d]).await.unwrap();
-    assert_eq!(
-        outcomes,
-        [PutOutcome::Created(a.id), PutOutcome::Existing(a.id), PutOutcome::Created(c.id), PutOutcome::Existing(a.id)]
-    );
+    assert_eq!(outcomes, [created(a.id), existing(a.id), created(c.id), existing(a.id)]);
     assert_eq!(live(store, &tenant(), a.id).await.stats.evidence_count, 3);
     assert_eq!(live(store, &tenant(), c.id).await.stats.evidence_count, 1);
     assert_eq!(store.get_memory(&tenant(), b.id).await.unwrap(), None);
@@ -267,7 +264,7 @@ pub async fn check_update_content_moves_the_dedupe_key(store: &dyn Store) {
     store.update_memory(&tenant(), id, &patch, at(2)).await.unwrap();
     put(store, &tenant(), new_memory("research", "before")).await;
     let outcomes = store.put_memories(&tenant(), vec![new_memory("research", "after")]).await.unwrap();
-    assert_eq!(outcomes, [PutOutcome::Existing(id)]);
+    assert_eq!(outcomes, [existing(id)]);
 }
 
 /// A patch whose result would not validate is `InvalidInput` and changes nothing.
@@ -330,4 +327,162 @@ pub async fn check_purge_removes_tombstones_up_to_the_cutoff(store: &dyn Store) 
     expect_err(store.delete_memory(&tenant(), ids[0], at(30)).await, ErrorKind::NotFound, "delete purged");
     assert!(!store.delete_memory(&tenant(), ids[1], at(30)).await.unwrap());
     live(store, &tenant(), ids[2]).await;
+}
+
+/// Deduplication is per layer too: the same content in another layer of the namespace is a
+/// new memory, with its own fields.
+pub async fn check_dedupe_is_per_layer(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let semantic = put(store, &tenant(), new_memory("research", "standup at ten")).await;
+    let mut working = new_memory("research", "standup at ten");
+    working.layer = Layer::Working;
+    working.expires_at = Some(at(60));
+    let working = put(store, &tenant(), working).await;
+    assert_ne!(semantic, working);
+    assert_eq!(live(store, &tenant(), working).await.expires_at, Some(at(60)));
+    assert_eq!(live(store, &tenant(), semantic).await.stats.evidence_count, 1);
+}
+
+/// A superseded memory takes no part in deduplication: writing its content again stores a new
+/// memory (the correction's old text, asserted afresh, is recalled again).
+pub async fn check_dedupe_ignores_superseded_memories(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["the office is in Lisbon", "the office is in Porto"]).await;
+    let mut patch = MemoryPatch::default();
+    patch.superseded_by = Some(Some(ids[1]));
+    store.update_memory(&tenant(), ids[0], &patch, at(1)).await.unwrap();
+    let again = put(store, &tenant(), new_memory("research", "the office is in Lisbon")).await;
+    assert_ne!(again, ids[0]);
+    // Un-superseding the old one would now duplicate the new one.
+    patch.superseded_by = Some(None);
+    expect_err(store.update_memory(&tenant(), ids[0], &patch, at(2)).await, ErrorKind::Conflict, "unsupersede");
+}
+
+/// A duplicate carrying a later expiry, a higher confidence and new or changed metadata hands
+/// them to the existing memory and says so in `merged`; that memory takes a new `seq` and the
+/// input's `updated_at`. An earlier expiry and a lower confidence change nothing.
+pub async fn check_duplicate_merges_what_it_adds(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut first = new_memory("research", "in a meeting");
+    first.layer = Layer::Working;
+    first.expires_at = Some(at(100));
+    first.confidence = Confidence::new(0.5).unwrap();
+    first.metadata = Metadata::from([("room".to_owned(), json!("a")), ("kept".to_owned(), json!(1))]);
+    let id = put(store, &tenant(), first.clone()).await;
+    let before = live(store, &tenant(), id).await;
+
+    let mut weaker = new_memory_at("research", "in a meeting", at(5));
+    weaker.layer = Layer::Working;
+    weaker.expires_at = Some(at(50));
+    weaker.confidence = Confidence::new(0.4).unwrap();
+    weaker.metadata = first.metadata.clone();
+    let outcomes = store.put_memories(&tenant(), vec![weaker]).await.unwrap();
+    assert_eq!(outcomes, [existing(id)], "nothing new: only evidence");
+    let after_weaker = live(store, &tenant(), id).await;
+    assert_eq!(after_weaker.seq, before.seq, "evidence alone keeps the seq");
+    assert_eq!((after_weaker.expires_at, after_weaker.stats.evidence_count), (Some(at(100)), 2));
+
+    let mut stronger = new_memory_at("research", "in  a meeting", at(9));
+    stronger.layer = Layer::Working;
+    stronger.expires_at = Some(at(200));
+    stronger.confidence = Confidence::new(0.9).unwrap();
+    stronger.metadata = Metadata::from([("room".to_owned(), json!("b")), ("floor".to_owned(), json!(3))]);
+    let outcomes = store.put_memories(&tenant(), vec![stronger]).await.unwrap();
+    let merged = memory_core::Merged {
+        expires_at: Some(at(200)),
+        confidence: Some(Confidence::new(0.9).unwrap()),
+        metadata: vec!["floor".to_owned(), "room".to_owned()],
+    };
+    assert_eq!(outcomes, [PutOutcome::Existing { id, merged }]);
+    let after = live(store, &tenant(), id).await;
+    assert!(after.seq > before.seq, "a merge is a change");
+    assert_eq!(after.expires_at, Some(at(200)));
+    assert_eq!(after.confidence, Confidence::new(0.9).unwrap());
+    let metadata = Metadata::from([
+        ("room".to_owned(), json!("b")),
+        ("kept".to_owned(), json!(1)),
+        ("floor".to_owned(), json!(3)),
+    ]);
+    assert_eq!(after.metadata, metadata);
+    assert_eq!((after.updated_at, after.stats.evidence_count), (at(9), 3));
+    assert_eq!(after.content, "in a meeting", "the content is the stored one");
+}
+
+/// Inside one batch, later duplicates merge into the earlier input just as into a stored one.
+pub async fn check_duplicate_within_batch_merges(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let a = new_memory("research", "likes tea");
+    let mut b = new_memory("research", "likes tea");
+    b.metadata = Metadata::from([("source".to_owned(), json!("chat"))]);
+    let outcomes = store.put_memories(&tenant(), vec![a.clone(), b]).await.unwrap();
+    let merged = memory_core::Merged { metadata: vec!["source".to_owned()], ..Default::default() };
+    assert_eq!(outcomes, [created(a.id), PutOutcome::Existing { id: a.id, merged }]);
+    let stored = live(store, &tenant(), a.id).await;
+    assert_eq!(stored.metadata.get("source"), Some(&json!("chat")));
+    assert_eq!(stored.stats.evidence_count, 2);
+}
+
+/// A duplicate of another category would lose its category: `Conflict`, and the batch writes
+/// nothing (not even evidence).
+pub async fn check_duplicate_of_another_category_is_conflict(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "prefers Python")).await;
+    let before = live(store, &tenant(), id).await;
+    let fresh = new_memory("research", "unrelated, would be fine alone");
+    let mut other = new_memory("research", "prefers Python");
+    other.category = Category::new("preference").unwrap();
+    expect_err(store.put_memories(&tenant(), vec![fresh.clone(), other]).await, ErrorKind::Conflict, "category");
+    assert_eq!(live(store, &tenant(), id).await, before);
+    assert_eq!(store.get_memory(&tenant(), fresh.id).await.unwrap(), None);
+}
+
+/// An update whose result duplicates another memory of the same namespace and layer is a
+/// `Conflict`; moving the same content into another layer is not.
+pub async fn check_update_conflict_is_per_layer(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let ids = put_contents(store, &tenant(), "research", &["shared text", "other text"]).await;
+    let mut to_procedural = MemoryPatch::default();
+    to_procedural.layer = Some(Layer::Procedural);
+    store.update_memory(&tenant(), ids[0], &to_procedural, at(1)).await.unwrap();
+    let mut same = MemoryPatch::default();
+    same.content = Some("shared text".to_owned());
+    store.update_memory(&tenant(), ids[1], &same, at(2)).await.unwrap();
+    expect_err(store.update_memory(&tenant(), ids[1], &to_procedural, at(3)).await, ErrorKind::Conflict, "layer");
+}
+
+/// Provenance text is bounded: a conversation id or session key over
+/// [`memory_core::MAX_SHORT_TEXT_BYTES`] is `InvalidInput`.
+pub async fn check_put_bounds_provenance_text(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let long = "x".repeat(memory_core::MAX_SHORT_TEXT_BYTES + 1);
+    let mut m = new_memory("research", "bounded");
+    m.provenance.conversation_id = Some(long.clone());
+    expect_err(store.put_memories(&tenant(), vec![m]).await, ErrorKind::InvalidInput, "conversation id");
+    let mut m = new_memory("research", "bounded");
+    m.provenance.session_key = Some(long);
+    expect_err(store.put_memories(&tenant(), vec![m]).await, ErrorKind::InvalidInput, "session key");
+    assert_eq!(store.count_memories(&tenant(), &MemoryFilter::all()).await.unwrap(), 0);
+}
+
+/// `find_duplicate` finds exactly what a put would deduplicate into: the live, unsuperseded
+/// memory of the namespace and layer with the same canonical content.
+pub async fn check_find_duplicate_agrees_with_put(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let id = put(store, &tenant(), new_memory("research", "Café opens at nine")).await;
+    let found = store.find_duplicate(&tenant(), &ns("research"), Layer::Semantic, " Cafe\u{301} opens  at nine").await;
+    assert_eq!(found.unwrap().map(|m| m.id), Some(id));
+    for (key, layer) in [("research", Layer::Episodic), ("other", Layer::Semantic)] {
+        let none = store.find_duplicate(&tenant(), &ns(key), layer, "Café opens at nine").await.unwrap();
+        assert!(none.is_none(), "{key} {layer}");
+    }
+    let none = store.find_duplicate(&other_tenant(), &ns("research"), Layer::Semantic, "Café opens at nine").await;
+    assert!(none.unwrap().is_none(), "tenants never cross");
+    store.delete_memory(&tenant(), id, at(1)).await.unwrap();
+    assert!(
+        store
+            .find_duplicate(&tenant(), &ns("research"), Layer::Semantic, "Café opens at nine")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -71,6 +71,14 @@ macro_rules! __conformance_checks {
             check_put_duplicate_within_batch_bumps_evidence,
             check_dedupe_is_per_namespace,
             check_dedupe_ignores_tombstoned_memories,
+            check_dedupe_is_per_layer,
+            check_dedupe_ignores_superseded_memories,
+            check_duplicate_merges_what_it_adds,
+            check_duplicate_within_batch_merges,
+            check_duplicate_of_another_category_is_conflict,
+            check_update_conflict_is_per_layer,
+            check_put_bounds_provenance_text,
+            check_find_duplicate_agrees_with_put,
             check_put_batch_with_an_invalid_input_writes_nothing,
             check_put_into_missing_namespace_writes_nothing,
             check_put_with_a_taken_id_is_already_exists,
@@ -103,6 +111,9 @@ macro_rules! __conformance_checks {
             check_changes_since_forgets_purged_memories,
             check_seq_strictly_increases_across_operations,
             check_seq_is_shared_by_all_tenants,
+            check_last_seq_is_the_latest_change,
+            check_store_id_is_stable,
+            check_taken_memory_ids_include_tombstones_and_other_tenants,
             // usage
             check_usage_statistics_do_not_advance_seq,
             check_record_outcomes_applies_each_listed_id,
@@ -114,6 +125,7 @@ macro_rules! __conformance_checks {
             // audit
             check_append_audit_then_list_returns_it,
             check_append_audit_with_a_taken_id_is_already_exists,
+            check_append_invalid_audit_is_invalid_input,
             check_list_audit_applies_every_filter,
             check_list_audit_pages_in_id_order,
             // keys

@@ -3,7 +3,7 @@
 
 use memory_core::{
     AuditFilter, Decision, ErrorKind, MemoryFilter, MemoryPatch, NamespaceFilter, NamespacePatch, NamespaceTouch,
-    Outcome, ProposalFilter, PutOutcome, Store,
+    Outcome, ProposalFilter, Store,
 };
 
 use crate::fixtures::*;
@@ -77,7 +77,7 @@ pub async fn check_dedupe_never_crosses_tenants(store: &dyn Store) {
     let mine = put(store, &a, new_memory("research", "the same words")).await;
     let theirs = new_memory("research", "the same words");
     let outcomes = store.put_memories(&b, vec![theirs.clone()]).await.unwrap();
-    assert_eq!(outcomes, [PutOutcome::Created(theirs.id)]);
+    assert_eq!(outcomes, [created(theirs.id)]);
     assert_eq!(live(store, &a, mine).await.stats.evidence_count, 1);
 }
 

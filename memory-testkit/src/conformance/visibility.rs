@@ -31,9 +31,9 @@ pub async fn check_concurrent_puts_of_the_same_content_store_it_once(store: &dyn
     const THREADS: usize = 6;
     let outcomes = on_threads(THREADS, |_| async {
         let outcomes = store.put_memories(&tenant(), vec![new_memory("research", "raced")]).await.unwrap();
-        outcomes[0]
+        outcomes[0].clone()
     });
-    let created: Vec<_> = outcomes.iter().filter(|o| matches!(o, PutOutcome::Created(_))).collect();
+    let created: Vec<_> = outcomes.iter().filter(|o| matches!(o, PutOutcome::Created { .. })).collect();
     assert_eq!(created.len(), 1, "exactly one put creates: {outcomes:?}");
     let id = created[0].id();
     assert!(outcomes.iter().all(|o| o.id() == id), "every put names the stored memory: {outcomes:?}");

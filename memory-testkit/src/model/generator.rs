@@ -430,8 +430,18 @@ impl Generator {
             key_id: self.maybe(0.2, Self::key_id),
             operation: self.pick(OPERATIONS).to_owned(),
             outcome: self.pick(AuditOutcome::ALL),
-            detail: self.maybe(0.3, |g| format!("detail {}", g.rng.random_range(0..10))).unwrap_or_default(),
+            detail: self
+                .maybe(0.3, |g| {
+                    let n = g.rng.random_range(0..10);
+                    memory_core::AuditDetail::from([("n".to_owned(), serde_json::json!(n))])
+                })
+                .unwrap_or_default(),
             at: self.now,
+            origin: self.maybe(0.1, |g| memory_core::AuditOrigin {
+                import: AuditId::from_uuid(g.uuid()),
+                tenant: "elsewhere".to_owned(),
+                exported_at: g.now,
+            }),
         }
     }
 

@@ -8,7 +8,7 @@ use memory_core::{
     ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, InMemoryStore, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory,
     MemoryFilter, MemoryId, MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch,
     NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome,
-    Result, Store, TenantId, Timestamp,
+    Result, Store, StoreId, TenantId, Timestamp,
 };
 use memory_testkit::{conformance, model};
 
@@ -28,6 +28,8 @@ enum Fault {
     /// `record_outcomes` applies every report as if it came at `Timestamp::MIN`, so utility
     /// never decays and `last_outcome_at` is wrong.
     IgnoresOutcomeTime,
+    /// `last_seq` forgets the newest change, as if it were `max(seq)` after a purge.
+    LastSeqLags,
 }
 
 #[derive(Debug)]
@@ -84,6 +86,11 @@ async fn the_suite_catches_miscounted_accesses() {
 async fn the_suite_catches_outcomes_that_ignore_their_time() {
     assert_fails!(Fault::IgnoresOutcomeTime, conformance::check_record_outcomes_applies_each_listed_id);
     assert_fails!(Fault::IgnoresOutcomeTime, conformance::check_record_outcomes_decays_utility_between_reports);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_lagging_change_sequence() {
+    assert_fails!(Fault::LastSeqLags, conformance::check_last_seq_is_the_latest_change);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,6 +159,16 @@ impl Store for Broken {
         self.inner.put_memories(tenant, memories).await
     }
 
+    async fn find_duplicate(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        layer: memory_core::Layer,
+        content: &str,
+    ) -> Result<Option<Memory>> {
+        self.inner.find_duplicate(tenant, namespace, layer, content).await
+    }
+
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
         match self.fault {
             Fault::ShowsTombstones => {
@@ -207,6 +224,19 @@ impl Store for Broken {
 
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
         self.inner.changes_since(tenant, after_seq, limit).await
+    }
+
+    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        self.inner.taken_memory_ids(ids).await
+    }
+
+    async fn last_seq(&self) -> Result<u64> {
+        let seq = self.inner.last_seq().await?;
+        Ok(if self.fault == Fault::LastSeqLags { seq.saturating_sub(1) } else { seq })
+    }
+
+    async fn store_id(&self) -> Result<StoreId> {
+        self.inner.store_id().await
     }
 
     async fn record_outcomes(

@@ -55,6 +55,9 @@ fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> 
     writeln!(out, "  because {}", plan.principal_reason)?;
     writeln!(out, "read:      {}", list(&plan.read))?;
     writeln!(out, "write:     {}", plan.write.as_ref().map_or("(none)", NamespaceKey::as_str))?;
+    if let Some(refusal) = &plan.write_refusal {
+        writeln!(out, "  refused: {}", refusal.message)?;
+    }
 
     if !plan.layers.is_empty() {
         writeln!(out)?;
