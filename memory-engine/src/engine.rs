@@ -232,7 +232,7 @@ impl Engine {
         progress: &mut (dyn FnMut(SyncReport) + Send),
     ) -> Result<Arc<MemoryIndex>> {
         let store = &self.inner.store;
-        let (store_id, last_seq) = (store.store_id().await?, store.last_seq().await?);
+        let store_id = store.store_id().await?;
         let dir = self.inner.index_dir.as_ref().map(|d| d.join(t.id.path_token()));
         let mut options = IndexOptions::new(dir, self.inner.embedder.dimension(), self.inner.embedder.model_id());
         options.store_id = Some(store_id.to_string());
@@ -245,6 +245,9 @@ impl Engine {
             }
             _ => {}
         }
+        // Read after the index: another process may checkpoint a newer state meanwhile, but
+        // never one newer than the store it read.
+        let last_seq = store.last_seq().await?;
         if index.applied_seq() > last_seq {
             t.note(format!(
                 "the index on disk has seen change {} but the store ends at {last_seq} (the database was replaced or \

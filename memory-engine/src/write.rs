@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use memory_core::{
-    AuditOutcome, Category, Confidence, Error, Layer, MAX_CONTENT_BYTES, MemoryId, MemoryPatch, Merged, Metadata,
-    NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
+    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, MemoryId, MemoryPatch, Merged,
+    Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
 use memory_policy::{PlanRequest, ReadRequest, ScopePlan};
 use serde::Serialize;
@@ -298,7 +298,7 @@ impl Engine {
             news.push(m);
         }
         let supersedes = self.check_supersedes(caller, &t, &news).await?;
-        self.adopt_unstated(caller, &mut news, &stated).await?;
+        self.settle_duplicates(caller, &mut news, &stated).await?;
 
         // Embed what has no vector, outside every lock. A failing embedder degrades the write
         // (indexed for text only), it never loses it.
@@ -455,21 +455,42 @@ impl Engine {
 
     /// A repeated write takes the category and confidence it did not state from the memory it
     /// repeats, so only what a caller says can conflict (another category) or merge (a higher
-    /// confidence); a default is never mistaken for a statement.
-    async fn adopt_unstated(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
-        for (m, &(category, confidence)) in news.iter_mut().zip(stated) {
-            if category && confidence {
-                continue;
-            }
-            let store = &self.inner.store;
-            if let Some(d) = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await? {
+    /// confidence); a default is never mistaken for a statement. A stated category that differs
+    /// from the repeated memory's (stored, or an earlier input of the batch) is a `Conflict`
+    /// here, before anything is written (namespaces that would come into being included); the
+    /// store's own check only catches a race with another writer.
+    async fn settle_duplicates(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
+        let batch = news.len() > 1;
+        let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), (MemoryId, Category)> = HashMap::new();
+        for (i, (m, &(category, confidence))) in news.iter_mut().zip(stated).enumerate() {
+            let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
+            let repeated = match earlier.get(&key) {
+                Some((id, c)) => Some((*id, c.clone(), None)),
+                None => {
+                    let store = &self.inner.store;
+                    let found = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await?;
+                    found.map(|d| (d.id, d.category, Some(d.confidence)))
+                }
+            };
+            if let Some((id, repeated_category, repeated_confidence)) = repeated {
                 if !category {
-                    m.category = d.category;
+                    m.category = repeated_category.clone();
                 }
-                if !confidence {
-                    m.confidence = d.confidence;
+                if let (false, Some(c)) = (confidence, repeated_confidence) {
+                    m.confidence = c;
+                }
+                if m.category != repeated_category {
+                    let input = if batch { format!("input {i}: ") } else { String::new() };
+                    return Err(Error::conflict(format!(
+                        "{input}memory {id} already holds this content in namespace {:?}, layer {}, as category \
+                         {repeated_category}; this write says {} (supersede the memory to change its category)",
+                        m.namespace.as_str(),
+                        m.layer,
+                        m.category
+                    )));
                 }
             }
+            earlier.entry(key).or_insert((m.id, m.category.clone()));
         }
         Ok(())
     }

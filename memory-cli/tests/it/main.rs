@@ -6,11 +6,13 @@ mod check;
 mod cli;
 mod configs;
 mod eval;
+mod homes;
 mod memories;
 mod namespaces;
 mod policy_can;
 mod policy_plan;
 mod policy_promote;
+mod safety;
 mod seeds;
 mod transfer;
 

@@ -110,3 +110,39 @@ async fn operators_issue_scoped_keys_that_authenticate_and_are_audited() {
     assert!(log.items.iter().any(|r| r.operation == "key.revoke"));
     assert!(log.items.iter().any(|r| r.operation == "memory.remember" && r.key_id == Some(issued.key.id)));
 }
+
+/// Operations that read only the store never need the index: with an index the engine
+/// refuses to open (another model's), export, get, listings and namespace management work,
+/// and recall says what is wrong.
+#[tokio::test]
+async fn store_only_operations_never_need_the_index() {
+    use memory_engine::{ExportRequest, HomeOptions, open_home};
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let mut options = HomeOptions::new(dir.path());
+        options.embedder = Some("hash".into());
+        open_home(options)
+    };
+    let me = who("u");
+    let id = {
+        let home = open().await.unwrap();
+        let id = home.engine.remember(&me, "kept in the store", None).await.unwrap().id;
+        home.engine.flush().await.unwrap();
+        id
+    };
+    let index = dir.path().join("index").join(memory_engine::core::TenantId::default_tenant().path_token());
+    let meta = std::fs::read_to_string(index.join("meta.json")).unwrap();
+    std::fs::write(index.join("meta.json"), meta.replace("hash-v1-d384", "another-model")).unwrap();
+    let home = open().await.expect("opening a home does not open its index");
+    let e = &home.engine;
+    let op = who("op").as_operator();
+    assert_eq!(e.get(&me, id).await.unwrap().content, "kept in the store");
+    let mut out = Vec::new();
+    let report = e.export(&op, &ExportRequest::default(), &mut out, &mut |_| {}).await.unwrap();
+    assert_eq!(report.memories, 1);
+    assert_eq!(e.list_namespaces(&op, &Default::default()).await.unwrap().len(), 2);
+    e.create_namespace(&op, "fresh", &Default::default()).await.unwrap();
+    let request = memory_engine::RecallRequest::new("kept");
+    let err = e.recall(&me, &request).await.unwrap_err();
+    assert!(err.message().contains("another-model") && err.message().contains("memory reindex"), "{err}");
+}

@@ -133,3 +133,47 @@ async fn the_index_catches_up_after_it_is_lost() {
     let got = e.recall(&r, &memory_engine::RecallRequest::new("index deleted")).await.unwrap();
     assert_eq!(got.memories.len(), 1);
 }
+
+/// The import itself is audited (who, counts, namespaces created, where the file came from),
+/// and the audit records it brings are marked with that import as their origin.
+#[tokio::test]
+async fn an_import_is_audited_and_marks_the_records_it_brings() {
+    use memory_engine::core::PageRequest;
+    let clock = ManualClock::new(START);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = home(a_dir.path(), &clock).await;
+    let r = who("r");
+    a.remember_now(&r, MemoryInput::new(Layer::Semantic, "audited fact").in_namespace("research")).await.unwrap();
+    let op = who("ops").as_operator();
+    let mut file = Vec::new();
+    let request = ExportRequest { namespaces: vec![], audit: true };
+    a.export(&op, &request, &mut file, &mut |_| {}).await.unwrap();
+
+    let b = home(b_dir.path(), &clock).await;
+    let report = b.import(&op, &mut Cursor::new(file), &Default::default(), &mut |_| {}).await.unwrap();
+    assert!(report.audit > 0, "{report:?}");
+    let log = b.audit_log(&op, None, &PageRequest::first(1000)).await.unwrap().items;
+    let import = log.iter().find(|r| r.operation == "import").expect("the import's own record");
+    assert_eq!(import.principal.as_ref().map(|p| p.as_str()), Some("ops"));
+    assert_eq!(import.detail["namespaces_created"], serde_json::json!(["research"]));
+    assert_eq!(import.detail["memories"], 1);
+    assert_eq!(import.detail["file_tenant"], "default");
+    assert!(import.origin.is_none(), "recorded here");
+    let brought: Vec<_> = log.iter().filter(|r| r.origin.is_some()).collect();
+    assert_eq!(brought.len() as u64, report.audit);
+    assert!(brought.iter().all(|r| r.origin.as_ref().unwrap().import == import.id));
+}
+
+/// An import reads bounded lines: one longer than the bound is refused, with its number.
+#[tokio::test]
+async fn an_overlong_import_line_is_refused() {
+    let clock = ManualClock::new(START);
+    let dir = tempfile::tempdir().unwrap();
+    let e = home(dir.path(), &clock).await;
+    let op = who("ops").as_operator();
+    let mut file = b"{\"type\":\"header\",\"format\":\"memory-export\",\"version\":2,\"tenant\":\"default\",\"exported_at\":\"2026-01-01T00:00:00Z\"}\n".to_vec();
+    file.extend(std::iter::repeat_n(b'x', memory_engine::MAX_IMPORT_LINE_BYTES + 10));
+    let err = e.import(&op, &mut Cursor::new(file), &Default::default(), &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("line 2: longer than"), "{err}");
+}

@@ -144,3 +144,49 @@ auto_promote_min_confidence_tier = "implied"
     let w = e.remember_batch(&me, vec![fact]).await.unwrap();
     assert!(w[0].promoted.is_empty());
 }
+
+/// A repeated write takes the category and confidence it did not state from the memory it
+/// repeats; only a stated category can conflict, only a stated confidence can raise it.
+#[tokio::test]
+async fn a_repeat_adopts_what_it_did_not_state() {
+    let (e, _) = engine("");
+    let me = who("u");
+    let preference = Category::new("preference").unwrap();
+    let first = MemoryInput::new(Layer::Semantic, "likes tea")
+        .category(preference.clone())
+        .confidence(memory_engine::core::Confidence::new(0.6).unwrap());
+    let a = e.remember_now(&me, first).await.unwrap();
+    let b = e.remember_now(&me, MemoryInput::new(Layer::Semantic, "likes tea")).await.unwrap();
+    assert_eq!((b.id, b.created), (a.id, false));
+    assert_eq!(b.merged, Some(Default::default()), "nothing stated, nothing merged");
+    let stored = e.get(&me, a.id).await.unwrap();
+    assert_eq!((stored.category, stored.confidence.value()), (preference, 0.6));
+    let surer =
+        MemoryInput::new(Layer::Semantic, "likes tea").confidence(memory_engine::core::Confidence::new(0.9).unwrap());
+    let c = e.remember_now(&me, surer).await.unwrap();
+    assert_eq!(c.merged.unwrap().confidence.map(|c| c.value()), Some(0.9));
+    let other = MemoryInput::new(Layer::Semantic, "likes tea").category(Category::new("rule").unwrap());
+    assert_eq!(e.remember_now(&me, other).await.unwrap_err().kind(), ErrorKind::Conflict);
+}
+
+/// A memory id the caller may not read is a 404 like a missing one, and the denial is
+/// audited in the memory's own namespace (where its writers see who looked).
+#[tokio::test]
+async fn a_denied_access_by_id_is_audited_in_the_memorys_namespace() {
+    let config = "[namespaces]\n[[namespaces.policies]]\nname = \"bob\"\nread = [\"bob\"]\nwrite = [\"bob\"]\n";
+    let (e, _) = engine(config);
+    let bob = who("bob");
+    let id = e.remember(&bob, "bob's secret", None).await.unwrap().id;
+    let mallory = who("mallory");
+    assert_eq!(e.get(&mallory, id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let missing = memory_engine::core::MemoryId::new_v7();
+    assert_eq!(e.get(&mallory, missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let op = who("op").as_operator();
+    let log = e.audit_log(&op, None, &PageRequest::first(100)).await.unwrap().items;
+    let denied: Vec<_> = log.iter().filter(|r| r.outcome == AuditOutcome::Denied).collect();
+    assert_eq!(denied.len(), 2, "{denied:#?}");
+    assert_eq!(denied[0].namespace.as_ref().map(|n| n.as_str()), Some("bob"));
+    assert_eq!(denied[1].namespace, None, "a missing memory has no namespace");
+    assert_eq!(denied[0].detail["status"], "not_found", "{:?}", denied[0].detail);
+    assert!(denied[0].detail["reason"].as_str().is_some_and(|r| r.contains("not found")));
+}
