@@ -9,6 +9,10 @@
 //! - `recall`: `recall` on the hash-embedded corpus, limit 10: one explicit namespace, three
 //!   explicit namespaces, the default read set and `*`, each with (a) the query text embedded by
 //!   the engine and (b) a precomputed query vector plus the text. p50/p95/p99.
+//! - `export`: `export` of every namespace of a store holding `MEMORY_BENCH_EXPORT_MEMORIES`
+//!   (100000) memories in `MEMORY_BENCH_EXPORT_NAMESPACES` (1000) namespaces, written straight
+//!   to the store first; the median of 3 runs (target under 2 s: an export costs what its
+//!   memories cost, not a scan of the tenant per namespace).
 //! - `parts`: the write pipeline re-enacted step by step without the engine (embed, store put,
 //!   read the changes back, index upsert, audit append, text commit, index flush), timed per
 //!   step, to show where ingest time goes. `recall` likewise times the store reads of a recall.
@@ -18,7 +22,7 @@
 //!
 //! Environment: `MEMORY_BENCH_MEMORIES` (100000), `MEMORY_BENCH_QUERIES` (2000),
 //! `MEMORY_BENCH_NAMESPACES` (100), `MEMORY_BENCH_BATCH` (1000), `MEMORY_BENCH_SEED` (42),
-//! `MEMORY_BENCH_ENGINE_SECTIONS` (comma list, default `ingest,recall,parts`),
+//! `MEMORY_BENCH_ENGINE_SECTIONS` (comma list, default `ingest,recall,export,parts`),
 //! `MEMORY_BENCH_RECALL_SCOPES` (comma list, default `one,three,default,all`),
 //! `MEMORY_BENCH_PARTS_FLUSH_EVERY` (0: the `parts` pipeline commits and flushes the index only
 //! after the last batch, like the engine; N: every N batches, to show what durability per batch
@@ -75,7 +79,8 @@ impl Config {
             namespaces: env_usize("MEMORY_BENCH_NAMESPACES", 100).clamp(3, 1000),
             batch: env_usize("MEMORY_BENCH_BATCH", 1000).clamp(1, memory_engine::MAX_BATCH),
             seed: env_usize("MEMORY_BENCH_SEED", 42) as u64,
-            sections: std::env::var("MEMORY_BENCH_ENGINE_SECTIONS").unwrap_or_else(|_| "ingest,recall,parts".into()),
+            sections: std::env::var("MEMORY_BENCH_ENGINE_SECTIONS")
+                .unwrap_or_else(|_| "ingest,recall,export,parts".into()),
         }
     }
 
@@ -501,6 +506,66 @@ async fn recall_section(cfg: &Config, corpus: &Corpus, engine: &Engine) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Export
+
+/// Export of a store of many namespaces: filled through the store (fast), exported through the
+/// engine as the CLI does (`memory export`), into a sink.
+async fn export_section(cfg: &Config, corpus: &Corpus) {
+    let memories = env_usize("MEMORY_BENCH_EXPORT_MEMORIES", 100_000).max(1);
+    let namespaces = env_usize("MEMORY_BENCH_EXPORT_NAMESPACES", 1000).max(1);
+    println!("\n== export: {memories} memories in {namespaces} namespaces, median of 3 runs (target < 2 s) ==");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = memory_store_sqlite::SqliteOptions::new(dir.path().join("store"))
+        .durability(memory_store_sqlite::Durability::Process);
+    let store = Arc::new(SqliteStore::open_with(options).expect("open store"));
+    let tenant = TenantId::default_tenant();
+    let now = Timestamp::now();
+    let mut rng = Rng::new(cfg.seed ^ 0xE4);
+    let t = Instant::now();
+    for n in 0..namespaces {
+        let key = NamespaceKey::new(format!("x-{n:04}")).expect("valid key");
+        store
+            .create_namespace(Namespace::new(tenant.clone(), key.clone(), NamespaceKind::Explicit, now))
+            .await
+            .expect("ns");
+        let here = memories / namespaces + usize::from(n < memories % namespaces);
+        for chunk in (0..here).collect::<Vec<_>>().chunks(1000) {
+            let batch = chunk
+                .iter()
+                .map(|i| {
+                    NewMemory::new(key.clone(), Layer::Semantic, format!("{} {n}-{i}", corpus.text(&mut rng)), now)
+                })
+                .collect();
+            store.put_memories(&tenant, batch).await.expect("put");
+        }
+    }
+    println!("  filled in {:.1} s", t.elapsed().as_secs_f64());
+    let embedder: Arc<dyn Embedder> = Arc::new(HashEmbedder::new(DEFAULT_HASH_DIMENSION).expect("hash embedder"));
+    let mut parts = EngineParts::new(store, embedder);
+    parts.index_dir = Some(dir.path().join("index"));
+    let engine = Engine::new(parts);
+    let op = caller().as_operator();
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let mut out = std::io::BufWriter::new(std::io::sink());
+        let t = Instant::now();
+        let report = engine.export(&op, &Default::default(), &mut out, &mut |_| {}).await.expect("export");
+        times.push(t.elapsed());
+        assert_eq!(report.memories as usize, memories);
+    }
+    times.sort();
+    println!(
+        "  export: median {:.2} s ({:.0} memories/s; runs {:.2} / {:.2} / {:.2} s), index opened: {}",
+        times[1].as_secs_f64(),
+        memories as f64 / times[1].as_secs_f64(),
+        times[0].as_secs_f64(),
+        times[1].as_secs_f64(),
+        times[2].as_secs_f64(),
+        dir.path().join("index").exists()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The write pipeline step by step
 
 #[derive(Default)]
@@ -687,6 +752,9 @@ fn main() {
             recall_section(&cfg, &corpus, engine).await;
         }
         drop(hashed);
+        if cfg.sections.contains("export") {
+            export_section(&cfg, &corpus).await;
+        }
         if cfg.sections.contains("parts") {
             parts_section(&cfg, &work).await;
         }
