@@ -242,7 +242,10 @@ impl Store for InMemoryStore {
                 return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
             }
             outcomes.push(PutOutcome::Created { id: m.id });
-            planned.insert(key, changed.len());
+            // A memory that arrives superseded (an import) is no dedupe target, as when stored.
+            if m.superseded_by.is_none() {
+                planned.insert(key, changed.len());
+            }
             // A fresh memory's seq is assigned below; `true` marks it as needing one.
             changed.push((m.into_memory(tenant.clone(), 0), true));
         }
@@ -256,7 +259,9 @@ impl Store for InMemoryStore {
             if fresh {
                 let ns = s.namespaces.get_mut(&(tenant.clone(), memory.namespace.clone())).expect("checked");
                 ns.last_write_at = ns.last_write_at.max(Some(memory.created_at));
-                s.by_hash.insert(State::hash_key(&memory), memory.id);
+                if State::dedupes(&memory) {
+                    s.by_hash.insert(State::hash_key(&memory), memory.id);
+                }
             }
             s.memories.insert(memory.id, memory);
         }

@@ -261,6 +261,14 @@ impl Engine {
         Ok(index)
     }
 
+    /// Opens the tenant's index (when it can) before an operation changes the store: opening
+    /// compares the index with the store, and a store restored from an older copy must be
+    /// noticed before new writes take the sequence numbers the index has already seen. A
+    /// failure here is not the operation's: it degrades to a warning at catch-up.
+    pub(crate) async fn index_before_writing(&self, t: &Tenant) {
+        let _ = self.index(t).await;
+    }
+
     /// Applies every store change the tenant's index has not seen, using the vectors of
     /// memories this engine just wrote.
     pub(crate) async fn catch_up(&self, t: &Tenant) -> Result<SyncReport> {
@@ -303,10 +311,25 @@ impl Engine {
         if !index.is_persistent() {
             return Ok(None);
         }
+        // Nothing to save (a process that only read): no need to take the lock at all. Other
+        // processes' unsaved writes are theirs to save, or the next opener's to replay.
+        if index.is_saved() {
+            return Ok(Some(Checkpoint::UpToDate));
+        }
+        // The slow parts first, without the lock (other processes may need it to open the
+        // index): pending graph builds, and catching up with what the store holds now.
+        let idx = index.clone();
+        sync::blocking_value("graphs", move || {
+            idx.wait_for_graphs();
+            Ok(())
+        })
+        .await?;
+        self.catch_up(t).await?;
         let idx = index.clone();
         let Some(lock) = sync::blocking_value("lock", move || idx.lock_for_checkpoint(wait)).await? else {
             return Ok(None);
         };
+        // Under the lock, only what was written meanwhile: the saved state only moves forward.
         let _guard = t.sync.lock().await;
         self.catch_up_locked(t, &index, &mut |_| {}).await?;
         let idx = index.clone();
@@ -338,16 +361,24 @@ impl Engine {
     ) -> Result<SyncReport> {
         let t = self.tenant(tenant).await?;
         let mut opened = false;
+        let mut last = SyncReport::default();
         let index = t
             .index
             .get_or_try_init(|| {
                 opened = true;
-                self.open_index(&t, true, progress)
+                let (t, last, progress) = (&t, &mut last, &mut *progress);
+                async move {
+                    let mut track = |r: SyncReport| {
+                        *last = r;
+                        progress(r);
+                    };
+                    self.open_index(t, true, &mut track).await
+                }
             })
             .await?
             .clone();
         let report = if opened {
-            SyncReport { indexed: index.len() as u64, removed: 0, applied_seq: index.applied_seq() }
+            SyncReport { applied_seq: index.applied_seq(), ..last }
         } else {
             let _guard = t.sync.lock().await;
             let idx = index.clone();

@@ -73,6 +73,7 @@ impl Engine {
             self.audit_denied(caller, Some(&m.namespace), "memory.forget", &err).await;
             return Err(err);
         }
+        self.index_before_writing(&t).await;
         self.inner.store.delete_memory(&caller.tenant, id, self.now()).await?;
         let _ = self.catch_up(&t).await;
         self.audit(caller, Some(&m.namespace), "memory.forget", AuditOutcome::Ok, json!({ "id": id })).await

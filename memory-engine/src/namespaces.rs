@@ -141,6 +141,9 @@ impl Engine {
             )));
         }
         self.authorize_manage(caller, &key, op).await?;
+        if change == StatusChange::Delete {
+            self.index_before_writing(&t).await;
+        }
         let (store, tenant, now) = (&self.inner.store, &caller.tenant, self.now());
         let changed = match change {
             StatusChange::Archive => store.archive_namespace(tenant, &key, now).await?,

@@ -101,6 +101,7 @@ impl Engine {
         if let Some(held) = held {
             copy.category = held.category;
         }
+        self.index_before_writing(t).await;
         let mut outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
         let o = outcome.pop().expect("one input, one outcome");
         let created = o.created();

@@ -153,6 +153,20 @@ impl Engine {
         if request.limit == 0 || request.limit > MAX_RECALL_LIMIT {
             return Err(Error::invalid_input(format!("limit {} is outside 1..={MAX_RECALL_LIMIT}", request.limit)));
         }
+        if request.query.len() > memory_core::MAX_LONG_TEXT_BYTES {
+            return Err(Error::invalid_input(format!(
+                "the query is {} bytes; at most {} are accepted",
+                request.query.len(),
+                memory_core::MAX_LONG_TEXT_BYTES
+            )));
+        }
+        let filter_bytes = serde_json::to_vec(&request.metadata).map_or(usize::MAX, |v| v.len());
+        if filter_bytes > memory_core::MAX_METADATA_BYTES {
+            return Err(Error::invalid_input(format!(
+                "the metadata filter is {filter_bytes} bytes as JSON; at most {} are accepted",
+                memory_core::MAX_METADATA_BYTES
+            )));
+        }
         if let (Some(from), Some(before)) = (request.created_from, request.created_before)
             && from >= before
         {

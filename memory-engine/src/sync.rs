@@ -18,6 +18,14 @@ pub struct SyncReport {
     pub removed: u64,
     /// The store change sequence the index has now applied.
     pub applied_seq: u64,
+    /// Memories indexed for full text only, because the embedder refused their text (others
+    /// of the same page were embedded, so the embedder itself works).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub text_only: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Applies every store change after the index's checkpoint: live memories are embedded and
@@ -63,10 +71,11 @@ pub async fn catch_up_with(
         let vectors = known(&ids);
         let (embedder, idx) = (embedder.clone(), index.clone());
         let (indexed, removed) = (live.len() as u64, gone.len() as u64);
-        blocking("catch-up", move || {
+        let text_only = blocking_value("catch-up", move || {
             let missing: Vec<&str> =
                 live.iter().zip(&vectors).filter(|(_, v)| v.is_none()).map(|(m, _)| m.content.as_str()).collect();
-            let embedded = if missing.is_empty() { Vec::new() } else { embedder.embed(&missing)? };
+            let embedded = embed_each_if_needed(embedder.as_ref(), &missing)?;
+            let text_only = embedded.iter().filter(|v| v.is_none()).count() as u64;
             let mut embedded = embedded.into_iter();
             let docs = live
                 .iter()
@@ -74,16 +83,18 @@ pub async fn catch_up_with(
                 .map(|(m, v)| {
                     let vector = match v {
                         Some(known) => known,
-                        None => embedded.next(),
+                        None => embedded.next().flatten(),
                     };
                     index_doc(m, vector)
                 })
                 .collect();
             idx.upsert(docs)?;
             idx.delete(&gone)?;
-            idx.set_applied_seq(last)
+            idx.set_applied_seq(last)?;
+            Ok(text_only)
         })
         .await?;
+        report.text_only += text_only;
         report.indexed += indexed;
         report.removed += removed;
         report.applied_seq = last;
@@ -92,9 +103,24 @@ pub async fn catch_up_with(
     Ok(report)
 }
 
-/// Runs index work (embedding, tantivy, file IO) on the blocking pool, never on async workers.
-async fn blocking(what: &str, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
-    blocking_value(what, work).await
+/// The embeddings of `texts`: one batch, or, when the embedder refuses the batch, one text at
+/// a time, `None` for each text it refuses. A memory the embedder never takes (too long for an
+/// endpoint, say) is then indexed for full text only instead of stopping every catch-up and
+/// reindex; an embedder that refuses every text is down, and that is an error.
+fn embed_each_if_needed(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch_error = match embedder.embed(texts) {
+        Ok(vs) => return Ok(vs.into_iter().map(Some).collect()),
+        Err(e) => e,
+    };
+    let each: Vec<Option<Vec<f32>>> =
+        texts.iter().map(|t| embedder.embed(&[*t]).ok().and_then(|mut v| v.pop())).collect();
+    if each.iter().all(Option::is_none) {
+        return Err(batch_error);
+    }
+    Ok(each)
 }
 
 /// Runs blocking work (embedding, index, file IO) on the blocking pool and returns its value.

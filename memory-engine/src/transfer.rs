@@ -238,6 +238,7 @@ impl Engine {
         let t = self.tenant(&caller.tenant).await?;
         let start = input.stream_position().map_err(read_err)?;
         let checked = self.check_import(caller, input, request).await?;
+        self.index_before_writing(&t).await;
         let import_id = AuditId::new_v7();
         let result = self.write_import(caller, input, start, &checked, import_id, progress).await;
         self.forget_catalog(&t);
@@ -247,6 +248,11 @@ impl Engine {
         let (report, created) = match result {
             Ok(done) => done,
             Err(e) => {
+                // The namespaces the file has archived were active while their memories went in:
+                // archived again, so a failed import leaves none writable.
+                for ns in checked.namespaces.iter().filter(|n| n.status == NamespaceStatus::Archived) {
+                    let _ = self.inner.store.archive_namespace(&caller.tenant, &ns.key, ns.updated_at).await;
+                }
                 let detail =
                     json!({ "reason": e.message(), "status": e.kind().to_string(), "file_tenant": checked.tenant });
                 let _ = self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Failed, detail).await;
@@ -284,7 +290,7 @@ impl Engine {
         let mut end = None;
         while let Some((n, line)) = lines.next_line()? {
             let at = |msg: String| Error::invalid_input(format!("line {n}: {msg}"));
-            checked.line_hashes.push(line_hash(&line));
+            checked.line_hashes.push(checked.fingerprint(&line));
             if line.trim().is_empty() {
                 continue;
             }
@@ -389,10 +395,7 @@ impl Engine {
         input.seek(SeekFrom::Start(start)).map_err(read_err)?;
         let mut lines = Lines::new(input);
         let mut chunk: Vec<NewMemory> = Vec::new();
-        while let Some((n, line)) = lines.next_line()? {
-            if checked.line_hashes.get(n - 1) != Some(&line_hash(&line)) {
-                return Err(Error::conflict(format!("line {n} changed while the file was imported; import it again")));
-            }
+        while let Some((_, line)) = lines.next_unchanged(&checked)? {
             if let Ok(ExportLine::Memory { memory }) = serde_json::from_str::<ExportLine>(&line) {
                 chunk.push(memory);
                 if chunk.len() == IMPORT_CHUNK {
@@ -516,10 +519,7 @@ impl Engine {
         input.seek(SeekFrom::Start(start)).map_err(read_err)?;
         let mut lines = Lines::new(input);
         let mut batch: Vec<NewMemory> = Vec::new();
-        while let Some((n, line)) = lines.next_line()? {
-            if checked.line_hashes.get(n - 1) != Some(&line_hash(&line)) {
-                return Err(Error::conflict(format!("line {n} changed while the file was imported; import it again")));
-            }
+        while let Some((n, line)) = lines.next_unchanged(checked)? {
             if line.trim().is_empty() {
                 continue;
             }
@@ -586,16 +586,17 @@ struct CheckedImport {
     namespaces: Vec<Namespace>,
     /// Ids the store already holds with the same memory.
     present: HashSet<MemoryId>,
-    /// Per line, a hash of its bytes: the second pass must read the same file.
+    /// Per line, a fingerprint of its bytes: later passes must read the same file.
     line_hashes: Vec<u64>,
+    /// Keyed at random for this import, so nobody can craft a changed line that fingerprints
+    /// like the one checked.
+    hasher: std::hash::RandomState,
 }
 
-/// A fingerprint of a line (SipHash with fixed keys: the same in both passes).
-fn line_hash(line: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    line.hash(&mut h);
-    h.finish()
+impl CheckedImport {
+    fn fingerprint(&self, line: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, line)
+    }
 }
 
 fn read_err(e: std::io::Error) -> Error {
@@ -612,6 +613,18 @@ struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn new(input: &'a mut dyn ImportInput) -> Self {
         Lines { input, n: 0, buf: Vec::new() }
+    }
+
+    /// [`Lines::next_line`] of a later pass, which must read exactly what the first pass read
+    /// (line by line, to the same end): a file changed meanwhile is a `Conflict`.
+    fn next_unchanged(&mut self, checked: &CheckedImport) -> Result<Option<(usize, String)>> {
+        let changed =
+            |n: usize| Error::conflict(format!("line {n} changed while the file was imported; import it again"));
+        match self.next_line()? {
+            Some((n, line)) if checked.line_hashes.get(n - 1) != Some(&checked.fingerprint(&line)) => Err(changed(n)),
+            None if self.n != checked.line_hashes.len() => Err(changed(self.n + 1)),
+            next => Ok(next),
+        }
     }
 
     /// The next line (1-based number, text without the newline), or `None` at the end.

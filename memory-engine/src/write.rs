@@ -322,6 +322,7 @@ impl Engine {
             }
         }
 
+        self.index_before_writing(&t).await;
         // Namespaces that come into being on this write.
         for plan in plans.values() {
             let ns = plan.write.as_ref().expect("checked above");
@@ -461,11 +462,11 @@ impl Engine {
     /// store's own check only catches a race with another writer.
     async fn settle_duplicates(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
         let batch = news.len() > 1;
-        let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), (MemoryId, Category)> = HashMap::new();
+        let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), (MemoryId, Category, Confidence)> = HashMap::new();
         for (i, (m, &(category, confidence))) in news.iter_mut().zip(stated).enumerate() {
             let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
             let repeated = match earlier.get(&key) {
-                Some((id, c)) => Some((*id, c.clone(), None)),
+                Some((id, c, confidence)) => Some((*id, c.clone(), Some(*confidence))),
                 None => {
                     let store = &self.inner.store;
                     let found = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await?;
@@ -490,7 +491,7 @@ impl Engine {
                     )));
                 }
             }
-            earlier.entry(key).or_insert((m.id, m.category.clone()));
+            earlier.entry(key).or_insert((m.id, m.category.clone(), m.confidence));
         }
         Ok(())
     }

@@ -462,10 +462,21 @@ impl MemoryIndex {
         let stats = Combined { searchers };
         let mut hits = overlay.search(&query, n, &stats)?;
         if let Some(base) = &text.base {
-            // Base versions of changed ids are stale: ask for enough to fill `n` without them.
-            let extra = text.changed.len().min(n.saturating_mul(4));
-            let base_hits = base.text.snapshot().search(&query, n + extra, &stats)?;
-            hits.extend(base_hits.into_iter().filter(|c| !text.changed.contains_key(&c.id)));
+            // Base versions of changed ids are stale and dropped. Ask for a little more than `n`
+            // (most queries touch few changed ids), and again for more when the changed ids
+            // took too many places, up to every changed id.
+            let most = n + text.changed.len();
+            let mut want = n + text.changed.len().min(n.saturating_mul(4));
+            let fresh = loop {
+                let got = base.text.snapshot().search(&query, want, &stats)?;
+                let full = got.len() == want;
+                let fresh: Vec<_> = got.into_iter().filter(|c| !text.changed.contains_key(&c.id)).collect();
+                if fresh.len() >= n || !full || want >= most {
+                    break fresh;
+                }
+                want = want.saturating_mul(4).min(most);
+            };
+            hits.extend(fresh);
             hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
             hits.truncate(n);
         }
@@ -654,6 +665,15 @@ impl MemoryIndex {
     pub fn set_applied_seq(&self, seq: u64) -> Result<()> {
         self.inner.applied_seq.store(seq, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Whether the directory already holds this view: it started from the directory's
+    /// checkpoint and nothing changed since (then a checkpoint would be `UpToDate`).
+    pub fn is_saved(&self) -> bool {
+        let text = self.inner.text.read().expect("text lock");
+        text.base.as_ref().is_some_and(|b| b.seq == self.inner.applied_seq.load(Ordering::SeqCst))
+            && text.changed.is_empty()
+            && self.inner.version.load(Ordering::SeqCst) == self.inner.saved_version.load(Ordering::SeqCst)
     }
 
     /// Upserts and deletes since the last checkpoint (or open): what a checkpoint would save.

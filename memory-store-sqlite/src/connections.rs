@@ -5,8 +5,9 @@
 //!
 //! WAL keeps committed pages in `memory.db-wal` until a checkpoint copies them into
 //! `memory.db`; until then a copy of `memory.db` alone holds nothing of them. So the writer
-//! checkpoints at most [`CHECKPOINT_INTERVAL`] after a write (passively: it never waits for
-//! readers) and once more, fully, when the store closes, after its readers are gone.
+//! checkpoints within [`CHECKPOINT_INTERVAL`] of a write (passively: it never waits for
+//! readers): on the next write after the interval, or from the store's checkpoint thread when
+//! no write follows; and once more, fully, when the store closes, after its readers are gone.
 //!
 //! Every method here blocks; callers run them on tokio's blocking pool.
 
@@ -34,6 +35,24 @@ struct Writer {
     conn: Connection,
     /// When the WAL was last checkpointed; `None` for an in-memory database (no WAL).
     checkpointed: Option<Instant>,
+    /// Whether anything was written since.
+    dirty: bool,
+}
+
+impl Writer {
+    /// A passive checkpoint when something was written and the last one is `min_age` old.
+    fn checkpoint_if_due(&mut self, min_age: Duration) {
+        if let Some(at) = self.checkpointed
+            && self.dirty
+            && at.elapsed() >= min_age
+        {
+            // Best effort: a checkpoint that cannot finish now (readers of other processes
+            // pin old pages) is simply done later.
+            let _ = checkpoint(&self.conn, "PASSIVE");
+            self.checkpointed = Some(Instant::now());
+            self.dirty = false;
+        }
+    }
 }
 
 struct ReaderPool {
@@ -53,13 +72,13 @@ impl Connections {
     /// A file database: `writer` is configured and migrated; readers open on demand.
     pub(crate) fn file(writer: Connection, path: PathBuf, max_idle_readers: usize, busy: Duration) -> Self {
         let readers = ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle: max_idle_readers, busy };
-        let writer = Writer { conn: writer, checkpointed: Some(Instant::now()) };
+        let writer = Writer { conn: writer, checkpointed: Some(Instant::now()), dirty: false };
         Connections { writer: Mutex::new(writer), readers: Some(readers) }
     }
 
     /// One connection for everything (an in-memory database is private to its connection).
     pub(crate) fn single(conn: Connection) -> Self {
-        Connections { writer: Mutex::new(Writer { conn, checkpointed: None }), readers: None }
+        Connections { writer: Mutex::new(Writer { conn, checkpointed: None, dirty: false }), readers: None }
     }
 
     /// Runs `f` on the writer connection, with nothing else writing meanwhile; afterwards
@@ -67,15 +86,14 @@ impl Connections {
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut w = lock(&self.writer);
         let out = f(&mut w.conn);
-        if let Some(at) = w.checkpointed
-            && at.elapsed() >= CHECKPOINT_INTERVAL
-        {
-            // Best effort: a checkpoint that cannot finish now (readers of other processes
-            // pin old pages) is simply done later.
-            let _ = checkpoint(&w.conn, "PASSIVE");
-            w.checkpointed = Some(Instant::now());
-        }
+        w.dirty = true;
+        w.checkpoint_if_due(CHECKPOINT_INTERVAL);
         out
+    }
+
+    /// For the checkpoint thread: a checkpoint when writes have waited for one long enough.
+    pub(crate) fn checkpoint_if_due(&self) {
+        lock(&self.writer).checkpoint_if_due(CHECKPOINT_INTERVAL);
     }
 
     /// Runs `f` in an IMMEDIATE transaction of the writer and commits when it returns `Ok`.
@@ -138,6 +156,7 @@ impl Connections {
             checkpoint(&w.conn, "PASSIVE")?;
         }
         w.checkpointed = Some(Instant::now());
+        w.dirty = false;
         Ok(())
     }
 }

@@ -6,6 +6,10 @@
 //! crash can therefore leave a final line without its `\n`; that line was never
 //! acknowledged, so [`read_log`] ignores it and the next append cuts it off before writing.
 //!
+//! A process killed between its commit and its append leaves memories in the database without
+//! their lines: the put never returned (nothing was acknowledged), but the rows are there. So
+//! the logs hold every acknowledged write, and the database may hold a little more.
+//!
 //! Several processes may write one data directory. A put holds the log lock (an exclusive
 //! `flock` on `log/.lock`) from before its transaction begins until its lines are written, so
 //! log order is commit order across processes too, and checking a file's tail for a cut-off

@@ -131,7 +131,10 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
             return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
         }
         outcomes.push(PutOutcome::Created { id: m.id });
-        planned.insert(key, changed.len());
+        // A memory that arrives superseded (an import) is no dedupe target, as when stored.
+        if m.superseded_by.is_none() {
+            planned.insert(key, changed.len());
+        }
         changed.push((m.into_memory(tenant.clone(), 0), true, true));
     }
 

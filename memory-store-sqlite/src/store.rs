@@ -43,6 +43,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
+    /// Stops and joins the checkpoint thread when the store goes (before the connections).
+    _checkpointer: Option<Checkpointer>,
     conns: Connections,
     log: Option<EventLog>,
     /// `None` for an in-memory database.
@@ -72,13 +74,14 @@ impl SqliteStore {
         let mut writer = Connection::open_with_flags(&db_path, flags).classify()?;
         schema::configure_writer(&writer, Some(options.durability), options.busy_timeout)?;
         schema::migrate(&mut writer)?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                conns: Connections::file(writer, db_path, options.max_idle_readers, options.busy_timeout),
-                log: Some(EventLog::new(log_dir, options.durability, options.busy_timeout)),
-                data_dir: Some(options.data_dir),
-            }),
-        })
+        // The thread first looks at the store one interval from now, long after it is built.
+        let inner = Arc::new_cyclic(|weak| Inner {
+            _checkpointer: Some(Checkpointer::spawn(weak.clone())),
+            conns: Connections::file(writer, db_path, options.max_idle_readers, options.busy_timeout),
+            log: Some(EventLog::new(log_dir, options.durability, options.busy_timeout)),
+            data_dir: Some(options.data_dir),
+        });
+        Ok(SqliteStore { inner })
     }
 
     /// A fresh store in an in-memory database, for tests: one connection serves everything,
@@ -87,7 +90,8 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().classify()?;
         schema::configure_writer(&conn, None, SqliteOptions::DEFAULT_BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
-        Ok(SqliteStore { inner: Arc::new(Inner { conns: Connections::single(conn), log: None, data_dir: None }) })
+        let inner = Inner { _checkpointer: None, conns: Connections::single(conn), log: None, data_dir: None };
+        Ok(SqliteStore { inner: Arc::new(inner) })
     }
 
     /// The data directory; `None` for an in-memory store.
@@ -134,6 +138,42 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.conns.write(|tx| f(tx))).await
+    }
+}
+
+/// The thread that checkpoints the WAL when a write is not followed by another (see
+/// `connections`): it wakes up once per checkpoint interval.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn spawn(inner: std::sync::Weak<Inner>) -> Checkpointer {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let tick = crate::connections::CHECKPOINT_INTERVAL;
+        let thread = std::thread::Builder::new()
+            .name("memory-sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    let Some(inner) = inner.upgrade() else { return };
+                    inner.conns.checkpoint_if_due();
+                }
+            })
+            // Without the thread, checkpoints still happen on writes and on close.
+            .ok();
+        Checkpointer { stop: Some(stop), thread }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take()
+            && t.thread().id() != std::thread::current().id()
+        {
+            let _ = t.join();
+        }
     }
 }
 

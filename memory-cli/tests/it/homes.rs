@@ -421,3 +421,33 @@ fn the_database_file_alone_holds_every_write_once_a_command_ends() {
     std::fs::copy(home.dir.path().join("memory.db"), copy.dir.path().join("memory.db")).unwrap();
     assert_eq!(copy.recall("alice", "memory.db", &[]), ["in memory.db itself"]);
 }
+
+/// An import as the first command after a restore: the index is compared with the store before
+/// the import writes, so the imported memories (which reuse sequence numbers the old index had
+/// seen) are all found.
+#[test]
+fn an_import_right_after_a_restore_is_fully_indexed() {
+    let home = Home::new();
+    home.remember("alice", "kept in the backup", &[]);
+    let files = tempfile::tempdir().unwrap();
+    let backup = files.path().join("backup.db");
+    home.run("op", &["backup", "--out", &arg(&backup)]).expect_code(0);
+    for i in 0..5 {
+        home.remember("alice", &format!("lost by the restore {i}"), &[]);
+    }
+    let source = Home::new();
+    for i in 0..10 {
+        source.remember("alice", &format!("imported after the restore {i}"), &[]);
+    }
+    let file = files.path().join("import.jsonl");
+    source.run("op", &["export", "--out", &arg(&file)]).expect_code(0);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(home.dir.path().join(format!("memory.db{suffix}")));
+    }
+    std::fs::copy(&backup, home.dir.path().join("memory.db")).unwrap();
+    home.run("op", &["import", &arg(&file)]).expect_code(0);
+    verified(&home);
+    let found = home.recall("alice", "imported after the restore", &["--limit", "20"]);
+    assert_eq!(found.iter().filter(|c| c.starts_with("imported after the restore")).count(), 10, "{found:?}");
+    assert!(!found.iter().any(|c| c.starts_with("lost by the restore")), "{found:?}");
+}

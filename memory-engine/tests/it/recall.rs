@@ -113,3 +113,14 @@ async fn unauthenticated_callers_are_refused() {
     assert_eq!(e.recall(&nobody, &RecallRequest::new("x")).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
     assert_eq!(e.remember(&nobody, "x", None).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
 }
+
+/// A recall's free text is bounded like any other: a query over 64 KiB is invalid input.
+#[tokio::test]
+async fn an_oversized_query_is_invalid_input() {
+    let (e, _) = crate::support::engine("");
+    let me = crate::support::who("u");
+    let request = memory_engine::RecallRequest::new("q".repeat(memory_engine::core::MAX_LONG_TEXT_BYTES + 1));
+    let err = e.recall(&me, &request).await.unwrap_err();
+    assert_eq!(err.kind(), memory_engine::core::ErrorKind::InvalidInput);
+    assert!(err.message().contains("the query is 65537 bytes"), "{err}");
+}

@@ -44,7 +44,7 @@ async fn the_index_catches_up_with_the_store_and_rebuilds_from_it() {
     let index = Arc::new(MemoryIndex::open(options).unwrap());
     let mut seen = Vec::new();
     let report = catch_up(&store, &tenant, embedder.clone(), index.clone(), &mut |r| seen.push(r)).await.unwrap();
-    assert_eq!(report, SyncReport { indexed: 3, removed: 0, applied_seq: 3 });
+    assert_eq!(report, SyncReport { indexed: 3, removed: 0, applied_seq: 3, text_only: 0 });
     assert_eq!(seen.last(), Some(&report));
     assert_eq!(index.applied_seq(), 3);
     let mut math = vec![ids[0].clone(), ids[2].clone()];
@@ -54,18 +54,66 @@ async fn the_index_catches_up_with_the_store_and_rebuilds_from_it() {
 
     // Nothing new: nothing is done again.
     let again = catch_up(&store, &tenant, embedder.clone(), index.clone(), &mut |_| {}).await.unwrap();
-    assert_eq!(again, SyncReport { indexed: 0, removed: 0, applied_seq: 3 });
+    assert_eq!(again, SyncReport { indexed: 0, removed: 0, applied_seq: 3, text_only: 0 });
 
     // A deletion in the store leaves the index on the next catch-up.
     store.delete_memory(&tenant, ids[0].parse().unwrap(), at).await.unwrap();
     let after = catch_up(&store, &tenant, embedder.clone(), index.clone(), &mut |_| {}).await.unwrap();
-    assert_eq!(after, SyncReport { indexed: 0, removed: 1, applied_seq: 4 });
+    assert_eq!(after, SyncReport { indexed: 0, removed: 1, applied_seq: 4, text_only: 0 });
     assert_eq!(ids_found(&index, "math").await, vec![ids[2].clone()]);
 
     // A rebuild from the store (an emptied index caught up from 0) gives the same answers.
     index.clear().unwrap();
     let rebuilt = catch_up(&store, &tenant, embedder.clone(), index.clone(), &mut |_| {}).await.unwrap();
-    assert_eq!(rebuilt, SyncReport { indexed: 2, removed: 1, applied_seq: 4 });
+    assert_eq!(rebuilt, SyncReport { indexed: 2, removed: 1, applied_seq: 4, text_only: 0 });
     assert_eq!(ids_found(&index, "math").await, vec![ids[2].clone()]);
     assert_eq!(index.len(), 2);
+}
+
+/// An embedder that refuses any text containing "poison" (as an endpoint refuses an input too
+/// long for it), and everything while `down` is set.
+#[derive(Debug)]
+struct Picky {
+    inner: HashEmbedder,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Embedder for Picky {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    fn embed(&self, texts: &[&str]) -> memory_core::Result<Vec<Vec<f32>>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) || texts.iter().any(|t| t.contains("poison")) {
+            return Err(memory_core::Error::unavailable("the embedder refuses this"));
+        }
+        self.inner.embed(texts)
+    }
+}
+
+/// A memory the embedder never takes is indexed for full text only instead of stopping every
+/// catch-up (and reindex) for good; an embedder that takes nothing is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_the_embedder_refuses_is_indexed_for_text_only() {
+    let store = InMemoryStore::new();
+    let tenant = TenantId::default_tenant();
+    let at = Timestamp::parse_rfc3339("2026-05-08T00:00:00Z").unwrap();
+    store.create_namespace(Namespace::new(tenant.clone(), ns("team"), NamespaceKind::Explicit, at)).await.unwrap();
+    let texts = ["fine words", "poison pill words", "more fine words"];
+    let batch: Vec<NewMemory> = texts.iter().map(|t| NewMemory::new(ns("team"), Layer::Semantic, *t, at)).collect();
+    store.put_memories(&tenant, batch).await.unwrap();
+    let picky = Arc::new(Picky { inner: HashEmbedder::new(64).unwrap(), down: false.into() });
+    let embedder: Arc<dyn Embedder> = picky.clone();
+    let index = Arc::new(MemoryIndex::open(IndexOptions::new(None, 64, embedder.model_id())).unwrap());
+    let report = catch_up(&store, &tenant, embedder.clone(), index.clone(), &mut |_| {}).await.unwrap();
+    assert_eq!(report, SyncReport { indexed: 3, removed: 0, applied_seq: 3, text_only: 1 });
+    assert_eq!(ids_found(&index, "pill").await.len(), 1, "found by its text");
+
+    picky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    store.put_memories(&tenant, vec![NewMemory::new(ns("team"), Layer::Semantic, "later words", at)]).await.unwrap();
+    let err = catch_up(&store, &tenant, embedder, index.clone(), &mut |_| {}).await.unwrap_err();
+    assert!(err.message().contains("refuses"), "{err}");
+    assert_eq!(index.applied_seq(), 3, "nothing was skipped");
 }

@@ -177,3 +177,49 @@ async fn an_overlong_import_line_is_refused() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("line 2: longer than"), "{err}");
 }
+
+/// A file that changes between the passes of an import (here: cut short before the writing
+/// pass) is refused, not half imported as a success.
+#[tokio::test]
+async fn a_file_that_changes_during_the_import_is_refused() {
+    use std::io::{Read, Seek, SeekFrom};
+
+    /// Reads `full` on the first pass; after a rewind, only the first `cut` bytes.
+    struct Shrinking {
+        full: Cursor<Vec<u8>>,
+        cut: u64,
+        rewound: bool,
+    }
+    impl Read for Shrinking {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.rewound && self.full.position() >= self.cut {
+                return Ok(0);
+            }
+            let room = if self.rewound { (self.cut - self.full.position()) as usize } else { buf.len() };
+            let n = room.min(buf.len());
+            self.full.read(&mut buf[..n])
+        }
+    }
+    impl Seek for Shrinking {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            if matches!(to, SeekFrom::Start(0)) && self.full.position() > 0 {
+                self.rewound = true;
+            }
+            self.full.seek(to)
+        }
+    }
+    let clock = ManualClock::new(START);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = home(a_dir.path(), &clock).await;
+    for i in 0..3 {
+        a.remember(&who("r"), &format!("memory {i}"), None).await.unwrap();
+    }
+    let file = export_all(&a).await.into_bytes();
+    let cut = file.iter().position(|b| *b == b'\n').unwrap() as u64 + 1;
+    let b = home(b_dir.path(), &clock).await;
+    let op = who("ops").as_operator();
+    let mut input = std::io::BufReader::new(Shrinking { full: Cursor::new(file), cut, rewound: false });
+    let err = b.import(&op, &mut input, &Default::default(), &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.message().contains("changed while the file was imported"), "{err}");
+}

@@ -322,3 +322,28 @@ fn a_checkpoint_waits_for_nobody_and_skips_when_the_lock_is_taken() {
     drop(held);
     assert!(b.lock_for_checkpoint(std::time::Duration::ZERO).unwrap().is_some());
 }
+
+/// A query whose best base matches were all changed since the checkpoint still finds the
+/// untouched matches below them.
+#[test]
+fn many_changed_base_matches_do_not_crowd_out_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir_index(dir.path(), 4, 100).unwrap();
+    // 300 strong matches (the word three times) and 10 weak ones.
+    let strong: Vec<_> = (0..300).map(|i| doc("n", &format!("apple apple apple {i}"), None)).collect();
+    let weak: Vec<_> = (0..10).map(|i| doc("n", &format!("apple and many other words here {i}"), None)).collect();
+    first.upsert(strong.iter().chain(&weak).cloned().collect()).unwrap();
+    first.set_applied_seq(1).unwrap();
+    first.flush().unwrap();
+    drop(first);
+    let view = dir_index(dir.path(), 4, 100).unwrap();
+    view.delete(&strong.iter().map(|d| d.id).collect::<Vec<_>>()).unwrap();
+    let mut q = query(&["n"], "apple", None);
+    q.limit = 10;
+    let hits = view.search(&q).unwrap().hits;
+    let mut found: Vec<_> = hits.iter().map(|h| h.id).collect();
+    found.sort();
+    let mut expected: Vec<_> = weak.iter().map(|d| d.id).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+}

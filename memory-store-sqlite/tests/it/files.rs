@@ -23,7 +23,7 @@ async fn every_store_has_its_own_identity_kept_across_reopening() {
 /// A copy of `memory.db` alone (no `-wal` beside it) holds what was written, once the store
 /// closed, and within the checkpoint interval while it is open.
 #[tokio::test]
-async fn the_database_file_alone_holds_the_data_after_close_and_periodically() {
+async fn the_database_file_alone_holds_the_data_after_close_and_within_seconds_of_a_write() {
     let dir = tempfile::tempdir().unwrap();
     let t = tenant();
     let copy_holds = |n: u64| {
@@ -41,14 +41,10 @@ async fn the_database_file_alone_holds_the_data_after_close_and_periodically() {
     copy_holds(1);
     let store = SqliteStore::open(dir.path()).unwrap();
     store.put_memories(&t, vec![memory("default", "two", 2)]).await.unwrap();
-    // The next write after the interval checkpoints what came before it.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // No write follows: the checkpoint thread copies it within two intervals, store still open.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    copy_holds(2);
     store.put_memories(&t, vec![memory("default", "three", 3)]).await.unwrap();
-    let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(dir.path().join(DATABASE_FILE), copy.path().join(DATABASE_FILE)).unwrap();
-    let conn = rusqlite::Connection::open(copy.path().join(DATABASE_FILE)).unwrap();
-    let count: i64 = conn.query_row("SELECT count(*) FROM memories", [], |r| r.get(0)).unwrap();
-    assert!(count >= 2, "a write after the interval checkpoints the earlier ones: {count}");
     store.checkpoint().await.unwrap();
     copy_holds(3);
 }

@@ -486,3 +486,19 @@ pub async fn check_find_duplicate_agrees_with_put(store: &dyn Store) {
             .is_none()
     );
 }
+
+/// A memory that arrives superseded (as an import brings one) is stored but no dedupe target:
+/// a later input of the batch, or a later put, with its content is a memory of its own.
+pub async fn check_a_superseded_input_is_no_dedupe_target(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let mut old = new_memory("research", "the sky is green");
+    let fix = new_memory("research", "the sky is blue");
+    old.superseded_by = Some(fix.id);
+    let again = new_memory("research", "the sky is green");
+    let outcomes = store.put_memories(&tenant(), vec![old.clone(), fix.clone(), again.clone()]).await.unwrap();
+    assert_eq!(outcomes, [created(old.id), created(fix.id), created(again.id)]);
+    let later = new_memory("research", "the sky is green");
+    assert_eq!(store.put_memories(&tenant(), vec![later]).await.unwrap(), [existing(again.id)]);
+    let found = store.find_duplicate(&tenant(), &ns("research"), Layer::Semantic, "the sky is green").await.unwrap();
+    assert_eq!(found.map(|m| m.id), Some(again.id));
+}
