@@ -268,16 +268,15 @@ impl Store for InMemoryStore {
         Ok(outcomes)
     }
 
-    async fn find_duplicate(
-        &self,
-        tenant: &TenantId,
-        namespace: &NamespaceKey,
-        layer: Layer,
-        content: &str,
-    ) -> Result<Option<Memory>> {
+    async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>> {
         let s = self.lock();
-        let key = (tenant.clone(), namespace.clone(), layer, ContentHash::of(content));
-        Ok(s.by_hash.get(&key).map(|id| s.memories[id].clone()))
+        Ok(inputs
+            .iter()
+            .map(|m| {
+                let key = (tenant.clone(), m.namespace.clone(), m.layer, ContentHash::of(&m.content));
+                s.by_hash.get(&key).map(|id| s.memories[id].clone())
+            })
+            .collect())
     }
 
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {

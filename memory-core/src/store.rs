@@ -42,7 +42,7 @@ use crate::api_key::{ApiKey, KeyHash, KeyScope};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, StoreId, TenantId};
-use crate::memory::{Layer, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::memory::{Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter};
 use crate::timestamp::Timestamp;
@@ -177,17 +177,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// - An empty batch is `Ok(vec![])`.
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>>;
 
-    /// The memory a put of `content` into `namespace` and `layer` would deduplicate into: the
-    /// live, unsuperseded one with the same content hash there; `Ok(None)` when there is none.
-    /// (The engine reads it to give a repeated write the category and confidence it did not
-    /// state, so that only what a caller says can conflict or merge.)
-    async fn find_duplicate(
-        &self,
-        tenant: &TenantId,
-        namespace: &NamespaceKey,
-        layer: Layer,
-        content: &str,
-    ) -> Result<Option<Memory>>;
+    /// Per input, in order, the stored memory a put of it alone would deduplicate into: the
+    /// live, unsuperseded one of its namespace and layer with the same content hash; `None`
+    /// when there is none. Only namespace, layer and content of the inputs are looked at, and
+    /// nothing is validated or written. (The engine reads it to give a repeated write the
+    /// category and confidence it did not state, and to refuse one of another stated category
+    /// before anything is written.)
+    async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>>;
 
     /// The live memory with `id`; `Ok(None)` when missing, tombstoned or of another tenant.
     /// Superseded and expired memories are returned (callers decide what to show).

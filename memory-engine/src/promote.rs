@@ -97,8 +97,8 @@ impl Engine {
         copy.promoted_from = Some(source.id);
         // A target that already holds the content keeps its version: the copy takes its
         // category, so promotion deduplicates by content and never conflicts over a category.
-        let held = self.inner.store.find_duplicate(&caller.tenant, target, copy.layer, &copy.content).await?;
-        if let Some(held) = held {
+        let held = self.inner.store.find_duplicates(&caller.tenant, std::slice::from_ref(&copy)).await?;
+        if let Some(held) = held.into_iter().next().flatten() {
             copy.category = held.category;
         }
         self.index_before_writing(t).await;

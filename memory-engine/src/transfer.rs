@@ -428,12 +428,12 @@ impl Engine {
                  another tenant's); nothing was written"
             )));
         }
-        for m in chunk.drain(..) {
+        let repeated = self.inner.store.find_duplicates(&caller.tenant, chunk).await?;
+        for (m, repeated) in chunk.drain(..).zip(repeated) {
             let Some(here) = live.get(&m.id) else {
                 // A fresh id: its content may repeat a memory here, which must agree on the
                 // category (else the write would discard it, SPEC 2).
-                let store = &self.inner.store;
-                if let Some(d) = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await?
+                if let Some(d) = repeated
                     && d.category != m.category
                 {
                     return Err(Error::conflict(format!(

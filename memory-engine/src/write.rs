@@ -463,15 +463,13 @@ impl Engine {
     async fn settle_duplicates(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
         let batch = news.len() > 1;
         let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), (MemoryId, Category, Confidence)> = HashMap::new();
-        for (i, (m, &(category, confidence))) in news.iter_mut().zip(stated).enumerate() {
+        // One read for the whole batch.
+        let stored = self.inner.store.find_duplicates(&caller.tenant, news).await?;
+        for (i, ((m, &(category, confidence)), found)) in news.iter_mut().zip(stated).zip(stored).enumerate() {
             let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
             let repeated = match earlier.get(&key) {
                 Some((id, c, confidence)) => Some((*id, c.clone(), Some(*confidence))),
-                None => {
-                    let store = &self.inner.store;
-                    let found = store.find_duplicate(&caller.tenant, &m.namespace, m.layer, &m.content).await?;
-                    found.map(|d| (d.id, d.category, Some(d.confidence)))
-                }
+                None => found.map(|d| (d.id, d.category, Some(d.confidence))),
             };
             if let Some((id, repeated_category, repeated_confidence)) = repeated {
                 if !category {

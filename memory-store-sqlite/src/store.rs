@@ -272,15 +272,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn find_duplicate(
-        &self,
-        tenant: &TenantId,
-        namespace: &NamespaceKey,
-        layer: Layer,
-        content: &str,
-    ) -> Result<Option<Memory>> {
-        let (tenant, namespace, hash) = (tenant.clone(), namespace.clone(), ContentHash::of(content));
-        self.read(move |c| memories::live_by_hash(c, &tenant, &namespace, layer, &hash)).await
+    async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>> {
+        let tenant = tenant.clone();
+        let keys: Vec<(NamespaceKey, Layer, ContentHash)> =
+            inputs.iter().map(|m| (m.namespace.clone(), m.layer, ContentHash::of(&m.content))).collect();
+        self.read(move |c| {
+            keys.iter().map(|(ns, layer, hash)| memories::live_by_hash(c, &tenant, ns, *layer, hash)).collect()
+        })
+        .await
     }
 
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {

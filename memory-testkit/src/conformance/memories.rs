@@ -464,27 +464,38 @@ pub async fn check_put_bounds_provenance_text(store: &dyn Store) {
     assert_eq!(store.count_memories(&tenant(), &MemoryFilter::all()).await.unwrap(), 0);
 }
 
-/// `find_duplicate` finds exactly what a put would deduplicate into: the live, unsuperseded
-/// memory of the namespace and layer with the same canonical content.
-pub async fn check_find_duplicate_agrees_with_put(store: &dyn Store) {
+/// The duplicate `find_duplicates` names for one input.
+async fn duplicate_of(
+    store: &dyn Store,
+    t: &memory_core::TenantId,
+    key: &str,
+    layer: Layer,
+    content: &str,
+) -> Option<memory_core::MemoryId> {
+    let mut probe = new_memory(key, content);
+    probe.layer = layer;
+    let found = store.find_duplicates(t, &[probe]).await.unwrap();
+    assert_eq!(found.len(), 1, "one answer per input");
+    found.into_iter().next().flatten().map(|m| m.id)
+}
+
+/// `find_duplicates` finds exactly what a put would deduplicate into: the live, unsuperseded
+/// memory of the namespace and layer with the same canonical content, per input, in order.
+pub async fn check_find_duplicates_agrees_with_put(store: &dyn Store) {
     create_namespace(store, &tenant(), "research").await;
     let id = put(store, &tenant(), new_memory("research", "Café opens at nine")).await;
-    let found = store.find_duplicate(&tenant(), &ns("research"), Layer::Semantic, " Cafe\u{301} opens  at nine").await;
-    assert_eq!(found.unwrap().map(|m| m.id), Some(id));
+    let spaced = " Cafe\u{301} opens  at nine";
+    assert_eq!(duplicate_of(store, &tenant(), "research", Layer::Semantic, spaced).await, Some(id));
     for (key, layer) in [("research", Layer::Episodic), ("other", Layer::Semantic)] {
-        let none = store.find_duplicate(&tenant(), &ns(key), layer, "Café opens at nine").await.unwrap();
-        assert!(none.is_none(), "{key} {layer}");
+        assert_eq!(duplicate_of(store, &tenant(), key, layer, "Café opens at nine").await, None, "{key} {layer}");
     }
-    let none = store.find_duplicate(&other_tenant(), &ns("research"), Layer::Semantic, "Café opens at nine").await;
-    assert!(none.unwrap().is_none(), "tenants never cross");
+    let theirs = duplicate_of(store, &other_tenant(), "research", Layer::Semantic, "Café opens at nine").await;
+    assert_eq!(theirs, None, "tenants never cross");
+    let batch = [new_memory("research", "unknown"), new_memory("research", "Café opens at nine")];
+    let found = store.find_duplicates(&tenant(), &batch).await.unwrap();
+    assert_eq!(found.into_iter().map(|m| m.map(|m| m.id)).collect::<Vec<_>>(), [None, Some(id)]);
     store.delete_memory(&tenant(), id, at(1)).await.unwrap();
-    assert!(
-        store
-            .find_duplicate(&tenant(), &ns("research"), Layer::Semantic, "Café opens at nine")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(duplicate_of(store, &tenant(), "research", Layer::Semantic, "Café opens at nine").await, None);
 }
 
 /// A memory that arrives superseded (as an import brings one) is stored but no dedupe target:
@@ -499,6 +510,6 @@ pub async fn check_a_superseded_input_is_no_dedupe_target(store: &dyn Store) {
     assert_eq!(outcomes, [created(old.id), created(fix.id), created(again.id)]);
     let later = new_memory("research", "the sky is green");
     assert_eq!(store.put_memories(&tenant(), vec![later]).await.unwrap(), [existing(again.id)]);
-    let found = store.find_duplicate(&tenant(), &ns("research"), Layer::Semantic, "the sky is green").await.unwrap();
-    assert_eq!(found.map(|m| m.id), Some(again.id));
+    let found = duplicate_of(store, &tenant(), "research", Layer::Semantic, "the sky is green").await;
+    assert_eq!(found, Some(again.id));
 }

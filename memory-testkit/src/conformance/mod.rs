@@ -78,7 +78,7 @@ macro_rules! __conformance_checks {
             check_duplicate_of_another_category_is_conflict,
             check_update_conflict_is_per_layer,
             check_put_bounds_provenance_text,
-            check_find_duplicate_agrees_with_put,
+            check_find_duplicates_agrees_with_put,
             check_a_superseded_input_is_no_dedupe_target,
             check_put_batch_with_an_invalid_input_writes_nothing,
             check_put_into_missing_namespace_writes_nothing,

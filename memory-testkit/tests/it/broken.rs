@@ -159,14 +159,8 @@ impl Store for Broken {
         self.inner.put_memories(tenant, memories).await
     }
 
-    async fn find_duplicate(
-        &self,
-        tenant: &TenantId,
-        namespace: &NamespaceKey,
-        layer: memory_core::Layer,
-        content: &str,
-    ) -> Result<Option<Memory>> {
-        self.inner.find_duplicate(tenant, namespace, layer, content).await
+    async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>> {
+        self.inner.find_duplicates(tenant, inputs).await
     }
 
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
