@@ -747,6 +747,19 @@ impl Memory {
             && self.content_hash == ContentHash::of(&input.content)
     }
 
+    /// The `Conflict` of a write that repeats this memory's content under category `said`:
+    /// taken as a duplicate, it would succeed with its category discarded.
+    pub fn category_conflict(&self, said: &Category) -> Error {
+        Error::conflict(format!(
+            "memory {} already holds this content in namespace {:?}, layer {}, as category {}; this write says {said} \
+             (supersede the memory to change its category)",
+            self.id,
+            self.namespace.as_str(),
+            self.layer,
+            self.category,
+        ))
+    }
+
     /// Folds a duplicate write into this memory, the one merge rule every store applies: the
     /// evidence count grows by one; a later expiry, a higher confidence and new or changed
     /// metadata values are taken over (and reported); `updated_at` advances to the input's
@@ -755,15 +768,7 @@ impl Memory {
     /// `InvalidInput`. On error `self` is unchanged.
     pub fn absorb_duplicate(&mut self, input: &NewMemory) -> Result<Merged, Error> {
         if input.category != self.category {
-            return Err(Error::conflict(format!(
-                "memory {} already holds this content in namespace {:?}, layer {}, as category {}; this write says {} \
-                 (supersede the memory to change its category)",
-                self.id,
-                self.namespace.as_str(),
-                self.layer,
-                self.category,
-                input.category
-            )));
+            return Err(self.category_conflict(&input.category));
         }
         let mut merged = Merged::default();
         let mut metadata = self.metadata.clone();

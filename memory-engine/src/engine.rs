@@ -537,8 +537,7 @@ impl Engine {
     /// Records a refusal (best effort: the refusal itself is what the caller must see).
     pub(crate) async fn audit_denied(&self, caller: &Caller, ns: Option<&NamespaceKey>, operation: &str, err: &Error) {
         if matches!(err.kind(), ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::Unauthenticated) {
-            let detail = serde_json::json!({ "reason": err.message(), "status": err.kind().to_string() });
-            let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, detail).await;
+            let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, error_detail(err)).await;
         }
     }
 
@@ -556,6 +555,11 @@ pub(crate) struct Visibility {
     pub readable: HashSet<NamespaceKey>,
     /// Namespaces that are writable layers of the caller's plan.
     pub writable: HashSet<NamespaceKey>,
+}
+
+/// The audit detail of a refused or failed operation: why, and its error kind.
+pub(crate) fn error_detail(e: &Error) -> serde_json::Value {
+    serde_json::json!({ "reason": e.message(), "status": e.kind().to_string() })
 }
 
 /// An audit detail from a JSON object (anything else is kept under `value`).

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::caller::Caller;
-use crate::engine::Engine;
+use crate::engine::{Engine, error_detail};
 
 /// The format name in the header line.
 pub const EXPORT_FORMAT: &str = "memory-export";
@@ -253,8 +253,8 @@ impl Engine {
                 for ns in checked.namespaces.iter().filter(|n| n.status == NamespaceStatus::Archived) {
                     let _ = self.inner.store.archive_namespace(&caller.tenant, &ns.key, ns.updated_at).await;
                 }
-                let detail =
-                    json!({ "reason": e.message(), "status": e.kind().to_string(), "file_tenant": checked.tenant });
+                let mut detail = error_detail(&e);
+                detail["file_tenant"] = checked.tenant.clone().into();
                 let _ = self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Failed, detail).await;
                 return Err(e);
             }
@@ -300,7 +300,7 @@ impl Engine {
             let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
             match parsed {
                 ExportLine::Header { format, version, tenant, exported_at } => {
-                    if checked.header || n != 1 {
+                    if checked.exported_at.is_some() || n != 1 {
                         return Err(at("the header must be the first line, once".into()));
                     }
                     if format != EXPORT_FORMAT {
@@ -318,11 +318,12 @@ impl Engine {
                             caller.tenant.as_str()
                         )));
                     }
-                    checked.header = true;
                     checked.tenant = tenant;
                     checked.exported_at = Some(exported_at);
                 }
-                _ if !checked.header => return Err(at("the file does not start with a memory-export header".into())),
+                _ if checked.exported_at.is_none() => {
+                    return Err(at("the file does not start with a memory-export header".into()));
+                }
                 ExportLine::Namespace { mut namespace } => {
                     namespace.tenant = caller.tenant.clone();
                     namespace.validate().map_err(|e| at(e.message().to_owned()))?;
@@ -579,9 +580,9 @@ impl Engine {
 /// What the first pass of an import established.
 #[derive(Debug, Default)]
 struct CheckedImport {
-    header: bool,
     /// The tenant the file says it came from.
     tenant: String,
+    /// When the file says it was exported; set once its header is read.
     exported_at: Option<Timestamp>,
     namespaces: Vec<Namespace>,
     /// Ids the store already holds with the same memory.

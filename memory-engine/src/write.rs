@@ -10,15 +10,15 @@
 use std::collections::HashMap;
 
 use memory_core::{
-    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, MemoryId, MemoryPatch, Merged,
-    Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
+    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId, MemoryPatch,
+    Merged, Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
 use memory_policy::{PlanRequest, ReadRequest, ScopePlan};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::caller::Caller;
-use crate::engine::{Engine, Tenant, plan_error};
+use crate::engine::{Engine, Tenant, error_detail, plan_error};
 use crate::promote::Promoted;
 use crate::sync::blocking_value;
 
@@ -346,8 +346,7 @@ impl Engine {
             Ok(o) => o,
             Err(e) => {
                 t.forget_pending(&ids);
-                let detail = json!({ "reason": e.message(), "status": e.kind().to_string() });
-                let _ = self.audit(caller, None, op, AuditOutcome::Failed, detail).await;
+                let _ = self.audit(caller, None, op, AuditOutcome::Failed, error_detail(&e)).await;
                 return Err(e);
             }
         };
@@ -462,34 +461,24 @@ impl Engine {
     /// store's own check only catches a race with another writer.
     async fn settle_duplicates(&self, caller: &Caller, news: &mut [NewMemory], stated: &[(bool, bool)]) -> Result<()> {
         let batch = news.len() > 1;
-        let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), (MemoryId, Category, Confidence)> = HashMap::new();
-        // One read for the whole batch.
+        // One read for the whole batch; an earlier input of the batch stands in for a stored memory.
         let stored = self.inner.store.find_duplicates(&caller.tenant, news).await?;
+        let mut earlier: HashMap<(NamespaceKey, Layer, ContentHash), Memory> = HashMap::new();
         for (i, ((m, &(category, confidence)), found)) in news.iter_mut().zip(stated).zip(stored).enumerate() {
             let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
-            let repeated = match earlier.get(&key) {
-                Some((id, c, confidence)) => Some((*id, c.clone(), Some(*confidence))),
-                None => found.map(|d| (d.id, d.category, Some(d.confidence))),
-            };
-            if let Some((id, repeated_category, repeated_confidence)) = repeated {
+            if let Some(repeated) = earlier.get(&key).or(found.as_ref()) {
                 if !category {
-                    m.category = repeated_category.clone();
+                    m.category = repeated.category.clone();
                 }
-                if let (false, Some(c)) = (confidence, repeated_confidence) {
-                    m.confidence = c;
+                if !confidence {
+                    m.confidence = repeated.confidence;
                 }
-                if m.category != repeated_category {
-                    let input = if batch { format!("input {i}: ") } else { String::new() };
-                    return Err(Error::conflict(format!(
-                        "{input}memory {id} already holds this content in namespace {:?}, layer {}, as category \
-                         {repeated_category}; this write says {} (supersede the memory to change its category)",
-                        m.namespace.as_str(),
-                        m.layer,
-                        m.category
-                    )));
+                if m.category != repeated.category {
+                    let err = repeated.category_conflict(&m.category);
+                    return Err(if batch { Error::conflict(format!("input {i}: {}", err.message())) } else { err });
                 }
             }
-            earlier.entry(key).or_insert((m.id, m.category.clone(), m.confidence));
+            earlier.entry(key).or_insert_with(|| m.clone().into_memory(caller.tenant.clone(), 0));
         }
         Ok(())
     }

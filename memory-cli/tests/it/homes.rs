@@ -269,6 +269,14 @@ fn text_dir(index: &Path) -> PathBuf {
     index.join(meta["text_dir"].as_str().unwrap())
 }
 
+/// Puts `database` in place of the home's, as the README's restore does (no process running).
+fn restore(home: &Home, database: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(home.dir.path().join(format!("memory.db{suffix}")));
+    }
+    std::fs::copy(database, home.dir.path().join("memory.db")).unwrap();
+}
+
 /// A home with a few memories and a saved index, damaged by `damage`; then: export works
 /// (the store alone), reindex repairs, and everything is recallable again.
 fn damaged_home(damage: impl FnOnce(&Home)) -> Home {
@@ -343,10 +351,7 @@ fn a_replaced_database_is_flagged_by_verify_and_its_index_rebuilt() {
     // Replace memory.db with another home's (a different store, fewer changes).
     let other = Home::new();
     other.remember("alice", "the other store's only memory", &[]);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(home.dir.path().join(format!("memory.db{suffix}")));
-    }
-    std::fs::copy(other.dir.path().join("memory.db"), home.dir.path().join("memory.db")).unwrap();
+    restore(&home, &other.dir.path().join("memory.db"));
     let run = home.run("op", &["namespaces", "verify"]).expect_code(1);
     assert!(run.stdout.contains("another store"), "{run:#?}");
     assert_eq!(exported(&home).len(), 1);
@@ -372,10 +377,7 @@ fn an_older_copy_of_the_same_store_rebuilds_the_index() {
         home.remember("alice", &format!("after the backup {i}"), &[]);
     }
     // Restore as documented: no process running, the copy in place of memory.db.
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(home.dir.path().join(format!("memory.db{suffix}")));
-    }
-    std::fs::copy(&backup, home.dir.path().join("memory.db")).unwrap();
+    restore(&home, &backup);
     let run = home.run("alice", &["recall", "backup", "--json"]).expect_code(0);
     assert!(run.stderr.contains("restored from an older copy"), "{run:#?}");
     assert_eq!(crate::contents(&run.json()), ["kept in the backup"]);
@@ -441,10 +443,7 @@ fn an_import_right_after_a_restore_is_fully_indexed() {
     }
     let file = files.path().join("import.jsonl");
     source.run("op", &["export", "--out", &arg(&file)]).expect_code(0);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(home.dir.path().join(format!("memory.db{suffix}")));
-    }
-    std::fs::copy(&backup, home.dir.path().join("memory.db")).unwrap();
+    restore(&home, &backup);
     home.run("op", &["import", &arg(&file)]).expect_code(0);
     verified(&home);
     let found = home.recall("alice", "imported after the restore", &["--limit", "20"]);
