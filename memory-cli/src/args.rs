@@ -41,7 +41,7 @@ pub struct Cli {
 ///
 /// `policy` and `eval` keep their own `--principal`, `--session-key`, `--embedder` and
 /// `--json`, which take the place of these there.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// The memory home [default: $MEMORY_HOME, else ~/.memory].
     #[arg(long, value_name = "DIR", global = true, help_heading = "Home options")]
@@ -66,6 +66,13 @@ pub struct GlobalArgs {
     /// theirs, an index being saved) before giving up with a "busy" error (exit 1) [default: 30].
     #[arg(long, value_name = "SECS", global = true, help_heading = "Home options")]
     pub wait: Option<String>,
+    /// Work against the memory server at this URL instead of a local home [default:
+    /// $MEMORY_URL; else the server running on the home, if any].
+    #[arg(long, value_name = "URL", global = true, help_heading = "Client options")]
+    pub url: Option<String>,
+    /// The API key for --url [default: $MEMORY_KEY].
+    #[arg(long, value_name = "KEY", global = true, help_heading = "Client options")]
+    pub key: Option<String>,
 }
 
 /// The top-level commands.
@@ -130,6 +137,26 @@ pub enum Command {
     Backup(BackupArgs),
     /// Rebuild the search index from the store (as the operator).
     Reindex,
+    /// Serve the HTTP API and MCP (at /mcp) on the home until SIGINT or SIGTERM. The first
+    /// start prints an admin key, once. While it runs, other commands on the home go through it.
+    ///
+    /// Exit status: 0 stopped cleanly, 1 failed (the address is taken, another server runs on
+    /// the home), 2 invalid arguments or configuration.
+    Serve(ServeArgs),
+    /// Serve MCP over standard input and output, as --principal (or $MEMORY_PRINCIPAL);
+    /// $MEMORY_NAMESPACE is where memory_store writes when a call names no namespace.
+    Mcp,
+    /// Manage tenants (as the operator of the home).
+    #[command(subcommand, arg_required_else_help = true)]
+    Tenants(TenantsCommand),
+    /// Manage API keys (as the operator of the home).
+    #[command(subcommand, arg_required_else_help = true)]
+    Keys(KeysCommand),
+    /// Show a principal's scope plan with the reason for every decision: where it reads, in
+    /// which order, where it writes, where it may promote.
+    ///
+    /// Exit status: 0 planned, 1 the plan refuses the request.
+    Inspect(InspectArgs),
     /// Validate a policy file and ask what it decides, without any store.
     #[command(subcommand, arg_required_else_help = true)]
     Policy(PolicyCommand),
@@ -144,6 +171,100 @@ pub enum Command {
     /// Exit status: 0 measured, 2 invalid dataset or arguments, 4 a named model is missing.
     #[command(arg_required_else_help = true)]
     Eval(EvalArgs),
+}
+
+/// Arguments of `memory serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8420")]
+    pub addr: String,
+    /// Honour the X-Memory-Principal header (behind a trusted proxy only).
+    #[arg(long)]
+    pub trust_principal_header: bool,
+}
+
+/// `memory tenants ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a tenant (its default and shared namespaces).
+    ///
+    /// Exit status: 0 created or already there, 2 invalid id.
+    #[command(arg_required_else_help = true)]
+    Create(TenantArgs),
+    /// List the tenants.
+    Ls,
+}
+
+/// One tenant id.
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    /// The tenant id (ASCII letters, digits, '.', '_' or '-').
+    pub tenant: String,
+}
+
+/// `memory keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Issue a key; its secret is printed this once.
+    #[command(arg_required_else_help = true)]
+    Create(KeysCreateArgs),
+    /// List a tenant's keys (never their secrets).
+    Ls(KeysTenantArgs),
+    /// Revoke a key: it authenticates nothing from now on.
+    #[command(arg_required_else_help = true)]
+    Revoke(KeysRevokeArgs),
+}
+
+/// Arguments of `memory keys create`.
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// The tenant the key belongs to.
+    #[arg(long, value_name = "T", default_value = "default")]
+    pub tenant: String,
+    /// A label [default: the principal]. The key acts as the global --principal, which is
+    /// required here.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// The key manages its tenant (namespaces, keys, import, export, audit).
+    #[arg(long)]
+    pub admin: bool,
+    /// A scope NS=read or NS=rw (repeatable); none = the principal's rights under the policy.
+    #[arg(long = "scope", value_name = "NS=read|rw")]
+    pub scopes: Vec<String>,
+    /// Where writes without a namespace go.
+    #[arg(long, value_name = "NS")]
+    pub default_namespace: Option<String>,
+}
+
+/// A tenant for `memory keys ls`.
+#[derive(Debug, Args)]
+pub struct KeysTenantArgs {
+    /// The tenant.
+    #[arg(long, value_name = "T", default_value = "default")]
+    pub tenant: String,
+}
+
+/// Arguments of `memory keys revoke`.
+#[derive(Debug, Args)]
+pub struct KeysRevokeArgs {
+    /// The key's id.
+    pub id: String,
+    /// The tenant.
+    #[arg(long, value_name = "T", default_value = "default")]
+    pub tenant: String,
+}
+
+/// Arguments of `memory inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A namespace to read (repeatable; `'*'` = every readable one) [default: the default read
+    /// set].
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// An explicit write namespace [default: the write default].
+    #[arg(long, value_name = "NS")]
+    pub write: Option<String>,
 }
 
 /// Arguments of `memory eval`.

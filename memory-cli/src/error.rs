@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-use memory_engine::policy::Diagnostic;
+use memory_policy::Diagnostic;
 
 /// How a command that ran to the end answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl CliError {
 
     /// An invalid policy file, with the loader's diagnostics.
     pub fn invalid_config(path: &Path, diagnostics: Vec<Diagnostic>) -> Self {
-        let errors = diagnostics.iter().filter(|d| d.severity == memory_engine::policy::Severity::Error).count();
+        let errors = diagnostics.iter().filter(|d| d.severity == memory_policy::Severity::Error).count();
         let message = format!("the policy file {} is invalid ({})", path.display(), plural(errors, "error"));
         CliError { diagnostics, ..CliError::new(ErrorKind::InvalidConfig, message) }
     }

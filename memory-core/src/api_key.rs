@@ -71,6 +71,10 @@ pub struct ApiKey {
     pub scopes: Vec<KeyScope>,
     /// Where writes without a namespace go.
     pub default_namespace: Option<NamespaceKey>,
+    /// Whether the key manages its tenant (namespaces, keys, import, export, audit): the
+    /// operator of that tenant. Its recall, get and writes still follow the policy.
+    #[serde(default)]
+    pub admin: bool,
     /// When it was created.
     pub created_at: Timestamp,
     /// Last change of scopes.

@@ -135,6 +135,12 @@ impl Store for InMemoryStore {
         Ok(s.namespaces.values().filter(|ns| ns.tenant == *tenant && filter.matches(ns)).cloned().collect())
     }
 
+    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+        let s = self.lock();
+        let tenants: std::collections::BTreeSet<TenantId> = s.namespaces.values().map(|ns| ns.tenant.clone()).collect();
+        Ok(tenants.into_iter().collect())
+    }
+
     async fn update_namespace(
         &self,
         tenant: &TenantId,

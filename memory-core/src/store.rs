@@ -118,6 +118,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// in the filter, deleted namespaces are left out.
     async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>>;
 
+    /// Every tenant that has a namespace (in any status), ordered by id (byte order). A tenant
+    /// comes into being with its first namespace (the engine creates `default` and `shared`).
+    async fn list_tenants(&self) -> Result<Vec<TenantId>>;
+
     /// Applies `patch` and stamps `updated_at`; returns the new record.
     /// - `NotFound` when the namespace is missing or deleted (archived ones can be edited).
     /// - `InvalidInput` when the result would not validate; nothing changes.

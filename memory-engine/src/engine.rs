@@ -470,6 +470,17 @@ impl Engine {
         self.inner.policy.plan(&request, catalog)
     }
 
+    /// The caller's scope plan for a recall of `namespaces` (raw; empty is the default read set,
+    /// `["*"]` every readable namespace) and a write into `write` (or the write default), with
+    /// the reason of every decision: what `memory inspect` and `GET /v1/plan` show. Refusals
+    /// are part of the plan (`error`, `write_refusal`), not an error of this call.
+    pub async fn inspect(&self, caller: &Caller, namespaces: &[String], write: Option<String>) -> Result<ScopePlan> {
+        let t = self.tenant(&caller.tenant).await?;
+        let catalog = self.catalog(&t).await?;
+        let read = ReadRequest::from_raw(namespaces);
+        Ok(self.plan(caller, catalog.as_ref(), read, write))
+    }
+
     /// What `caller` may see and change, from the plan of `*` (every readable namespace).
     pub(crate) async fn visibility(&self, caller: &Caller, t: &Tenant) -> Result<Visibility> {
         let catalog = self.catalog(t).await?;

@@ -39,6 +39,9 @@ pub struct HomeOptions {
     /// How long a command waits for other processes on the same home (the database's write
     /// lock, the index lock) before it reports "busy".
     pub wait: Duration,
+    /// Trust the `X-Memory-Principal` header whatever the configuration says
+    /// (`memory serve --trust-principal-header`).
+    pub trust_principal_header: bool,
 }
 
 impl HomeOptions {
@@ -51,6 +54,7 @@ impl HomeOptions {
             embedder: None,
             clock: Arc::new(SystemClock),
             wait: DEFAULT_WAIT,
+            trust_principal_header: false,
         }
     }
 }
@@ -94,7 +98,8 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
         .map_err(|e| Error::unavailable(format!("cannot create the home directory {}: {e}", home.display())))?;
     let (config_path, loaded) = load_config(home, options.config.as_deref())?;
     let warnings = loaded.warnings.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
-    let config = loaded.config;
+    let mut config = loaded.config;
+    config.trust_principal_header |= options.trust_principal_header;
     let name = options.embedder.clone().or_else(|| config.engine.embedder.clone()).unwrap_or_else(|| "auto".into());
     let spec = EmbedderSpec::parse(&name, &home.join("models"))?;
     let (embedder, note) = memory_embed::build(&spec)?;

@@ -27,6 +27,35 @@ pub struct NewKey {
     pub scopes: Vec<KeyScope>,
     /// Where writes without a namespace go.
     pub default_namespace: Option<NamespaceKey>,
+    /// Whether the key manages its tenant (see [`ApiKey::admin`]).
+    pub admin: bool,
+}
+
+/// What an accepted secret stands for: the caller of a request that presented it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The key's tenant: the request happens there and nowhere else.
+    pub tenant: TenantId,
+    /// What the key contributes to principal resolution and the plan.
+    pub grant: KeyGrant,
+    /// Whether the key is an admin key of its tenant.
+    pub admin: bool,
+}
+
+impl Authenticated {
+    /// The caller of a request made with this key, with the request's other identity facts
+    /// (a header principal, which the policy honours only when it trusts the header, and a
+    /// session key). An admin key is the operator of its tenant.
+    pub fn caller(&self, header_principal: Option<String>, session_key: Option<String>) -> Caller {
+        let identity = memory_policy::Caller {
+            header_principal,
+            api_key: Some(self.grant.clone()),
+            session_key,
+            ..memory_policy::Caller::default()
+        };
+        let caller = Caller::new(self.tenant.clone(), identity);
+        if self.admin { caller.as_operator() } else { caller }
+    }
 }
 
 /// An issued key and its secret (never stored, never shown again).
@@ -59,10 +88,12 @@ impl Engine {
             created_at: now,
             updated_at: now,
             revoked_at: None,
+            admin: new.admin,
         };
         key.validate()?;
         self.inner.store.create_api_key(key.clone()).await?;
-        let detail = json!({ "key": key.id, "principal": key.principal, "scopes": key.scopes.len() });
+        let detail =
+            json!({ "key": key.id, "principal": key.principal, "scopes": key.scopes.len(), "admin": key.admin });
         self.audit(caller, None, "key.create", AuditOutcome::Ok, detail).await?;
         Ok(IssuedKey { key, secret })
     }
@@ -97,9 +128,9 @@ impl Engine {
         Ok(changed)
     }
 
-    /// The tenant and grant of an unrevoked key with this secret, for front ends that
-    /// authenticate requests; `None` for an unknown or revoked secret.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<(TenantId, KeyGrant)>> {
+    /// What an unrevoked key with this secret stands for, for front ends that authenticate
+    /// requests; `None` for an unknown or revoked secret.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Authenticated>> {
         let Some(key) = self.inner.store.find_api_key(&KeyHash::of_secret(secret.trim())).await? else {
             return Ok(None);
         };
@@ -109,7 +140,39 @@ impl Engine {
             scopes: key.scopes,
             default_namespace: key.default_namespace,
         };
-        Ok(Some((key.tenant, grant)))
+        Ok(Some(Authenticated { tenant: key.tenant, grant, admin: key.admin }))
+    }
+
+    /// One key of the caller's tenant. Operators only; another tenant's key is `NotFound`.
+    pub async fn get_key(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey> {
+        self.operator_only(caller, "key.get").await?;
+        self.inner
+            .store
+            .get_api_key(&caller.tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("API key {id} not found")))
+    }
+
+    /// Every tenant of the store. For the operator of the whole installation (the local CLI):
+    /// an admin key manages its own tenant only, so it may not list the others.
+    pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<TenantId>> {
+        if !(caller.operator && caller.identity.api_key.is_none()) {
+            return Err(Error::forbidden("tenants are managed by the installation's operator"));
+        }
+        self.inner.store.list_tenants().await
+    }
+
+    /// Creates `tenant` (its `default` and `shared` namespaces) when it does not exist yet;
+    /// returns whether it was new. For the operator of the whole installation.
+    pub async fn create_tenant(&self, caller: &Caller, tenant: &TenantId) -> Result<bool> {
+        let existed = self.list_tenants(caller).await?.contains(tenant);
+        self.open_tenant(tenant).await?;
+        if !existed {
+            let mut as_tenant = caller.clone();
+            as_tenant.tenant = tenant.clone();
+            self.audit(&as_tenant, None, "tenant.create", AuditOutcome::Ok, json!({ "tenant": tenant })).await?;
+        }
+        Ok(!existed)
     }
 
     async fn operator_only(&self, caller: &Caller, op: &str) -> Result<()> {

@@ -33,8 +33,11 @@ pub use engine::{DEFAULT_WAIT, Engine, EngineParts};
 #[cfg(feature = "sqlite")]
 pub use home::open_home;
 pub use home::{CONFIG_FILE, Home, HomeOptions};
-pub use keys::{IssuedKey, NewKey, SECRET_PREFIX};
+pub use keys::{Authenticated, IssuedKey, NewKey, SECRET_PREFIX};
 pub use memories::ListRequest;
+/// The identity facts of a request (header principal, key grant, server principal, session
+/// key, account), as a front end found them; the policy decides what they mean.
+pub use memory_policy::{Caller as Identity, KeyGrant, ScopePlan};
 pub use namespaces::{NamespaceInfo, VerifyReport};
 pub use promote::Promoted;
 pub use recall::{Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};

@@ -2,7 +2,8 @@
 //! behaves exactly like a missing one (404): ids leak nothing.
 
 use memory_core::{
-    AuditOutcome, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest, Result,
+    AuditOutcome, Category, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest,
+    Result,
 };
 
 use serde_json::json;
@@ -17,6 +18,8 @@ pub struct ListRequest {
     pub namespaces: Vec<String>,
     /// Only these layers (`None`: all).
     pub layers: Option<Vec<Layer>>,
+    /// Only this category (`None`: all).
+    pub category: Option<Category>,
     /// Leave out memories that a correction superseded.
     pub exclude_superseded: bool,
 }
@@ -52,6 +55,7 @@ impl Engine {
         let mut filter = MemoryFilter::default();
         filter.namespaces = Some(namespaces);
         filter.layers = request.layers.clone();
+        filter.category = request.category.clone();
         filter.exclude_superseded = request.exclude_superseded;
         let mut page = self.inner.store.list_memories(&caller.tenant, &filter, page).await?;
         let now = self.now();

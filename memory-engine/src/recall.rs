@@ -183,11 +183,7 @@ impl Engine {
         }
         let t = self.tenant(&caller.tenant).await?;
         let catalog = self.catalog(&t).await?;
-        let read = match request.namespaces.as_slice() {
-            [] => ReadRequest::Default,
-            list if list.iter().any(|n| n.trim() == "*") => ReadRequest::All,
-            list => ReadRequest::Explicit(list.to_vec()),
-        };
+        let read = ReadRequest::from_raw(&request.namespaces);
         let plan = self.plan(caller, catalog.as_ref(), read, None);
         if let Some(e) = &plan.error {
             let err = plan_error(e.code, &e.message);

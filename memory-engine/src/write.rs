@@ -182,11 +182,13 @@ impl Engine {
     }
 
     /// Turns chat messages into episodic memories of the conversation (the caller's session key
-    /// unless `conversation_id` is given), with the role in the metadata (`role`).
+    /// unless `conversation_id` is given), with the role in the metadata (`role`), written into
+    /// `namespace` (checked like any explicit namespace) or the plan's write default.
     pub async fn observe(
         &self,
         caller: &Caller,
         conversation_id: Option<&str>,
+        namespace: Option<&str>,
         messages: Vec<Message>,
     ) -> Result<Vec<Written>> {
         let mut inputs = Vec::with_capacity(messages.len());
@@ -202,6 +204,7 @@ impl Engine {
             }
             let mut input = MemoryInput::new(Layer::Episodic, m.content).meta("role", role);
             input.conversation_id = conversation_id.map(str::to_owned);
+            input.namespace = namespace.map(str::to_owned);
             inputs.push(input);
         }
         let mut written = self.write(caller, inputs, "memory.observe").await?;

@@ -35,6 +35,16 @@ pub enum ReadRequest {
 }
 
 impl ReadRequest {
+    /// The read request of a list of raw names: none is the default read set, any `*` every
+    /// readable namespace, anything else those names.
+    pub fn from_raw(names: &[String]) -> Self {
+        match names {
+            [] => ReadRequest::Default,
+            list if list.iter().any(|n| n.trim() == "*") => ReadRequest::All,
+            list => ReadRequest::Explicit(list.to_vec()),
+        }
+    }
+
     /// The names of a really explicit list: `None` for the default read set, `*`, an empty
     /// list (the default read set) and a list containing `*` (everything readable).
     fn named(&self) -> Option<&[String]> {

@@ -70,6 +70,16 @@ pub(crate) fn list(conn: &Connection, tenant: &TenantId, filter: &NamespaceFilte
     Ok(out)
 }
 
+pub(crate) fn tenants(conn: &Connection) -> Result<Vec<TenantId>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT tenant FROM namespaces ORDER BY tenant").classify()?;
+    let rows = stmt.query_map([], |row| row.get::<_, String>(0)).classify()?;
+    let mut out = Vec::new();
+    for tenant in rows {
+        out.push(TenantId::new(tenant.classify()?)?);
+    }
+    Ok(out)
+}
+
 pub(crate) fn update(
     conn: &Connection,
     tenant: &TenantId,

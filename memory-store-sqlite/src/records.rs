@@ -94,7 +94,7 @@ pub(crate) fn list_audit(
 // ---- API keys ---------------------------------------------------------------------------------
 
 pub(crate) fn create_api_key(conn: &Connection, k: &ApiKey) -> Result<()> {
-    let sql = format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    let sql = format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     let scopes = json_text(&k.scopes)?;
     let result = conn
         .prepare_cached(&sql)
@@ -110,6 +110,7 @@ pub(crate) fn create_api_key(conn: &Connection, k: &ApiKey) -> Result<()> {
             micros(k.created_at),
             micros(k.updated_at),
             opt_micros(k.revoked_at),
+            k.admin,
         ])
         .classify();
     taken(result, || "an API key with this id or secret already exists".to_owned())

@@ -260,7 +260,7 @@ pub(crate) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
 
 /// Columns of an API key row, in the order of [`api_key_from_row`].
 pub(crate) const API_KEY_COLUMNS: &str =
-    "id, tenant, principal, label, hash, scopes, default_namespace, created_at, updated_at, revoked_at";
+    "id, tenant, principal, label, hash, scopes, default_namespace, created_at, updated_at, revoked_at, admin";
 
 pub(crate) fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
     Ok(ApiKey {
@@ -274,6 +274,7 @@ pub(crate) fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
         created_at: time(row, 7)?,
         updated_at: time(row, 8)?,
         revoked_at: opt_time(row, 9)?,
+        admin: row.get(10)?,
     })
 }
 

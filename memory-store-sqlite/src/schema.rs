@@ -165,6 +165,10 @@ const MIGRATIONS: &[&str] = &[
     -- Audit records per namespace, in id order (an export with --audit reads them so).
     CREATE INDEX audit_tenant_namespace_id ON audit (tenant, namespace, id);
     "#,
+    // 5: admin keys (the operators of their tenant, issue 10).
+    r#"
+    ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1));
+    "#,
 ];
 
 /// Pragmas of the connection that writes (and, for an in-memory database, also reads).

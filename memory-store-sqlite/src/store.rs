@@ -209,6 +209,10 @@ impl Store for SqliteStore {
         self.read(move |c| namespaces::list(c, &tenant, &filter)).await
     }
 
+    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+        self.read(namespaces::tenants).await
+    }
+
     async fn update_namespace(
         &self,
         tenant: &TenantId,

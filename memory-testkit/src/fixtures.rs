@@ -215,6 +215,7 @@ pub fn api_key(tenant: &TenantId, secret: &str) -> ApiKey {
         created_at: BASE,
         updated_at: BASE,
         revoked_at: None,
+        admin: false,
     }
 }
 

@@ -6,9 +6,10 @@ use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use memory_engine::core::{Principal, TenantId};
-use memory_engine::policy::Caller as Identity;
-use memory_engine::{Caller, Engine, Home, HomeOptions};
+use memory_engine::{Caller, Engine, Home, HomeOptions, Identity};
 
 use super::parse;
 use crate::args::GlobalArgs;
@@ -40,14 +41,39 @@ impl Session {
     /// Resolves the caller (before touching the disk, so a missing principal creates nothing),
     /// then opens the home and prints its configuration warnings to `err`.
     pub fn open(global: &GlobalArgs, acting: Acting, err: &mut dyn Write) -> Result<Session, CliError> {
+        Session::open_with(global, acting, false, err)
+    }
+
+    /// [`Session::open`] with a multi-threaded runtime when `server` (for `memory serve`).
+    pub fn open_with(
+        global: &GlobalArgs,
+        acting: Acting,
+        server: bool,
+        err: &mut dyn Write,
+    ) -> Result<Session, CliError> {
+        Session::open_options(global, acting, server, err, |_| {})
+    }
+
+    /// [`Session::open_with`], with a last say on the home's options.
+    pub fn open_options(
+        global: &GlobalArgs,
+        acting: Acting,
+        server: bool,
+        err: &mut dyn Write,
+        adjust: impl FnOnce(&mut HomeOptions),
+    ) -> Result<Session, CliError> {
         let caller = caller(global, acting)?;
         let mut options = HomeOptions::new(home_dir(global)?);
         options.config.clone_from(&global.config);
         options.embedder.clone_from(&global.embedder);
-        if let Some(wait) = &global.wait {
-            options.wait = parse::seconds("--wait", wait)?;
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        options.wait = wait(global)?;
+        adjust(&mut options);
+        let mut builder = if server {
+            tokio::runtime::Builder::new_multi_thread()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let runtime = builder
             .enable_all()
             .build()
             .map_err(|e| CliError::new(ErrorKind::Failed, format!("cannot start the runtime: {e}")))?;
@@ -79,8 +105,25 @@ impl Session {
     }
 }
 
+/// `--wait` in seconds, else the default.
+pub fn wait(global: &GlobalArgs) -> Result<Duration, CliError> {
+    match &global.wait {
+        Some(w) => parse::seconds("--wait", w),
+        None => Ok(memory_engine::DEFAULT_WAIT),
+    }
+}
+
 /// The default tenant, with the principal and session key of the flags or the environment.
 fn caller(global: &GlobalArgs, acting: Acting) -> Result<Caller, CliError> {
+    let caller = Caller::new(TenantId::default_tenant(), identity(global, acting)?);
+    Ok(match acting {
+        Acting::Principal => caller,
+        Acting::Operator => caller.as_operator(),
+    })
+}
+
+/// Who is asking, from the flags and the environment.
+pub fn identity(global: &GlobalArgs, acting: Acting) -> Result<Identity, CliError> {
     let principal = principal(global)?;
     let session_key = global.session_key.clone();
     if let Some(key) = &session_key
@@ -96,12 +139,7 @@ fn caller(global: &GlobalArgs, acting: Acting) -> Result<Caller, CliError> {
     }
     // The OS account is only the last resort (after session-key rules and the configured
     // fallback), so it goes to the resolver as such, never as the principal.
-    let identity = Identity { server_principal: principal, session_key, account, ..Identity::default() };
-    let caller = Caller::new(TenantId::default_tenant(), identity);
-    Ok(match acting {
-        Acting::Principal => caller,
-        Acting::Operator => caller.as_operator(),
-    })
+    Ok(Identity { server_principal: principal, session_key, account, ..Identity::default() })
 }
 
 /// `--principal`, else `$MEMORY_PRINCIPAL`; a bad value names where it came from.
@@ -127,7 +165,7 @@ fn account() -> Option<Principal> {
 }
 
 /// `--home`, else `$MEMORY_HOME`, else `$HOME/.memory`.
-fn home_dir(global: &GlobalArgs) -> Result<PathBuf, CliError> {
+pub fn home_dir(global: &GlobalArgs) -> Result<PathBuf, CliError> {
     if let Some(home) = &global.home {
         if home.as_os_str().is_empty() {
             return Err(CliError::invalid_input("--home: the path is empty"));
@@ -141,6 +179,11 @@ fn home_dir(global: &GlobalArgs) -> Result<PathBuf, CliError> {
         Some(home) => Ok(PathBuf::from(home).join(".memory")),
         None => Err(CliError::invalid_input("no memory home: give --home DIR or set MEMORY_HOME")),
     }
+}
+
+/// An environment variable that is set, not blank and Unicode.
+pub fn env_text(name: &str) -> Option<String> {
+    env(name).and_then(|v| v.into_string().ok())
 }
 
 /// An environment variable that is set and not blank.

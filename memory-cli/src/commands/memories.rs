@@ -4,54 +4,74 @@
 
 use std::io::Write;
 
-use memory_engine::core::{Layer, Memory, MemoryId, Outcome, Timestamp};
-use memory_engine::{Explain, MAX_RECALL_LIMIT, MemoryInput, Recall, RecallOutcome, RecallRequest, Written};
-use serde::Serialize;
+use memory_engine::MAX_RECALL_LIMIT;
+use memory_engine::core::{Layer, Timestamp};
+use memory_server::dto::{
+    CreateMemory, ExplainDto, MemoryDto, OutcomeBody, RecallBody, RecallFilters, RecallResponse, WrittenDto,
+};
 
-use super::home::{Acting, Session};
+use super::backend::Backend;
+use super::home::Acting;
 use super::parse;
 use crate::args::{GlobalArgs, IdArgs, OutcomeArgs, PromoteMemoryArgs, RecallArgs, RememberArgs};
 use crate::error::{CliError, Status};
 
-/// `memory remember`: prints the id and namespace (or the `Written` JSON).
+/// Opens the backend, runs `call` on it, prints its answer as JSON or with `text`, and closes.
+fn answer<T: serde::Serialize>(
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    call: impl FnOnce(&Backend) -> Result<T, CliError>,
+    text: impl FnOnce(&mut dyn Write, &mut dyn Write, &T) -> Result<(), CliError>,
+) -> Result<Status, CliError> {
+    let backend = Backend::open(global, Acting::Principal, err)?;
+    let result = call(&backend).and_then(|answer| {
+        if global.json {
+            super::write_json(out, &answer)?;
+        } else {
+            text(out, err, &answer)?;
+        }
+        Ok(Status::Success)
+    });
+    backend.close(result, err)
+}
+
+/// `memory remember`: prints the id and namespace (or the written memory as JSON).
 pub fn remember(
     args: &RememberArgs,
     global: &GlobalArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
-    let input = memory_input(args)?;
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result = session.block_on(session.engine.remember_now(&session.caller, input)).map_err(CliError::from);
-    session.close(
-        result.and_then(|written| {
-            if global.json {
-                super::write_json(out, &written)?;
-            } else {
-                write_written(out, err, &written)?;
-            }
-            Ok(Status::Success)
-        }),
-        err,
-    )
+    let mut body = memory_body(args)?;
+    body.session_key.clone_from(&global.session_key);
+    answer(global, out, err, |b| b.remember(&body), write_written)
 }
 
-/// The memory the flags describe.
-fn memory_input(args: &RememberArgs) -> Result<MemoryInput, CliError> {
+/// The memory the flags describe, checked so that every message names its flag.
+fn memory_body(args: &RememberArgs) -> Result<CreateMemory, CliError> {
     if args.text.trim().is_empty() {
         return Err(CliError::invalid_input("TEXT: the text to remember is empty"));
     }
-    let mut input = MemoryInput::new(parse::layer("--layer", &args.layer)?, args.text.clone());
+    let layer = parse::layer("--layer", &args.layer)?;
+    let mut body =
+        CreateMemory { content: args.text.clone(), layer: Some(layer.to_string()), ..CreateMemory::default() };
     if let Some(ns) = &args.namespace {
         parse::namespace("--namespace", ns)?;
-        input.namespace = Some(ns.clone());
+        body.namespace = Some(ns.clone());
+    } else if let Some(ns) = super::home::env_text("MEMORY_NAMESPACE") {
+        // As an explicit namespace: checked by the policy like one.
+        parse::namespace("MEMORY_NAMESPACE", &ns)?;
+        body.namespace = Some(ns.trim().to_owned());
     }
-    input.category = args.category.as_deref().map(|c| parse::category("--category", c)).transpose()?;
-    input.confidence = args.confidence.as_deref().map(|c| parse::confidence("--confidence", c)).transpose()?;
-    input.expires_at = args.expires_at.as_deref().map(|t| parse::timestamp("--expires-at", t)).transpose()?;
+    body.category =
+        args.category.as_deref().map(|c| parse::category("--category", c)).transpose()?.map(|c| c.to_string());
+    body.confidence =
+        args.confidence.as_deref().map(|c| parse::confidence("--confidence", c)).transpose()?.map(|c| c.value());
+    let expires_at = args.expires_at.as_deref().map(|t| parse::timestamp("--expires-at", t)).transpose()?;
     // The engine checks these rules too (by its own clock); checked here first so the message
     // names the flag.
-    match (input.layer, input.expires_at) {
+    match (layer, expires_at) {
         (Layer::Working, None) => {
             return Err(CliError::invalid_input("--expires-at: a working memory needs an expiry time"));
         }
@@ -65,34 +85,37 @@ fn memory_input(args: &RememberArgs) -> Result<MemoryInput, CliError> {
         }
         _ => {}
     }
+    body.expires_at = expires_at.map(|t| t.to_string());
     if let Some(conversation) = &args.conversation {
         if conversation.trim().is_empty() {
             return Err(CliError::invalid_input("--conversation: the conversation id is empty"));
         }
-        input.conversation_id = Some(conversation.clone());
+        body.conversation_id = Some(conversation.clone());
     }
-    input.metadata = parse::metadata("--meta", &args.meta)?;
-    Ok(input)
+    let metadata = parse::metadata("--meta", &args.meta)?;
+    body.metadata = (!metadata.is_empty()).then_some(metadata);
+    Ok(body)
 }
 
-fn write_written(out: &mut dyn Write, err: &mut dyn Write, written: &Written) -> Result<(), CliError> {
+fn write_written(out: &mut dyn Write, err: &mut dyn Write, written: &WrittenDto) -> Result<(), CliError> {
     let known = match &written.merged {
-        None => String::new(),
         Some(merged) => {
             let mut parts = vec!["evidence +1".to_owned()];
-            if let Some(t) = merged.expires_at {
+            if let Some(t) = &merged.expires_at {
                 parts.push(format!("expiry moved to {t}"));
             }
             if let Some(c) = merged.confidence {
-                parts.push(format!("confidence raised to {}", c.value()));
+                parts.push(format!("confidence raised to {c}"));
             }
             if !merged.metadata.is_empty() {
                 parts.push(format!("metadata {} set", merged.metadata.join(", ")));
             }
             format!(" (already known: {})", parts.join("; "))
         }
+        None if written.duplicate => " (already known: evidence +1)".to_owned(),
+        None => String::new(),
     };
-    writeln!(out, "remembered {} in {}{known}", written.id, written.namespace)?;
+    writeln!(out, "remembered {} in {}{known}", written.memory.id, written.memory.namespace)?;
     for p in &written.promoted {
         let known = if p.created { "" } else { " (already there)" };
         writeln!(out, "promoted to {} as {}{known}", p.namespace, p.id)?;
@@ -103,79 +126,76 @@ fn write_written(out: &mut dyn Write, err: &mut dyn Write, written: &Written) ->
     Ok(())
 }
 
-/// `memory recall`: one line per memory, then the outcome (or the `Recall` JSON).
+/// `memory recall`: one line per memory, then the outcome (or the recall as JSON).
 pub fn recall(
     args: &RecallArgs,
     global: &GlobalArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
-    let request = recall_request(args)?;
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result = session.block_on(session.engine.recall(&session.caller, &request)).map_err(CliError::from);
-    session.close(
-        result.and_then(|recall| {
-            if global.json {
-                super::write_json(out, &recall)?;
-            } else {
-                write_recall(out, err, &recall)?;
-            }
-            Ok(Status::Success)
-        }),
-        err,
-    )
+    let mut body = recall_body(args)?;
+    body.session_key.clone_from(&global.session_key);
+    answer(global, out, err, |b| b.recall(&body), write_recall)
 }
 
 /// The recall the flags describe.
-fn recall_request(args: &RecallArgs) -> Result<RecallRequest, CliError> {
-    let mut request = RecallRequest::new(args.query.clone());
+fn recall_body(args: &RecallArgs) -> Result<RecallBody, CliError> {
+    let mut body = RecallBody { query: args.query.clone(), ..RecallBody::default() };
     for ns in &args.namespaces {
         if ns.trim() != "*" {
             parse::namespace("--namespace", ns)?;
         }
     }
-    request.namespaces.clone_from(&args.namespaces);
+    if !args.namespaces.is_empty() {
+        body.namespaces = Some(args.namespaces.clone());
+    }
     if !args.layers.is_empty() {
-        request.layers = Some(args.layers.iter().map(|l| parse::layer("--layer", l)).collect::<Result<_, _>>()?);
+        let layers: Vec<Layer> = args.layers.iter().map(|l| parse::layer("--layer", l)).collect::<Result<_, _>>()?;
+        body.layers = Some(layers.iter().map(ToString::to_string).collect());
     }
-    request.limit = parse::whole("--limit", &args.limit, 1, MAX_RECALL_LIMIT as u64)? as usize;
+    body.limit = Some(parse::whole("--limit", &args.limit, 1, MAX_RECALL_LIMIT as u64)? as usize);
+    let mut filters = RecallFilters::default();
     if !args.categories.is_empty() {
-        request.categories =
-            Some(args.categories.iter().map(|c| parse::category("--category", c)).collect::<Result<_, _>>()?);
+        let categories: Vec<String> = args
+            .categories
+            .iter()
+            .map(|c| parse::category("--category", c).map(|c| c.to_string()))
+            .collect::<Result<_, _>>()?;
+        filters.categories = Some(categories);
     }
-    request.created_from = args.since.as_deref().map(|t| parse::timestamp("--since", t)).transpose()?;
-    request.created_before = args.until.as_deref().map(|t| parse::timestamp("--until", t)).transpose()?;
-    if let (Some(since), Some(until)) = (request.created_from, request.created_before)
+    let since = args.since.as_deref().map(|t| parse::timestamp("--since", t)).transpose()?;
+    let until = args.until.as_deref().map(|t| parse::timestamp("--until", t)).transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
         && since >= until
     {
         return Err(CliError::invalid_input("--since: must be before --until"));
     }
-    request.metadata = parse::metadata("--meta", &args.meta)?;
-    request.explain = args.explain;
-    Ok(request)
+    filters.since = since.map(|t| t.to_string());
+    filters.until = until.map(|t| t.to_string());
+    let metadata = parse::metadata("--meta", &args.meta)?;
+    filters.metadata = (!metadata.is_empty()).then_some(metadata);
+    if filters != RecallFilters::default() {
+        body.filters = Some(filters);
+    }
+    body.explain = args.explain;
+    Ok(body)
 }
 
 /// `[pinned]` or the score, layer, namespace, id and content of each memory; the components
 /// under each one when explained; then the outcome. Warnings go to `err`.
-fn write_recall(out: &mut dyn Write, err: &mut dyn Write, recall: &Recall) -> Result<(), CliError> {
-    let width = recall.memories.iter().map(|r| r.memory.namespace.as_str().chars().count()).max().unwrap_or(0);
-    for r in &recall.memories {
+fn write_recall(out: &mut dyn Write, err: &mut dyn Write, recall: &RecallResponse) -> Result<(), CliError> {
+    let width = recall.results.iter().map(|r| r.memory.namespace.chars().count()).max().unwrap_or(0);
+    for r in &recall.results {
         let rank = if r.pinned { "[pinned]".to_owned() } else { format!("{:.3}", r.score) };
         let m = &r.memory;
-        let ns = m.namespace.as_str();
-        writeln!(out, "{rank:>8}  {:<10}  {ns:<width$}  {}  {}", m.layer.as_str(), m.id, one_line(&m.content))?;
+        let ns = &m.namespace;
+        writeln!(out, "{rank:>8}  {:<10}  {ns:<width$}  {}  {}", m.layer, m.id, one_line(&m.content))?;
         if let Some(explain) = &r.explain {
             write_explain(out, explain)?;
         }
     }
-    let outcome = match recall.outcome {
-        RecallOutcome::Ok => "ok",
-        RecallOutcome::Empty => "empty",
-        RecallOutcome::Degraded => "degraded",
-    };
-    let read: Vec<&str> = recall.namespaces.iter().map(|n| n.as_str()).collect();
-    let read = if read.is_empty() { "(none)".to_owned() } else { read.join(", ") };
-    writeln!(out, "outcome: {outcome}, {} (read: {read})", count(recall.memories.len(), "memory", "memories"))?;
+    let read = if recall.namespaces.is_empty() { "(none)".to_owned() } else { recall.namespaces.join(", ") };
+    writeln!(out, "outcome: {}, {} (read: {read})", recall.outcome, count(recall.results.len(), "memory", "memories"))?;
     for warning in &recall.warnings {
         writeln!(err, "warning: {warning}")?;
     }
@@ -183,13 +203,13 @@ fn write_recall(out: &mut dyn Write, err: &mut dyn Write, recall: &Recall) -> Re
 }
 
 /// Every component of one memory's place, indented under it.
-fn write_explain(out: &mut dyn Write, e: &Explain) -> Result<(), CliError> {
+fn write_explain(out: &mut dyn Write, e: &ExplainDto) -> Result<(), CliError> {
     if let Some(reason) = &e.pinned_reason {
         writeln!(out, "          pinned: {reason}")?;
         writeln!(out, "          utility {:.3}, age {:.1} days", e.utility, e.age_days)?;
         return Ok(());
     }
-    let side = |score: Option<f32>, rank: Option<usize>| match (score, rank) {
+    let side = |score: Option<f64>, rank: Option<usize>| match (score, rank) {
         (Some(s), Some(r)) => format!("{s:.4} (rank {r})"),
         (Some(s), None) => format!("{s:.4}"),
         _ => "-".to_owned(),
@@ -211,41 +231,28 @@ fn write_explain(out: &mut dyn Write, e: &Explain) -> Result<(), CliError> {
 
 /// `memory get`: the memory's fields (or its JSON).
 pub fn get(args: &IdArgs, global: &GlobalArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, CliError> {
-    let id = parse::memory_id(&args.id)?;
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result = session.block_on(session.engine.get(&session.caller, id)).map_err(CliError::from);
-    let now = session.engine.now();
-    session.close(
-        result.and_then(|memory| {
-            if global.json {
-                super::write_json(out, &memory)?;
-            } else {
-                write_memory(out, &memory, now)?;
-            }
-            Ok(Status::Success)
-        }),
-        err,
-    )
+    parse::memory_id(&args.id)?;
+    answer(global, out, err, |b| b.get(&args.id), |out, _, m| write_memory(out, m))
 }
 
-fn write_memory(out: &mut dyn Write, m: &Memory, now: Timestamp) -> Result<(), CliError> {
+fn write_memory(out: &mut dyn Write, m: &MemoryDto) -> Result<(), CliError> {
     let mut rows: Vec<(&str, String)> = vec![
-        ("id", m.id.to_string()),
-        ("namespace", m.namespace.to_string()),
-        ("layer", m.layer.to_string()),
-        ("category", m.category.to_string()),
-        ("confidence", m.confidence.value().to_string()),
-        ("created", m.created_at.to_string()),
-        ("updated", m.updated_at.to_string()),
+        ("id", m.id.clone()),
+        ("namespace", m.namespace.clone()),
+        ("layer", m.layer.clone()),
+        ("category", m.category.clone()),
+        ("confidence", m.confidence.to_string()),
+        ("created", m.created_at.clone()),
+        ("updated", m.updated_at.clone()),
     ];
     let optional = [
-        ("expires", m.expires_at.map(|t| t.to_string())),
+        ("expires", m.expires_at.clone()),
         ("conversation", m.provenance.conversation_id.clone()),
-        ("principal", m.provenance.principal.as_ref().map(ToString::to_string)),
+        ("principal", m.provenance.principal.clone()),
         ("session key", m.provenance.session_key.clone()),
-        ("supersedes", m.supersedes.map(|id| id.to_string())),
-        ("superseded by", m.superseded_by.map(|id| id.to_string())),
-        ("promoted from", m.promoted_from.map(|id| id.to_string())),
+        ("supersedes", m.supersedes.clone()),
+        ("superseded by", m.superseded_by.clone()),
+        ("promoted from", m.promoted_from.clone()),
         ("metadata", (!m.metadata.is_empty()).then(|| serde_json::to_string(&m.metadata).unwrap_or_default())),
     ];
     rows.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
@@ -254,11 +261,7 @@ fn write_memory(out: &mut dyn Write, m: &Memory, now: Timestamp) -> Result<(), C
         "usage",
         format!(
             "utility {:.3}, helpful {}, unhelpful {}, evidence {}, recalled {}",
-            s.effective_utility(now),
-            s.helpful_count,
-            s.unhelpful_count,
-            s.evidence_count,
-            s.access_count
+            s.utility, s.helpful_count, s.unhelpful_count, s.evidence_count, s.access_count
         ),
     ));
     for (key, value) in rows {
@@ -271,12 +274,6 @@ fn write_memory(out: &mut dyn Write, m: &Memory, now: Timestamp) -> Result<(), C
     Ok(())
 }
 
-/// The `--json` answer of `memory forget`.
-#[derive(Debug, Serialize)]
-struct Forgotten {
-    forgotten: MemoryId,
-}
-
 /// `memory forget`.
 pub fn forget(
     args: &IdArgs,
@@ -284,27 +281,8 @@ pub fn forget(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
-    let id = parse::memory_id(&args.id)?;
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result = session.block_on(session.engine.forget(&session.caller, id)).map_err(CliError::from);
-    session.close(
-        result.and_then(|()| {
-            if global.json {
-                super::write_json(out, &Forgotten { forgotten: id })?;
-            } else {
-                writeln!(out, "forgot {id}")?;
-            }
-            Ok(Status::Success)
-        }),
-        err,
-    )
-}
-
-/// The `--json` answer of `memory outcome`.
-#[derive(Debug, Serialize)]
-struct Reported {
-    outcome: Outcome,
-    ids: Vec<MemoryId>,
+    parse::memory_id(&args.id)?;
+    answer(global, out, err, |b| b.forget(&args.id), |out, _, f| Ok(writeln!(out, "forgot {}", f.forgotten)?))
 }
 
 /// `memory outcome`.
@@ -314,44 +292,35 @@ pub fn outcome(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
-    let mut ids: Vec<MemoryId> = Vec::with_capacity(args.ids.len());
     for raw in &args.ids {
-        let id = parse::memory_id(raw)?;
-        // One report per memory, however often it is named.
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+        parse::memory_id(raw)?;
     }
     let kind = &args.outcome;
     let outcome = match (kind.helpful, kind.unhelpful, &kind.reward) {
-        (true, false, None) => Outcome::Helpful,
-        (false, true, None) => Outcome::Unhelpful,
+        (true, false, None) => serde_json::Value::from("helpful"),
+        (false, true, None) => serde_json::Value::from("unhelpful"),
         (false, false, Some(raw)) => {
             let reward = raw.trim().parse::<f64>().ok().filter(|r| (-1.0..=1.0).contains(r)).ok_or_else(|| {
                 CliError::invalid_input(format!("--reward: expected a number in -1..=1, got {raw:?}"))
             })?;
-            Outcome::Reward(reward)
+            serde_json::Value::from(reward)
         }
         _ => return Err(CliError::invalid_input("give exactly one of --helpful, --unhelpful or --reward")),
     };
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result =
-        session.block_on(session.engine.report_outcome(&session.caller, &ids, outcome)).map_err(CliError::from);
-    session.close(
-        result.and_then(|()| {
-            if global.json {
-                super::write_json(out, &Reported { outcome, ids })?;
-            } else {
-                let what = match outcome {
-                    Outcome::Helpful => "helpful".to_owned(),
-                    Outcome::Unhelpful => "unhelpful".to_owned(),
-                    Outcome::Reward(r) => format!("reward {r}"),
-                };
-                writeln!(out, "recorded {what} for {}", count(ids.len(), "memory", "memories"))?;
-            }
-            Ok(Status::Success)
-        }),
+    let body = OutcomeBody { memory_ids: args.ids.clone(), outcome: outcome.clone() };
+    answer(
+        global,
+        out,
         err,
+        |b| b.outcome(&body),
+        |out, _, r| {
+            let what = match outcome.as_str() {
+                Some(word) => word.to_owned(),
+                None => format!("reward {}", r.reward),
+            };
+            writeln!(out, "recorded {what} for {}", count(r.memory_ids.len(), "memory", "memories"))?;
+            Ok(())
+        },
     )
 }
 
@@ -362,24 +331,20 @@ pub fn promote(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
-    let id = parse::memory_id(&args.id)?;
+    parse::memory_id(&args.id)?;
     if let Some(to) = &args.to {
         parse::namespace("--to", to)?;
     }
-    let session = Session::open(global, Acting::Principal, err)?;
-    let result =
-        session.block_on(session.engine.promote(&session.caller, id, args.to.as_deref())).map_err(CliError::from);
-    session.close(
-        result.and_then(|promoted| {
-            if global.json {
-                super::write_json(out, &promoted)?;
-            } else {
-                let known = if promoted.created { "" } else { " (already there)" };
-                writeln!(out, "promoted {id} to {} as {}{known}", promoted.namespace, promoted.id)?;
-            }
-            Ok(Status::Success)
-        }),
+    answer(
+        global,
+        out,
         err,
+        |b| b.promote(&args.id, args.to.as_deref()),
+        |out, _, p| {
+            let known = if p.created { "" } else { " (already there)" };
+            writeln!(out, "promoted {} to {} as {}{known}", args.id, p.namespace, p.id)?;
+            Ok(())
+        },
     )
 }
 

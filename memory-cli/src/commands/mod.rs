@@ -4,6 +4,7 @@
 //! return a [`Status`] when they answered or a [`CliError`] when they could not. The ones that
 //! work on a memory home open it through [`home::Session`].
 
+mod backend;
 mod eval;
 mod home;
 mod memories;
@@ -12,6 +13,7 @@ mod output;
 mod parse;
 mod policy;
 mod progress;
+mod serve;
 mod transfer;
 
 use std::io::Write;
@@ -34,6 +36,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status,
         Command::Import(args) => transfer::import(&args, global, out, err),
         Command::Backup(args) => transfer::backup(&args, global, out, err),
         Command::Reindex => transfer::reindex(global, out, err),
+        Command::Serve(args) => serve::serve(&args, global, out, err),
+        Command::Mcp => serve::mcp(global, err),
+        Command::Tenants(command) => serve::tenants(command, global, out, err),
+        Command::Keys(command) => serve::keys(command, global, out, err),
+        Command::Inspect(args) => serve::inspect(&args, global, out, err),
         Command::Policy(command) => policy::run(command, out, err),
         Command::Eval(args) => eval::run(&args, out),
     }

@@ -3,10 +3,11 @@
 
 use std::io::Write;
 
-use memory_engine::core::{NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus};
-use memory_engine::{NamespaceInfo, VerifyReport};
-use serde::Serialize;
+use memory_engine::VerifyReport;
+use memory_engine::core::{DefaultAccess, NamespaceFilter, NamespaceKey, NamespaceStatus, Sensitivity};
+use memory_server::dto::{CreateNamespace, NamespaceDto, UpdateNamespace};
 
+use super::backend::Backend;
 use super::home::{Acting, Session};
 use super::parse;
 use crate::args::{GlobalArgs, NamespacesCommand, NamespacesCreateArgs, NamespacesLsArgs, NamespacesRenameArgs};
@@ -19,13 +20,16 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, CliError> {
+    if let NamespacesCommand::Verify = command {
+        // Verification reads the home's own files (store, index), whoever serves it.
+        let session = Session::open(global, Acting::Operator, err)?;
+        let result = verify(&session, global.json, out);
+        return session.close(result, err);
+    }
     // Every argument is checked before the home is opened.
     let action = match command {
         NamespacesCommand::Ls(args) => Action::List(filter(&args)?),
-        NamespacesCommand::Create(args) => {
-            let key = parse::namespace("KEY", &args.key)?;
-            Action::Create(key, create_patch(&args)?)
-        }
+        NamespacesCommand::Create(args) => Action::Create(create_body(&args)?),
         NamespacesCommand::Rename(args) => rename(&args)?,
         NamespacesCommand::Archive(args) => {
             Action::Status(parse::namespace("KEY", &args.key)?, NamespaceStatus::Archived)
@@ -36,84 +40,73 @@ pub fn run(
         NamespacesCommand::Delete(args) => {
             Action::Status(parse::namespace("KEY", &args.key)?, NamespaceStatus::Deleted)
         }
-        NamespacesCommand::Verify => Action::Verify,
+        NamespacesCommand::Verify => unreachable_verify()?,
     };
-    let session = Session::open(global, Acting::Operator, err)?;
-    let result = action.run(&session, global.json, out);
-    session.close(result, err)
+    let backend = Backend::open(global, Acting::Operator, err)?;
+    let result = action.run(&backend, global.json, out);
+    backend.close(result, err)
 }
 
 /// One checked subcommand.
 #[derive(Debug)]
 enum Action {
     List(NamespaceFilter),
-    Create(NamespaceKey, NamespacePatch),
-    Rename(NamespaceKey, NamespacePatch),
+    Create(CreateNamespace),
+    Rename(NamespaceKey, UpdateNamespace),
     /// Archive, restore (to active) or delete.
     Status(NamespaceKey, NamespaceStatus),
-    Verify,
+}
+
+/// `verify` is answered before the match; this keeps the match whole without a panic.
+fn unreachable_verify() -> Result<Action, CliError> {
+    Err(CliError::new(crate::error::ErrorKind::Failed, "namespaces verify runs on the home"))
 }
 
 impl Action {
-    fn run(self, session: &Session, json: bool, out: &mut dyn Write) -> Result<Status, CliError> {
-        let (engine, caller) = (&session.engine, &session.caller);
+    fn run(self, backend: &Backend, json: bool, out: &mut dyn Write) -> Result<Status, CliError> {
         match self {
             Action::List(filter) => {
-                let list = session.block_on(engine.list_namespaces(caller, &filter))?;
+                let list = backend.namespaces(&filter)?;
                 if json {
                     super::write_json(out, &list)?;
                 } else {
-                    write_list(out, &list)?;
+                    write_list(out, &list.namespaces)?;
                 }
             }
-            Action::Create(key, patch) => {
-                let ns = session.block_on(engine.create_namespace(caller, key.as_str(), &patch))?;
+            Action::Create(body) => {
+                let ns = backend.create_namespace(&body)?;
                 if json {
                     super::write_json(out, &ns)?;
                 } else {
                     writeln!(out, "created namespace {}", ns.key)?;
                 }
             }
-            Action::Rename(key, patch) => {
-                let ns = session.block_on(engine.update_namespace(caller, key.as_str(), &patch))?;
+            Action::Rename(key, body) => {
+                let ns = backend.update_namespace(key.as_str(), &body)?;
                 if json {
                     super::write_json(out, &ns)?;
                 } else {
-                    writeln!(out, "renamed namespace {}: display name {:?}", ns.key, ns.display_name)?;
+                    writeln!(out, "renamed namespace {}: display name {:?}", ns.key, ns.name)?;
                 }
             }
             Action::Status(key, to) => {
-                let changed = session.block_on(async {
-                    match to {
-                        NamespaceStatus::Archived => engine.archive_namespace(caller, key.as_str()).await,
-                        NamespaceStatus::Active => engine.restore_namespace(caller, key.as_str()).await,
-                        NamespaceStatus::Deleted => engine.delete_namespace(caller, key.as_str()).await,
-                    }
-                })?;
+                let verb = match to {
+                    NamespaceStatus::Archived => "archive",
+                    NamespaceStatus::Active => "restore",
+                    NamespaceStatus::Deleted => "delete",
+                };
+                let changed = backend.lifecycle(key.as_str(), verb)?;
                 if json {
-                    super::write_json(out, &StatusChange { namespace: key, status: to, changed })?;
-                } else {
-                    let verb = match to {
+                    super::write_json(out, &changed)?;
+                } else if changed.changed {
+                    let done = match to {
                         NamespaceStatus::Archived => "archived",
                         NamespaceStatus::Active => "restored",
                         NamespaceStatus::Deleted => "deleted",
                     };
-                    if changed {
-                        writeln!(out, "{verb} namespace {key}")?;
-                    } else {
-                        writeln!(out, "namespace {key} is already {to}; nothing changed")?;
-                    }
-                }
-            }
-            Action::Verify => {
-                let report = session.block_on(engine.verify_namespaces(caller))?;
-                if json {
-                    super::write_json(out, &report)?;
+                    writeln!(out, "{done} namespace {key}")?;
                 } else {
-                    write_verify(out, &report)?;
-                }
-                if !report.problems.is_empty() {
-                    return Ok(Status::Negative);
+                    writeln!(out, "namespace {key} is already {to}; nothing changed")?;
                 }
             }
         }
@@ -121,12 +114,15 @@ impl Action {
     }
 }
 
-/// The `--json` answer of archive, restore and delete.
-#[derive(Debug, Serialize)]
-struct StatusChange {
-    namespace: NamespaceKey,
-    status: NamespaceStatus,
-    changed: bool,
+/// `namespaces verify`: problems make a negative answer.
+fn verify(session: &Session, json: bool, out: &mut dyn Write) -> Result<Status, CliError> {
+    let report = session.block_on(session.engine.verify_namespaces(&session.caller))?;
+    if json {
+        super::write_json(out, &report)?;
+    } else {
+        write_verify(out, &report)?;
+    }
+    Ok(if report.problems.is_empty() { Status::Success } else { Status::Negative })
 }
 
 fn filter(args: &NamespacesLsArgs) -> Result<NamespaceFilter, CliError> {
@@ -138,30 +134,29 @@ fn filter(args: &NamespacesLsArgs) -> Result<NamespaceFilter, CliError> {
     Ok(filter)
 }
 
-fn create_patch(args: &NamespacesCreateArgs) -> Result<NamespacePatch, CliError> {
-    let mut patch = NamespacePatch::default();
-    patch.display_name = args.display_name.as_deref().map(|n| display_name("--display-name", n)).transpose()?;
-    if let Some(description) = &args.description {
-        patch.description = Some(Some(description.clone()));
-    }
-    if let Some(t) = &args.team {
-        patch.team = Some(Some(team("--team", t)?));
-    }
-    patch.sensitivity = args.sensitivity.as_deref().map(|s| parse::text_enum("--sensitivity", s)).transpose()?;
-    patch.default_access =
+fn create_body(args: &NamespacesCreateArgs) -> Result<CreateNamespace, CliError> {
+    let key = parse::namespace("KEY", &args.key)?;
+    let mut body = CreateNamespace { key: key.to_string(), ..CreateNamespace::default() };
+    body.name = args.display_name.as_deref().map(|n| display_name("--display-name", n)).transpose()?;
+    body.description.clone_from(&args.description);
+    body.team = args.team.as_deref().map(|t| team("--team", t)).transpose()?;
+    let sensitivity: Option<Sensitivity> =
+        args.sensitivity.as_deref().map(|s| parse::text_enum("--sensitivity", s)).transpose()?;
+    body.sensitivity = sensitivity.map(|s| s.to_string());
+    let access: Option<DefaultAccess> =
         args.default_access.as_deref().map(|a| parse::text_enum("--default-access", a)).transpose()?;
+    body.default_access = access.map(|a| a.to_string());
     if let Some(days) = &args.retention_days {
         let days = parse::whole("--retention-days", days, 1, u64::from(u32::MAX))?;
-        patch.retention_days = Some(Some(u32::try_from(days).expect("bounded above")));
+        body.retention_days = Some(u32::try_from(days).expect("bounded above"));
     }
-    Ok(patch)
+    Ok(body)
 }
 
 fn rename(args: &NamespacesRenameArgs) -> Result<Action, CliError> {
     let key = parse::namespace("KEY", &args.key)?;
-    let mut patch = NamespacePatch::default();
-    patch.display_name = Some(display_name("NAME", &args.name)?);
-    Ok(Action::Rename(key, patch))
+    let body = UpdateNamespace { name: Some(display_name("NAME", &args.name)?), ..UpdateNamespace::default() };
+    Ok(Action::Rename(key, body))
 }
 
 /// A display name: not blank (the engine checks the rest: length, control characters).
@@ -180,17 +175,16 @@ fn team(flag: &str, raw: &str) -> Result<String, CliError> {
 }
 
 /// A table of key, kind, status, live memories and display name.
-fn write_list(out: &mut dyn Write, list: &[NamespaceInfo]) -> Result<(), CliError> {
+fn write_list(out: &mut dyn Write, list: &[NamespaceDto]) -> Result<(), CliError> {
     let rows = list
         .iter()
-        .map(|info| {
-            let ns = &info.namespace;
+        .map(|ns| {
             vec![
-                ns.key.to_string(),
-                ns.kind.to_string(),
-                ns.status.to_string(),
-                info.memories.to_string(),
-                ns.display_name.clone(),
+                ns.key.clone(),
+                ns.kind.clone(),
+                ns.status.clone(),
+                ns.memories.unwrap_or(0).to_string(),
+                ns.name.clone(),
             ]
         })
         .collect();

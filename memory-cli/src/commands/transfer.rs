@@ -8,6 +8,10 @@ use memory_engine::core::{MemoryFilter, NamespaceFilter, NamespaceKey, TenantId}
 use memory_engine::sync::SyncReport;
 use memory_engine::{BackupReport, ExportRequest, ImportRequest, TransferReport};
 
+use memory_server::client::Client;
+use memory_server::dto::TransferDto;
+
+use super::backend::Backend;
 use super::home::{Acting, Session};
 use super::output::Output;
 use super::parse;
@@ -27,8 +31,11 @@ pub fn export(
     }
     let request = ExportRequest { namespaces: args.namespaces.clone(), audit: args.audit };
     let target = Output::resolve("--out", &args.out)?;
-    let session = Session::open(global, Acting::Operator, err)?;
-    let result = write_export(&session, &request, &target, global.json);
+    let backend = Backend::open(global, Acting::Operator, err)?;
+    let result = match &backend {
+        Backend::Local(session) => write_export(session, &request, &target, global.json),
+        Backend::Remote(client) => remote_export(client, &request, &target),
+    };
     if result.is_err() {
         target.abandon();
     }
@@ -36,7 +43,7 @@ pub fn export(
         // With the file on standard output, the summary must not mix into it.
         let summary: &mut dyn Write = if target.is_stdout() { &mut *err } else { &mut *out };
         if global.json {
-            super::write_json(summary, &report)?;
+            super::write_json(summary, &TransferDto::from(&report))?;
         } else {
             let audit = if args.audit {
                 format!(" and {}", plural(report.audit as usize, "audit record"))
@@ -53,7 +60,33 @@ pub fn export(
         }
         Ok(Status::Success)
     });
-    session.close(result, err)
+    backend.close(result, err)
+}
+
+/// An export through the server: its answer is the file.
+fn remote_export(client: &Client, request: &ExportRequest, target: &Output) -> Result<TransferReport, CliError> {
+    let mut query = vec![format!("audit={}", request.audit)];
+    if !request.namespaces.is_empty() {
+        query.push(format!("namespace={}", request.namespaces.join(",")));
+    }
+    let bytes = client.get_bytes(&format!("/v1/export?{}", query.join("&")))?;
+    // The last line of an export counts what it holds.
+    let end: serde_json::Value = bytes
+        .split(|b| *b == b'\n')
+        .rev()
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .and_then(|l| serde_json::from_slice(l).ok())
+        .unwrap_or_default();
+    let count = |k: &str| end.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let mut file = target.open("--out")?;
+    file.write_all(&bytes)?;
+    target.commit("--out", file)?;
+    Ok(TransferReport {
+        namespaces: count("namespaces"),
+        memories: count("memories"),
+        audit: count("audit"),
+        ..TransferReport::default()
+    })
 }
 
 fn write_export(
@@ -106,14 +139,27 @@ pub fn import(
         return Err(cannot(&"it is not a regular file (an import reads its file twice)"));
     }
     let request = ImportRequest { from_tenant: args.from_tenant.clone() };
-    let session = Session::open(global, Acting::Operator, err)?;
-    let bar = CountBar::new(progress::visible(global.json), "importing", None);
-    let mut input = BufReader::new(file);
-    let result = session.block_on(session.engine.import(&session.caller, &mut input, &request, &mut |r| {
-        bar.set(r.memories + r.skipped + r.merged);
-    }));
-    bar.clear();
-    let result = result.map_err(CliError::from).and_then(|report| {
+    let backend = Backend::open(global, Acting::Operator, err)?;
+    let result = match &backend {
+        Backend::Local(session) => {
+            let bar = CountBar::new(progress::visible(global.json), "importing", None);
+            let mut input = BufReader::new(file);
+            let result = session.block_on(session.engine.import(&session.caller, &mut input, &request, &mut |r| {
+                bar.set(r.memories + r.skipped + r.merged);
+            }));
+            bar.clear();
+            result.map(|r| TransferDto::from(&r)).map_err(CliError::from)
+        }
+        Backend::Remote(client) => {
+            let bytes = std::fs::read(path).map_err(|e| cannot(&e))?;
+            let query = match &request.from_tenant {
+                Some(t) => format!("?from_tenant={}", t.trim()),
+                None => String::new(),
+            };
+            client.post_bytes::<TransferDto>(&format!("/v1/import{query}"), &bytes).map_err(CliError::from)
+        }
+    };
+    let result = result.and_then(|report| {
         if global.json {
             super::write_json(out, &report)?;
         } else {
@@ -129,7 +175,7 @@ pub fn import(
         }
         Ok(Status::Success)
     });
-    session.close(result, err)
+    backend.close(result, err)
 }
 
 /// `memory backup`: a consistent copy of the database, see [`Output`] for where it goes.

@@ -145,7 +145,7 @@ impl Home {
 
 /// The memory contents of a recall's JSON, in order.
 fn contents(recall: &Value) -> Vec<String> {
-    recall["memories"]
+    recall["results"]
         .as_array()
         .unwrap_or_else(|| panic!("not a recall: {recall}"))
         .iter()

@@ -101,7 +101,7 @@ fn remember_get_outcome_promote_forget() {
         .run("alice", &[&["remember", "Alice prefers Python", "--json"][..], &args, &meta].concat())
         .expect_code(0)
         .json();
-    assert_eq!(keys(&written), ["created", "id", "namespace", "promoted", "warnings"]);
+    assert_eq!(keys(&written), ["created", "duplicate", "id", "memory", "namespace", "promoted", "warnings"]);
     assert_eq!((written["namespace"].as_str(), written["created"].as_bool()), (Some("alice"), Some(true)));
     let id = written["id"].as_str().unwrap().to_owned();
 
@@ -132,7 +132,7 @@ fn remember_get_outcome_promote_forget() {
     let run = home.run("alice", &["outcome", &id, &id, "--helpful"]).expect_code(0);
     assert_eq!(run.stdout, "recorded helpful for 1 memory\n");
     let json = home.run("alice", &["outcome", &id, "--reward", "-0.5", "--json"]).expect_code(0).json();
-    assert_eq!(json, serde_json::json!({"outcome": {"reward": -0.5}, "ids": [id]}));
+    assert_eq!(json, serde_json::json!({"memory_ids": [id], "reward": -0.5}));
     let memory = home.run("alice", &["get", &id, "--json"]).expect_code(0).json();
     assert_eq!(
         (memory["stats"]["helpful_count"].as_u64(), memory["stats"]["unhelpful_count"].as_u64()),

@@ -10,10 +10,11 @@ fn listed(home: &Home, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["namespaces", "ls", "--json"];
     args.extend_from_slice(extra);
     let json = home.run("admin", &args).expect_code(0).json();
-    json.as_array()
+    json["namespaces"]
+        .as_array()
         .unwrap_or_else(|| panic!("not a list: {json}"))
         .iter()
-        .map(|info| info["namespace"]["key"].as_str().unwrap().to_owned())
+        .map(|ns| ns["key"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -87,8 +88,8 @@ fn namespace_lifecycle() {
     assert_eq!(listed(&home, &["--sensitivity", "sensitive"]), ["team.alpha"]);
     assert_eq!(listed(&home, &["--kind", "shared"]), ["shared"]);
     let json = home.run("admin", &["namespaces", "ls", "--team", "alpha", "--json"]).expect_code(0).json();
-    assert_eq!(keys(&json[0]), ["memories", "namespace"]);
-    assert_eq!(json[0]["memories"], 1);
+    assert_eq!(json["namespaces"][0]["key"], "team.alpha");
+    assert_eq!(json["namespaces"][0]["memories"], 1);
 
     let run = home.run("admin", &["namespaces", "rename", "team.alpha", "Alpha research"]).expect_code(0);
     assert_eq!(run.stdout, "renamed namespace team.alpha: display name \"Alpha research\"\n");

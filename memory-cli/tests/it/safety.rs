@@ -25,7 +25,7 @@ fn a_write_whose_namespace_is_archived_is_refused_not_sent_to_default() {
     assert!(run.stderr.contains("refused rather than sent to another namespace"), "{run:#?}");
     // Nothing reached `default`, which every principal reads.
     let listed = home.run("op", &["namespaces", "ls", "--json"]).expect_code(0).json();
-    let default = listed.as_array().unwrap().iter().find(|n| n["namespace"]["key"] == "default").unwrap().clone();
+    let default = listed["namespaces"].as_array().unwrap().iter().find(|n| n["key"] == "default").unwrap().clone();
     assert_eq!(default["memories"], 0, "{listed}");
     // The plan says so too.
     let config = home.dir.path().join("memory.toml");

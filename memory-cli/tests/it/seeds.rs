@@ -76,7 +76,7 @@ fn identity_and_procedural_are_pinned_first_whatever_the_query() {
     assert_eq!(json["outcome"], "ok");
     let got = contents(&json);
     assert_eq!(got[..3], [identity, rule, fact], "{got:?}");
-    let memories = json["memories"].as_array().unwrap();
+    let memories = json["results"].as_array().unwrap();
     assert_eq!(
         memories.iter().map(|m| m["pinned"].as_bool().unwrap()).take(3).collect::<Vec<_>>(),
         [true, true, false]

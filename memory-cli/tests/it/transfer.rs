@@ -79,7 +79,7 @@ fn export_import_export_keeps_every_memory_line() {
         ["GPT-4 outperforms on math by 12%"]
     );
     let archived = target.run("op", &["namespaces", "ls", "--status", "archived", "--json"]).expect_code(0).json();
-    assert_eq!(archived[0]["namespace"]["key"], "old");
+    assert_eq!(archived["namespaces"][0]["key"], "old");
     let again = target.run("op", &["import", &arg(&first), "--json"]).expect_code(0).json();
     assert_eq!(
         (again["memories"].as_u64(), again["skipped"].as_u64(), again["namespaces"].as_u64()),
@@ -118,7 +118,7 @@ fn export_choices_and_import_errors() {
     assert!(run.stderr.starts_with("error: cannot read "), "{run:#?}");
     // Nothing was imported.
     let json = target.run("op", &["namespaces", "ls", "--json"]).expect_code(0).json();
-    assert_eq!(json.as_array().unwrap().len(), 2, "{json:#}");
+    assert_eq!(json["namespaces"].as_array().unwrap().len(), 2, "{json:#}");
 }
 
 #[test]

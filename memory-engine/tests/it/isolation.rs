@@ -1029,7 +1029,7 @@ impl Run {
                     .iter()
                     .map(|c| (MemoryInput::new(Layer::Episodic, c.clone()), "event", 1.0, expected.clone()))
                     .collect();
-                (self.engine.observe(&who.caller, None, messages).await, inputs)
+                (self.engine.observe(&who.caller, None, None, messages).await, inputs)
             }
             _ => {
                 let (input, category, confidence) = self.input(None, true);
@@ -1299,6 +1299,7 @@ impl Run {
                 .rng
                 .percent(20)
                 .then(|| vec![*self.rng.pick(&[Layer::Semantic, Layer::Episodic, Layer::Procedural, Layer::Working])]),
+            category: None,
             exclude_superseded: self.rng.percent(30),
         };
         let limit = self.rng.range(1, 60);

@@ -92,15 +92,15 @@ async fn operators_issue_scoped_keys_that_authenticate_and_are_audited() {
         label: "alice prod".into(),
         scopes: vec![KeyScope { namespace: NamespaceKey::new("research").unwrap(), permission: Permission::ReadWrite }],
         default_namespace: Some(NamespaceKey::new("research").unwrap()),
+        admin: false,
     };
     assert_eq!(e.create_key(&who("alice"), new.clone()).await.unwrap_err().kind(), ErrorKind::Forbidden);
     let issued = e.create_key(&op, new).await.unwrap();
     assert!(issued.secret.starts_with(memory_engine::SECRET_PREFIX));
-    let (tenant, grant) = e.authenticate(&issued.secret).await.unwrap().unwrap();
-    let caller = memory_engine::Caller::new(
-        tenant,
-        memory_engine::policy::Caller { api_key: Some(grant), ..Default::default() },
-    );
+    let auth = e.authenticate(&issued.secret).await.unwrap().unwrap();
+    assert!(!auth.admin);
+    let caller = auth.caller(None, None);
+    assert!(!caller.operator);
     // The key writes where its scope says, whatever the policy says about "alice".
     let w = e.remember(&caller, "scoped write", None).await.unwrap();
     assert_eq!(w.namespace.as_str(), "research");

@@ -71,7 +71,7 @@ async fn observe_turns_messages_into_episodic_memories() {
         Message { role: "assistant".into(), content: "".into() },
         Message { role: "assistant".into(), content: "Noted, Thursday it is".into() },
     ];
-    let written = e.observe(&me, None, messages).await.unwrap();
+    let written = e.observe(&me, None, None, messages).await.unwrap();
     assert_eq!(written.len(), 2);
     assert!(written[0].warnings.iter().any(|w| w.contains("1 message")));
     let m = e.get(&me, written[0].id).await.unwrap();
@@ -79,7 +79,7 @@ async fn observe_turns_messages_into_episodic_memories() {
     assert_eq!(m.provenance.conversation_id.as_deref(), Some("sess-1"));
     assert_eq!(m.metadata["role"], "user");
     let bad = vec![Message { role: " ".into(), content: "x".into() }];
-    assert_eq!(e.observe(&me, None, bad).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.observe(&me, None, None, bad).await.unwrap_err().kind(), ErrorKind::InvalidInput);
 }
 
 #[tokio::test]

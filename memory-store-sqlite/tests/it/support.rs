@@ -82,6 +82,7 @@ pub fn api_key(tenant: &TenantId, n: u128, secret: &str) -> ApiKey {
         created_at: BASE,
         updated_at: BASE,
         revoked_at: None,
+        admin: false,
     }
 }
 

@@ -13,6 +13,7 @@ pub async fn check_create_api_key_then_get_and_find(store: &dyn Store) {
     let mut key = api_key(&tenant(), "s3cret");
     key.scopes = vec![scope("research", Permission::ReadWrite), scope("shared", Permission::Read)];
     key.default_namespace = Some(ns("research"));
+    key.admin = true;
     store.create_api_key(key.clone()).await.unwrap();
     assert_eq!(store.get_api_key(&tenant(), key.id).await.unwrap(), Some(key.clone()));
     assert_eq!(store.find_api_key(&KeyHash::of_secret("s3cret")).await.unwrap(), Some(key));

@@ -152,6 +152,7 @@ macro_rules! __conformance_checks {
             check_list_proposals_filters_and_pages,
             // tenancy
             check_tenants_have_separate_namespace_catalogs,
+            check_list_tenants_names_each_tenant_with_a_namespace,
             check_other_tenants_memories_behave_as_missing,
             check_memory_ids_are_unique_across_tenants,
             check_dedupe_never_crosses_tenants,

@@ -30,6 +30,19 @@ pub async fn check_tenants_have_separate_namespace_catalogs(store: &dyn Store) {
     assert_eq!(theirs.tenant, b);
 }
 
+/// `list_tenants` names each tenant with a namespace once, in order, whatever the status.
+pub async fn check_list_tenants_names_each_tenant_with_a_namespace(store: &dyn Store) {
+    assert_eq!(store.list_tenants().await.unwrap(), []);
+    let (a, b) = (tenant(), other_tenant());
+    create_namespace(store, &b, "research").await;
+    create_namespace(store, &a, "research").await;
+    create_namespace(store, &a, "notes").await;
+    store.delete_namespace(&b, &ns("research"), at(1)).await.unwrap();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(store.list_tenants().await.unwrap(), expected);
+}
+
 /// Another tenant's memory is missing for get, get_memories, list, count, update, delete,
 /// outcomes, accesses, the change feed and purge.
 pub async fn check_other_tenants_memories_behave_as_missing(store: &dyn Store) {

@@ -498,6 +498,7 @@ impl Generator {
             created_at: self.now,
             updated_at: self.now,
             revoked_at: self.maybe(0.03, |g| g.now),
+            admin: self.chance(0.2),
         }
     }
 

@@ -123,6 +123,10 @@ impl Store for Broken {
         self.inner.list_namespaces(tenant, filter).await
     }
 
+    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+        self.inner.list_tenants().await
+    }
+
     async fn update_namespace(
         &self,
         tenant: &TenantId,

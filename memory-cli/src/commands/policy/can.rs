@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use memory_engine::policy::Operation;
+use memory_policy::Operation;
 
 use super::request;
 use crate::args::{CanArgs, OperationArgs};

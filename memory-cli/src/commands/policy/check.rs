@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use memory_engine::policy::{Diagnostic, Severity};
+use memory_policy::{Diagnostic, Severity};
 use serde::Serialize;
 
 use crate::args::CheckArgs;

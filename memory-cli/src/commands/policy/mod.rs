@@ -3,14 +3,14 @@
 
 mod can;
 mod check;
-mod plan;
+pub mod plan;
 mod promote;
 mod request;
 
 use std::io::Write;
 use std::path::Path;
 
-use memory_engine::policy::{Diagnostic, Policy, load};
+use memory_policy::{Diagnostic, Policy, load};
 
 // The submodules reach them as `super::write_json` and `super::write_table`.
 use super::{write_json, write_table};

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use memory_core::NamespaceKey;
-use memory_engine::policy::{ConfiguredCatalog, PlanErrorCode, PlanRequest, ReadRequest, ScopePlan};
+use memory_policy::{ConfiguredCatalog, PlanErrorCode, PlanRequest, ReadRequest, ScopePlan};
 
 use super::request;
 use crate::args::PlanArgs;
@@ -49,7 +49,7 @@ fn plan_request(args: &PlanArgs) -> Result<PlanRequest, CliError> {
 
 /// The human-readable plan: who and why, read order, write target, a layer table, promotion
 /// targets, warnings, and the error if the request is refused.
-fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> {
+pub fn write_summary(out: &mut dyn Write, plan: &ScopePlan) -> Result<(), CliError> {
     let principal = plan.principal.as_ref().map_or("(none)", |p| p.as_str());
     writeln!(out, "principal: {principal}")?;
     writeln!(out, "  because {}", plan.principal_reason)?;

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use memory_engine::policy::{ConfiguredCatalog, PlanRequest, ReadRequest};
+use memory_policy::{ConfiguredCatalog, PlanRequest, ReadRequest};
 
 use super::request;
 use crate::args::PromoteArgs;

@@ -2,7 +2,7 @@
 //! with a one-line error that names the flag.
 
 use memory_core::{KeyScope, NamespaceKey, Permission, Principal, validate_scopes};
-use memory_engine::policy::{Caller, KeyGrant, ProjectContext};
+use memory_policy::{Caller, KeyGrant, ProjectContext};
 
 use crate::args::{CallerArgs, ProjectArgs};
 use crate::error::CliError;
