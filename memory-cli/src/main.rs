@@ -24,7 +24,10 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    let mut out = io::stdout().lock();
+    // `memory mcp` speaks the protocol on stdout from the runtime's own threads, so the main
+    // thread must not hold stdout's lock; it prints nothing else there.
+    let mut out: Box<dyn Write> =
+        if matches!(cli.command, args::Command::Mcp) { Box::new(io::sink()) } else { Box::new(io::stdout().lock()) };
     let mut err = io::stderr().lock();
     let result = commands::run(cli, &mut out, &mut err).and_then(|status| {
         out.flush()?;

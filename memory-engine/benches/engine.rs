@@ -37,15 +37,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use memory_engine::core::{
+use memory_core::{
     AuditId, AuditOutcome, AuditRecord, Layer, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceKey,
     NamespaceKind, NewMemory, PageRequest, Principal, Store, TenantId, Timestamp,
 };
-use memory_engine::embed::{DEFAULT_HASH_DIMENSION, Embedder, HashEmbedder};
-use memory_engine::index::{IndexOptions, MemoryIndex, SearchQuery};
-use memory_engine::policy::Policy;
-use memory_engine::policy::load::{Dialect, parse};
+use memory_embed::{DEFAULT_HASH_DIMENSION, Embedder, HashEmbedder};
 use memory_engine::{Caller, Engine, EngineParts, MemoryInput, RecallOutcome, RecallRequest, SystemClock};
+use memory_index::{IndexOptions, MemoryIndex, SearchQuery};
+use memory_policy::Policy;
+use memory_policy::load::{Dialect, parse};
 use memory_store_sqlite::SqliteStore;
 
 const TOPICS: usize = 1000;

@@ -70,6 +70,8 @@ pub struct Home {
     pub embedder: String,
     /// Configuration warnings.
     pub warnings: Vec<String>,
+    /// The configuration's sections owned by front ends (`[server]`), for them to validate.
+    pub sections: std::collections::BTreeMap<String, serde_json::Value>,
     #[cfg(feature = "sqlite")]
     store: memory_store_sqlite::SqliteStore,
 }
@@ -98,6 +100,7 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
         .map_err(|e| Error::unavailable(format!("cannot create the home directory {}: {e}", home.display())))?;
     let (config_path, loaded) = load_config(home, options.config.as_deref())?;
     let warnings = loaded.warnings.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
+    let sections = loaded.sections;
     let mut config = loaded.config;
     config.trust_principal_header |= options.trust_principal_header;
     let name = options.embedder.clone().or_else(|| config.engine.embedder.clone()).unwrap_or_else(|| "auto".into());
@@ -115,7 +118,7 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
         clock: options.clock.clone(),
         wait: options.wait,
     });
-    Ok(Home { engine, config: config_path, embedder: note, warnings, store })
+    Ok(Home { engine, config: config_path, embedder: note, warnings, sections, store })
 }
 
 /// Reads the explicit configuration file, or `<home>/memory.toml` when it exists, or defaults.

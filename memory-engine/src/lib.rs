@@ -47,18 +47,10 @@ pub use transfer::{
 };
 pub use write::{MAX_BATCH, MemoryInput, Message, Written};
 
-/// The domain types every caller needs.
-pub use memory_core as core;
-
-/// The scope resolver: configuration loading, compiled policies and scope plans. Front ends
-/// reach it through the engine, never directly (see ARCHITECTURE.md, "Who may depend on whom").
-pub use memory_policy as policy;
-
-/// Embedders (hash, static, MiniLM, OpenAI-compatible) and the spec that chooses one.
-pub use memory_embed as embed;
-
-/// The derived search index: BM25 plus vectors, fused.
-pub use memory_index as index;
+/// Which embedder to build (`memory eval --embedder`).
+pub use memory_embed::EmbedderSpec;
+/// How full-text and vector rankings are fused (`memory eval --fusion`).
+pub use memory_index::Fusion;
 
 /// What `memory backup` reports.
 #[cfg(feature = "sqlite")]

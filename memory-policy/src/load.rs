@@ -84,11 +84,18 @@ impl Dialect {
     }
 }
 
+/// Top-level TOML sections that other crates own (`[server]`: memory-server's settings). The
+/// loader only checks that each is a table and hands it over in [`Loaded::sections`]; the
+/// owning crate validates it as strictly, naming paths under the section.
+pub const FOREIGN_SECTIONS: &[&str] = &["server"];
+
 /// A successfully loaded configuration and the warnings found on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
     /// The validated configuration.
     pub config: PolicyConfig,
+    /// The [`FOREIGN_SECTIONS`] present, as JSON objects, by name.
+    pub sections: std::collections::BTreeMap<String, serde_json::Value>,
     /// Things that are accepted but probably not meant (severity [`Severity::Warning`]).
     pub warnings: Vec<Diagnostic>,
 }
@@ -116,8 +123,9 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Loaded, Vec<Diagnostic>> {
     let mut walker = Walker::new(keys);
     let config = walker.document(&doc);
     let failed = walker.errors > 0;
+    let sections = std::mem::take(&mut walker.foreign);
     let diags = walker.finish();
-    if failed { Err(diags) } else { Ok(Loaded { config, warnings: diags }) }
+    if failed { Err(diags) } else { Ok(Loaded { config, sections, warnings: diags }) }
 }
 
 /// Reads and validates a configuration file; `.json` is JSON, anything else TOML.
@@ -201,6 +209,24 @@ enum Node {
     Datetime,
     Array(Vec<Node>),
     Table(Vec<(String, Node)>),
+}
+
+/// A node as JSON (datetimes, never valid here, become their name).
+fn json_of(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Null => Value::Null,
+        Node::Bool(b) => Value::Bool(*b),
+        Node::Int(i) => i64::try_from(*i)
+            .map(Value::from)
+            .or_else(|_| u64::try_from(*i).map(Value::from))
+            .unwrap_or_else(|_| Value::from(*i as f64)),
+        Node::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Node::Str(s) => Value::String(s.clone()),
+        Node::Datetime => Value::String("datetime".into()),
+        Node::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Node::Table(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
+    }
 }
 
 fn parse_toml(text: &str) -> Result<Node, Vec<Diagnostic>> {
@@ -719,6 +745,8 @@ struct Walker<'n> {
     paths: Vec<(PathId, Seg<'n>)>,
     /// Regex rules seen so far, for [`MAX_REGEX_RULES`].
     regex_rules: usize,
+    /// The foreign sections found (see [`FOREIGN_SECTIONS`]).
+    foreign: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl<'n> Walker<'n> {
@@ -731,6 +759,7 @@ impl<'n> Walker<'n> {
             dropped_warnings: 0,
             paths: vec![(ROOT, Seg::Key(""))],
             regex_rules: 0,
+            foreign: std::collections::BTreeMap::new(),
         }
     }
 
@@ -1206,7 +1235,17 @@ impl<'n> Walker<'n> {
         let doc_at = At { node: doc, path: ROOT };
         match k.layout {
             Layout::Sections { policy, recall, embedder } => {
-                let Some(mut top) = self.sections(doc_at, &[policy, recall, embedder]) else { return cfg };
+                let Some(mut top) = self.sections(doc_at, &[policy, recall, embedder, FOREIGN_SECTIONS]) else {
+                    return cfg;
+                };
+                if let Some(at) = top.take(FOREIGN_SECTIONS) {
+                    match json_of(at.node) {
+                        serde_json::Value::Object(table) => {
+                            self.foreign.insert(FOREIGN_SECTIONS[0].to_owned(), serde_json::Value::Object(table));
+                        }
+                        _ => self.type_error(at, k.table_word),
+                    }
+                }
                 if let Some(at) = top.take(policy)
                     && let Some(mut f) = self.fields(at, &k.policy_keys())
                 {

@@ -1,6 +1,15 @@
-//! The server's settings: limits with sane defaults, every one configurable.
+//! The server's settings: limits with sane defaults, every one configurable in the `[server]`
+//! section of `memory.toml` (handed over by the one configuration loader, validated here as
+//! strictly: an unknown key or a wrong type is an error naming its path) and, for the rate,
+//! by `MEMORY_RATE_PER_SECOND`.
 
 use std::time::Duration;
+
+use memory_core::{Error, Result};
+use serde::Deserialize;
+
+/// The configuration section this crate owns.
+pub const SECTION: &str = "server";
 
 /// How the server runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,11 +35,90 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 8 * 1024 * 1024,
             max_batch: memory_engine::MAX_BATCH,
-            max_recall_limit: 100,
+            max_recall_limit: memory_engine::MAX_RECALL_LIMIT,
             request_timeout: Duration::from_secs(30),
             rate_per_second: 1000,
             rate_burst: 2000,
             flush_every: Duration::from_secs(60),
         }
+    }
+}
+
+/// `[server]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    max_body_bytes: Option<usize>,
+    max_batch: Option<usize>,
+    max_recall_limit: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    rate_per_second: Option<u32>,
+    rate_burst: Option<u32>,
+    flush_every_secs: Option<u64>,
+}
+
+impl ServerConfig {
+    /// The defaults, overridden by the `[server]` section (when there is one), then by
+    /// `MEMORY_RATE_PER_SECOND` in `env` (a lookup of environment variables).
+    pub fn load(section: Option<&serde_json::Value>, env: impl Fn(&str) -> Option<String>) -> Result<ServerConfig> {
+        let s: Section = match section {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| Error::invalid_input(format!("invalid configuration: {SECTION}: {e}")))?,
+            None => Section::default(),
+        };
+        let d = ServerConfig::default();
+        let positive = |name: &str, v: Option<usize>, default: usize| match v {
+            Some(0) => {
+                Err(Error::invalid_input(format!("invalid configuration: {SECTION}.{name}: must be at least 1")))
+            }
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let mut c = ServerConfig {
+            max_body_bytes: positive("max_body_bytes", s.max_body_bytes, d.max_body_bytes)?,
+            max_batch: positive("max_batch", s.max_batch, d.max_batch)?.min(memory_engine::MAX_BATCH),
+            max_recall_limit: positive("max_recall_limit", s.max_recall_limit, d.max_recall_limit)?
+                .min(memory_engine::MAX_RECALL_LIMIT),
+            request_timeout: Duration::from_secs(positive(
+                "request_timeout_secs",
+                s.request_timeout_secs.map(|v| v as usize),
+                30,
+            )? as u64),
+            rate_per_second: s.rate_per_second.unwrap_or(d.rate_per_second),
+            rate_burst: s.rate_burst.unwrap_or(d.rate_burst),
+            flush_every: Duration::from_secs(
+                positive("flush_every_secs", s.flush_every_secs.map(|v| v as usize), 60)? as u64
+            ),
+        };
+        if let Some(raw) = env("MEMORY_RATE_PER_SECOND") {
+            c.rate_per_second = raw.trim().parse().map_err(|_| {
+                Error::invalid_input(format!(
+                    "MEMORY_RATE_PER_SECOND: expected a whole number (0: no limit), got {raw:?}"
+                ))
+            })?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_section_overrides_defaults_and_rejects_unknown_keys() {
+        let none = |_: &str| None;
+        assert_eq!(ServerConfig::load(None, none).unwrap(), ServerConfig::default());
+        let v = serde_json::json!({ "max_body_bytes": 1024, "rate_per_second": 5, "request_timeout_secs": 2 });
+        let c = ServerConfig::load(Some(&v), none).unwrap();
+        assert_eq!((c.max_body_bytes, c.rate_per_second, c.request_timeout), (1024, 5, Duration::from_secs(2)));
+        let e = ServerConfig::load(Some(&serde_json::json!({ "colour": 1 })), none).unwrap_err();
+        assert!(e.message().contains("server") && e.message().contains("colour"), "{e}");
+        let e = ServerConfig::load(Some(&serde_json::json!({ "max_batch": 0 })), none).unwrap_err();
+        assert!(e.message().contains("server.max_batch"), "{e}");
+        let env = |k: &str| (k == "MEMORY_RATE_PER_SECOND").then(|| "0".to_owned());
+        assert_eq!(ServerConfig::load(None, env).unwrap().rate_per_second, 0);
+        let bad = |_: &str| Some("lots".to_owned());
+        assert!(ServerConfig::load(None, bad).is_err());
     }
 }

@@ -133,7 +133,7 @@ async fn every_tool_over_the_stdio_transport() {
 
     let reported: Reported =
         ok(&call(&client, "memory_report_outcome", json!({ "memory_ids": [id], "outcome": "helpful" })).await);
-    assert_eq!(reported.memory_ids, [id.clone()]);
+    assert_eq!(reported.memory_ids, std::slice::from_ref(&id));
     assert!((reported.reward - 1.0).abs() < f64::EPSILON);
 
     let promoted: PromotedDto = ok(&call(&client, "memory_promote", json!({ "id": id, "to": "shared" })).await);

@@ -9,6 +9,11 @@
 //! readers): on the next write after the interval, or from the store's checkpoint thread when
 //! no write follows; and once more, fully, when the store closes, after its readers are gone.
 //!
+//! Writes are group-committed: the writes waiting for the writer at one moment run in one
+//! IMMEDIATE transaction, each in its own savepoint (a failing one is rolled back alone), and
+//! share one commit, so one fsync. Each learns its result only after that commit, so nothing
+//! is acknowledged before it is durable; a failed commit fails every write of the group.
+//!
 //! Every method here blocks; callers run them on tokio's blocking pool.
 
 use std::fmt;
@@ -16,8 +21,8 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memory_core::Result;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use memory_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Classify;
 use crate::schema;
@@ -28,8 +33,16 @@ pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
 pub(crate) struct Connections {
     writer: Mutex<Writer>,
+    /// Writes waiting for the writer; whoever holds it next runs them all (group commit).
+    pending: Mutex<Vec<Job>>,
     readers: Option<ReaderPool>,
 }
+
+/// One queued write: runs in its savepoint of the group's transaction (or learns why the
+/// transaction could not begin) and returns what tells its caller the outcome once the commit
+/// is known (`Some(error)` when the commit failed).
+type Job = Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Completion + Send>;
+type Completion = Box<dyn FnOnce(Option<&Error>) + Send>;
 
 struct Writer {
     conn: Connection,
@@ -73,12 +86,16 @@ impl Connections {
     pub(crate) fn file(writer: Connection, path: PathBuf, max_idle_readers: usize, busy: Duration) -> Self {
         let readers = ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle: max_idle_readers, busy };
         let writer = Writer { conn: writer, checkpointed: Some(Instant::now()), dirty: false };
-        Connections { writer: Mutex::new(writer), readers: Some(readers) }
+        Connections { writer: Mutex::new(writer), pending: Mutex::new(Vec::new()), readers: Some(readers) }
     }
 
     /// One connection for everything (an in-memory database is private to its connection).
     pub(crate) fn single(conn: Connection) -> Self {
-        Connections { writer: Mutex::new(Writer { conn, checkpointed: None, dirty: false }), readers: None }
+        Connections {
+            writer: Mutex::new(Writer { conn, checkpointed: None, dirty: false }),
+            pending: Mutex::new(Vec::new()),
+            readers: None,
+        }
     }
 
     /// Runs `f` on the writer connection, with nothing else writing meanwhile; afterwards
@@ -96,14 +113,38 @@ impl Connections {
         lock(&self.writer).checkpoint_if_due(CHECKPOINT_INTERVAL);
     }
 
-    /// Runs `f` in an IMMEDIATE transaction of the writer and commits when it returns `Ok`.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` in a write transaction of the writer, shared with the other writes waiting at
+    /// the same moment (see the module documentation); what `f` did is kept when it returns
+    /// `Ok` and the group commits, and rolled back when it returns an error.
+    pub(crate) fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (done, outcome) = std::sync::mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |conn: std::result::Result<&Connection, &Error>| {
+            let out = match conn {
+                Ok(conn) => in_savepoint(conn, f),
+                Err(e) => Err(Error::new(e.kind(), e.message())),
+            };
+            Box::new(move |commit: Option<&Error>| {
+                let out = match commit {
+                    Some(e) => Err(Error::new(e.kind(), e.message())),
+                    None => out,
+                };
+                let _ = done.send(out);
+            })
+        });
+        lock(&self.pending).push(job);
+        // Whoever holds the writer next runs every queued job, ours included; when another
+        // leader took ours, its outcome was sent before that leader let the writer go.
         self.with_writer(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).classify()?;
-            let out = f(&tx)?;
-            tx.commit().classify()?;
-            Ok(out)
-        })
+            let jobs = std::mem::take(&mut *lock(&self.pending));
+            if !jobs.is_empty() {
+                run_group(conn, jobs);
+            }
+            Ok(())
+        })?;
+        outcome.recv().unwrap_or_else(|_| Err(Error::internal("a grouped write was lost (its group panicked)")))
     }
 
     /// Runs `f` in a read transaction, so it sees one snapshot even across statements.
@@ -121,6 +162,41 @@ impl Connections {
             idle.push(conn);
         }
         out
+    }
+}
+
+/// Runs `jobs` in one IMMEDIATE transaction and tells each its outcome after the commit.
+fn run_group(conn: &mut Connection, jobs: Vec<Job>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate).classify() {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Nothing ran (the database is busy past its timeout): every job learns why.
+            for job in jobs {
+                job(Err(&e))(Some(&e));
+            }
+            return;
+        }
+    };
+    let completions: Vec<Completion> = jobs.into_iter().map(|job| job(Ok(&tx))).collect();
+    let committed = tx.commit().classify();
+    let error = committed.err();
+    for complete in completions {
+        complete(error.as_ref());
+    }
+}
+
+/// Runs `f` in a savepoint: kept when it succeeds, rolled back when it fails.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT grouped_write").classify()?;
+    match f(conn) {
+        Ok(out) => {
+            conn.execute_batch("RELEASE grouped_write").classify()?;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO grouped_write; RELEASE grouped_write");
+            Err(e)
+        }
     }
 }
 

@@ -130,14 +130,15 @@ impl SqliteStore {
         blocking(move || inner.conns.read(f)).await
     }
 
-    /// Runs `f` on the blocking pool, in a write transaction committed when `f` succeeds.
+    /// Runs `f` on the blocking pool, in a write transaction (group-committed with the writes
+    /// waiting beside it, see `connections`); kept when `f` succeeds and the group commits.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        blocking(move || inner.conns.write(|tx| f(tx))).await
+        blocking(move || inner.conns.write(f)).await
     }
 }
 

@@ -90,7 +90,13 @@ pub const RULES: &[Rule] = &[
         banned: &[SERVING, TERMINAL],
     },
     Rule { krate: "memory-server", workspace: &["memory-engine", "memory-core"], banned: &[DRIVERS, SEARCH, TERMINAL] },
-    Rule { krate: "memory-cli", workspace: &["memory-engine", "memory-core"], banned: &[DRIVERS, SEARCH, SERVING] },
+    // Hosts the server (`memory serve`, `memory mcp`) and uses its client; the policy commands
+    // validate and ask policy files without any store.
+    Rule {
+        krate: "memory-cli",
+        workspace: &["memory-engine", "memory-core", "memory-policy", "memory-server"],
+        banned: &[DRIVERS, SEARCH, SERVING],
+    },
     // Test support: generic over `Store`, so it never names a concrete backend.
     Rule { krate: "memory-testkit", workspace: &["memory-core"], banned: &[] },
     Rule { krate: "xtask", workspace: &[], banned: &[] },

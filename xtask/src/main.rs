@@ -2,6 +2,7 @@
 //! does. `cargo xtask help` lists the commands.
 
 mod bench;
+mod bench_server;
 mod layering;
 mod metadata;
 mod models;
@@ -134,4 +135,25 @@ fn tidy_step() -> Result<(), Failure> {
         eprintln!("{p}");
     }
     Err(Failure::check(format!("{} tidy problem(s)", problems.len())))
+}
+
+/// The layering and tidy checks as ordinary tests, so `cargo test --workspace` (and with it
+/// `.ci/run`) enforces them, not only `cargo xtask ci`.
+#[cfg(test)]
+mod workspace_checks {
+    #[test]
+    fn the_workspace_keeps_its_layering() {
+        let workspace = crate::metadata::load().expect("cargo metadata");
+        let violations = crate::layering::check(&workspace);
+        let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        assert!(lines.is_empty(), "layering violations:\n{}", lines.join("\n"));
+    }
+
+    #[test]
+    fn the_workspace_is_tidy() {
+        let workspace = crate::metadata::load().expect("cargo metadata");
+        let problems = crate::tidy::check_workspace(&workspace).expect("tidy reads the sources");
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(lines.is_empty(), "tidy problems:\n{}", lines.join("\n"));
+    }
 }

@@ -7,8 +7,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use memory_core::NamespaceFilter;
 use memory_engine::MAX_RECALL_LIMIT;
-use memory_engine::core::NamespaceFilter;
 use memory_server::client::{Acting as Headers, Client};
 use memory_server::dto::{
     CreateMemory, CreateNamespace, Forgotten, MemoryDto, NamespaceChange, NamespaceDto, NamespaceList, OutcomeBody,
@@ -42,8 +42,8 @@ pub struct ServerFile {
 /// Where a command runs.
 #[derive(Debug)]
 pub enum Backend {
-    /// On the home's engine.
-    Local(Session),
+    /// On the home's engine (boxed: a session is large, and a backend lives once per command).
+    Local(Box<Session>),
     /// Against a server.
     Remote(Client),
 }
@@ -73,13 +73,13 @@ impl Backend {
             headers.operator = acting == Acting::Operator;
             return Ok(Backend::Remote(Client::new(&server.url, &server.key, wait)?.acting(headers)));
         }
-        Ok(Backend::Local(Session::open(global, acting, err)?))
+        Ok(Backend::Local(Box::new(Session::open(global, acting, err)?)))
     }
 
     /// Finishes the command (see [`Session::close`]).
     pub fn close(self, result: Result<Status, CliError>, err: &mut dyn Write) -> Result<Status, CliError> {
         match self {
-            Backend::Local(session) => session.close(result, err),
+            Backend::Local(session) => (*session).close(result, err),
             Backend::Remote(_) => result,
         }
     }

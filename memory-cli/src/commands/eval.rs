@@ -5,9 +5,9 @@
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use memory_engine::embed::EmbedderSpec;
+use memory_engine::EmbedderSpec;
+use memory_engine::Fusion;
 use memory_engine::eval::{self, EvalOptions, EvalPhase, EvalProgress, EvalReport, Metrics};
-use memory_engine::index::Fusion;
 
 use crate::args::EvalArgs;
 use crate::error::{CliError, Status};

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use memory_engine::core::{Principal, TenantId};
+use memory_core::{Principal, TenantId};
 use memory_engine::{Caller, Engine, Home, HomeOptions, Identity};
 
 use super::parse;

@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
+use memory_core::{Layer, Timestamp};
 use memory_engine::MAX_RECALL_LIMIT;
-use memory_engine::core::{Layer, Timestamp};
 use memory_server::dto::{
     CreateMemory, ExplainDto, MemoryDto, OutcomeBody, RecallBody, RecallFilters, RecallResponse, WrittenDto,
 };

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use memory_core::{DefaultAccess, NamespaceFilter, NamespaceKey, NamespaceStatus, Sensitivity};
 use memory_engine::VerifyReport;
-use memory_engine::core::{DefaultAccess, NamespaceFilter, NamespaceKey, NamespaceStatus, Sensitivity};
 use memory_server::dto::{CreateNamespace, NamespaceDto, UpdateNamespace};
 
 use super::backend::Backend;

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use memory_engine::core::{Category, Confidence, Layer, MemoryId, Metadata, NamespaceKey, Timestamp};
+use memory_core::{Category, Confidence, Layer, MemoryId, Metadata, NamespaceKey, Timestamp};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -13,8 +13,8 @@ pub fn namespace(flag: &str, raw: &str) -> Result<NamespaceKey, CliError> {
 }
 
 /// A value of one of the core's text enums (layer, sensitivity, kind, status, ...).
-pub fn text_enum<T: FromStr<Err = memory_engine::core::Error>>(flag: &str, raw: &str) -> Result<T, CliError> {
-    raw.parse().map_err(|e: memory_engine::core::Error| CliError::invalid_input(format!("{flag}: {}", e.message())))
+pub fn text_enum<T: FromStr<Err = memory_core::Error>>(flag: &str, raw: &str) -> Result<T, CliError> {
+    raw.parse().map_err(|e: memory_core::Error| CliError::invalid_input(format!("{flag}: {}", e.message())))
 }
 
 /// A layer.
@@ -43,7 +43,7 @@ pub fn timestamp(flag: &str, raw: &str) -> Result<Timestamp, CliError> {
 
 /// A memory id (a UUID).
 pub fn memory_id(raw: &str) -> Result<MemoryId, CliError> {
-    raw.parse().map_err(|e: memory_engine::core::Error| CliError::invalid_input(e.message()))
+    raw.parse().map_err(|e: memory_core::Error| CliError::invalid_input(e.message()))
 }
 
 /// A whole number in `min..=max`.

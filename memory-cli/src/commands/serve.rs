@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::SocketAddr;
 
-use memory_engine::core::{KeyScope, NamespaceKey, Permission, TenantId};
+use memory_core::{KeyScope, NamespaceKey, Permission, TenantId};
 use memory_engine::{Caller, Engine, NewKey};
 use memory_server::dto::{IssuedKeyDto, KeyDto, KeyList};
 use memory_server::{RouterOptions, ServerConfig};
@@ -58,7 +58,7 @@ pub fn serve(
         }
         let local = local_credential(&engine, &operator, &dir, &url).await?;
         writeln!(err, "memory serve: listening on {url} (home {}, embedder {})", dir.display(), session.home.embedder)?;
-        let config = ServerConfig::default();
+        let config = ServerConfig::load(session.home.sections.get(memory_server::config::SECTION), home::env_text)?;
         let flush_every = config.flush_every;
         let router = memory_server::router(
             engine.clone(),
@@ -255,7 +255,7 @@ pub fn keys(
     enum Action {
         Create(NewKey),
         List,
-        Revoke(memory_engine::core::ApiKeyId),
+        Revoke(memory_core::ApiKeyId),
     }
     let (t, action) = match &command {
         KeysCommand::Create(args) => (tenant("--tenant", &args.tenant)?, Action::Create(new_key(args, global)?)),
@@ -265,7 +265,7 @@ pub fn keys(
                 .id
                 .trim()
                 .parse()
-                .map_err(|e: memory_engine::core::Error| CliError::invalid_input(format!("ID: {}", e.message())))?;
+                .map_err(|e: memory_core::Error| CliError::invalid_input(format!("ID: {}", e.message())))?;
             (tenant("--tenant", &args.tenant)?, Action::Revoke(id))
         }
     };

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{BufReader, Write};
 
-use memory_engine::core::{MemoryFilter, NamespaceFilter, NamespaceKey, TenantId};
+use memory_core::{MemoryFilter, NamespaceFilter, NamespaceKey, TenantId};
 use memory_engine::sync::SyncReport;
 use memory_engine::{BackupReport, ExportRequest, ImportRequest, TransferReport};
 

@@ -14,6 +14,7 @@ mod policy_plan;
 mod policy_promote;
 mod safety;
 mod seeds;
+mod serve;
 mod transfer;
 
 use std::path::Path;

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use memory_core::ErrorKind;
-use memory_engine::embed::EmbedderSpec;
+use memory_embed::EmbedderSpec;
 use memory_engine::eval::{self, Dataset, EvalOptions, EvalPhase, EvalProgress, EvalReport, UNCATEGORIZED};
-use memory_engine::index::Fusion;
+use memory_index::Fusion;
 
 /// The committed dataset `name` under testdata/eval.
 fn dataset(name: &str) -> PathBuf {
@@ -17,7 +17,7 @@ fn dataset(name: &str) -> PathBuf {
 fn hash_options(fusion: Fusion) -> EvalOptions {
     EvalOptions {
         ks: vec![5, 10],
-        embedder: EmbedderSpec::Hash { dimension: memory_engine::embed::DEFAULT_HASH_DIMENSION },
+        embedder: EmbedderSpec::Hash { dimension: memory_embed::DEFAULT_HASH_DIMENSION },
         fusion,
         index_dir: None,
     }
@@ -71,7 +71,7 @@ fn a_run_reports_what_ran_and_is_deterministic() {
     assert_eq!((report.memories, report.queries, report.collections), (7, 4, 2));
     assert_eq!(report.fusion, "blend(text_weight=0.5)");
     assert!(report.embedder.model_id.starts_with("hash"), "{:?}", report.embedder);
-    assert_eq!(report.embedder.dimension, memory_engine::embed::DEFAULT_HASH_DIMENSION);
+    assert_eq!(report.embedder.dimension, memory_embed::DEFAULT_HASH_DIMENSION);
     let categories: Vec<&str> = report.by_category.keys().map(String::as_str).collect();
     assert_eq!(categories, ["multi-hop", "paraphrase", "temporal", UNCATEGORIZED]);
     assert_eq!(report.by_category.values().map(|m| m.queries()).sum::<usize>(), 4);

@@ -30,16 +30,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use memory_engine::core::{
+use memory_core::{
     Category, Confidence, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter, MemoryId, Namespace,
     NamespaceFilter, NamespaceKey, NamespaceKind, NamespaceStatus, NewMemory, Outcome, PageRequest, Permission,
     Principal, TenantId, Timestamp,
 };
-use memory_engine::policy::{Caller as Identity, KeyGrant};
 use memory_engine::{
     Caller, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest, ManualClock, MemoryInput,
     Message, RecallRequest, Written,
 };
+use memory_policy::{Caller as Identity, KeyGrant};
 
 use crate::support::{engine, who};
 

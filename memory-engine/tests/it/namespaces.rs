@@ -1,6 +1,6 @@
 //! Namespace lifecycle through the engine.
 
-use memory_engine::core::{ErrorKind, Layer, NamespaceFilter, NamespacePatch, NamespaceStatus};
+use memory_core::{ErrorKind, Layer, NamespaceFilter, NamespacePatch, NamespaceStatus};
 use memory_engine::{MemoryInput, RecallRequest};
 
 use crate::support::{engine, who};
@@ -84,7 +84,7 @@ async fn non_operators_manage_only_what_they_may_write() {
 
 #[tokio::test]
 async fn operators_issue_scoped_keys_that_authenticate_and_are_audited() {
-    use memory_engine::core::{KeyScope, NamespaceKey, PageRequest, Permission};
+    use memory_core::{KeyScope, NamespaceKey, PageRequest, Permission};
     let (e, _) = engine(CONFIG);
     let op = who("ops").as_operator();
     let new = memory_engine::NewKey {
@@ -130,7 +130,7 @@ async fn store_only_operations_never_need_the_index() {
         home.engine.flush().await.unwrap();
         id
     };
-    let index = dir.path().join("index").join(memory_engine::core::TenantId::default_tenant().path_token());
+    let index = dir.path().join("index").join(memory_core::TenantId::default_tenant().path_token());
     let meta = std::fs::read_to_string(index.join("meta.json")).unwrap();
     std::fs::write(index.join("meta.json"), meta.replace("hash-v1-d384", "another-model")).unwrap();
     let home = open().await.expect("opening a home does not open its index");

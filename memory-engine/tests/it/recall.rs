@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use memory_engine::core::{Category, Error, ErrorKind, InMemoryStore, Layer, Result};
-use memory_engine::embed::Embedder;
+use memory_core::{Category, Error, ErrorKind, InMemoryStore, Layer, Result};
+use memory_embed::Embedder;
 use memory_engine::{Engine, EngineParts, MemoryInput, RecallOutcome, RecallRequest};
 
 use crate::support::{contents, engine, who};
@@ -106,10 +106,7 @@ async fn pinned_memories_are_capped_and_deduplicated_across_namespaces() {
 #[tokio::test]
 async fn unauthenticated_callers_are_refused() {
     let (e, _) = engine("");
-    let nobody = memory_engine::Caller::new(
-        memory_engine::core::TenantId::default_tenant(),
-        memory_engine::policy::Caller::default(),
-    );
+    let nobody = memory_engine::Caller::new(memory_core::TenantId::default_tenant(), memory_policy::Caller::default());
     assert_eq!(e.recall(&nobody, &RecallRequest::new("x")).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
     assert_eq!(e.remember(&nobody, "x", None).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
 }
@@ -119,8 +116,8 @@ async fn unauthenticated_callers_are_refused() {
 async fn an_oversized_query_is_invalid_input() {
     let (e, _) = crate::support::engine("");
     let me = crate::support::who("u");
-    let request = memory_engine::RecallRequest::new("q".repeat(memory_engine::core::MAX_LONG_TEXT_BYTES + 1));
+    let request = memory_engine::RecallRequest::new("q".repeat(memory_core::MAX_LONG_TEXT_BYTES + 1));
     let err = e.recall(&me, &request).await.unwrap_err();
-    assert_eq!(err.kind(), memory_engine::core::ErrorKind::InvalidInput);
+    assert_eq!(err.kind(), memory_core::ErrorKind::InvalidInput);
     assert!(err.message().contains("the query is 65537 bytes"), "{err}");
 }

@@ -1,6 +1,6 @@
 //! The examples of seeds/000 (namespaces) and seeds/003 (memory layers), through the Rust API.
 
-use memory_engine::core::{Confidence, ErrorKind, Layer, Outcome};
+use memory_core::{Confidence, ErrorKind, Layer, Outcome};
 use memory_engine::{MemoryInput, RecallOutcome, RecallRequest};
 
 use crate::support::{contents, engine, who};

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use memory_engine::core::{InMemoryStore, Timestamp};
-use memory_engine::embed::HashEmbedder;
-use memory_engine::policy::Policy;
-use memory_engine::policy::load::{Dialect, parse};
+use memory_core::{InMemoryStore, Timestamp};
+use memory_embed::HashEmbedder;
 use memory_engine::{Caller, Engine, EngineParts, ManualClock};
+use memory_policy::Policy;
+use memory_policy::load::{Dialect, parse};
 
 /// 2026-06-01T00:00:00Z.
 pub const START: Timestamp = Timestamp::from_micros(1_780_272_000_000_000);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use memory_core::{
     InMemoryStore, Layer, Namespace, NamespaceKey, NamespaceKind, NewMemory, Store, TenantId, Timestamp,
 };
-use memory_engine::embed::{Embedder, HashEmbedder};
-use memory_engine::index::{IndexOptions, MemoryIndex, SearchQuery};
+use memory_embed::{Embedder, HashEmbedder};
 use memory_engine::sync::{SyncReport, catch_up};
+use memory_index::{IndexOptions, MemoryIndex, SearchQuery};
 
 fn ns(name: &str) -> NamespaceKey {
     NamespaceKey::new(name).unwrap()

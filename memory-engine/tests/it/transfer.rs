@@ -3,7 +3,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use memory_engine::core::{ErrorKind, Layer, Outcome, TenantId};
+use memory_core::{ErrorKind, Layer, Outcome, TenantId};
 use memory_engine::{ExportRequest, HomeOptions, ManualClock, MemoryInput, open_home};
 
 use crate::support::{START, who};
@@ -83,7 +83,7 @@ async fn export_then_import_reproduces_every_memory_byte_for_byte() {
     }
 }
 
-fn clock_now(clock: &ManualClock) -> memory_engine::core::Timestamp {
+fn clock_now(clock: &ManualClock) -> memory_core::Timestamp {
     use memory_engine::Clock;
     clock.now()
 }
@@ -138,7 +138,7 @@ async fn the_index_catches_up_after_it_is_lost() {
 /// and the audit records it brings are marked with that import as their origin.
 #[tokio::test]
 async fn an_import_is_audited_and_marks_the_records_it_brings() {
-    use memory_engine::core::PageRequest;
+    use memory_core::PageRequest;
     let clock = ManualClock::new(START);
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = home(a_dir.path(), &clock).await;

@@ -1,6 +1,6 @@
 //! Writes: deduplication, corrections, batches, observe, promotion, audit.
 
-use memory_engine::core::{AuditOutcome, Category, ErrorKind, Layer, PageRequest};
+use memory_core::{AuditOutcome, Category, ErrorKind, Layer, PageRequest};
 use memory_engine::{ListRequest, MemoryInput, Message, RecallRequest};
 
 use crate::support::{contents, engine, who};
@@ -136,7 +136,7 @@ auto_promote_min_confidence_tier = "implied"
     let me = who("u");
     let decision = MemoryInput::new(Layer::Semantic, "We chose Postgres for the ledger")
         .category(Category::new("decision").unwrap())
-        .confidence(memory_engine::core::Confidence::new(0.8).unwrap());
+        .confidence(memory_core::Confidence::new(0.8).unwrap());
     let w = e.remember_now(&me, decision).await.unwrap();
     assert_eq!(w.promoted.len(), 1, "{w:?}");
     assert_eq!(w.promoted[0].namespace.as_str(), "shared");
@@ -154,15 +154,14 @@ async fn a_repeat_adopts_what_it_did_not_state() {
     let preference = Category::new("preference").unwrap();
     let first = MemoryInput::new(Layer::Semantic, "likes tea")
         .category(preference.clone())
-        .confidence(memory_engine::core::Confidence::new(0.6).unwrap());
+        .confidence(memory_core::Confidence::new(0.6).unwrap());
     let a = e.remember_now(&me, first).await.unwrap();
     let b = e.remember_now(&me, MemoryInput::new(Layer::Semantic, "likes tea")).await.unwrap();
     assert_eq!((b.id, b.created), (a.id, false));
     assert_eq!(b.merged, Some(Default::default()), "nothing stated, nothing merged");
     let stored = e.get(&me, a.id).await.unwrap();
     assert_eq!((stored.category, stored.confidence.value()), (preference, 0.6));
-    let surer =
-        MemoryInput::new(Layer::Semantic, "likes tea").confidence(memory_engine::core::Confidence::new(0.9).unwrap());
+    let surer = MemoryInput::new(Layer::Semantic, "likes tea").confidence(memory_core::Confidence::new(0.9).unwrap());
     let c = e.remember_now(&me, surer).await.unwrap();
     assert_eq!(c.merged.unwrap().confidence.map(|c| c.value()), Some(0.9));
     let other = MemoryInput::new(Layer::Semantic, "likes tea").category(Category::new("rule").unwrap());
@@ -179,7 +178,7 @@ async fn a_denied_access_by_id_is_audited_in_the_memorys_namespace() {
     let id = e.remember(&bob, "bob's secret", None).await.unwrap().id;
     let mallory = who("mallory");
     assert_eq!(e.get(&mallory, id).await.unwrap_err().kind(), ErrorKind::NotFound);
-    let missing = memory_engine::core::MemoryId::new_v7();
+    let missing = memory_core::MemoryId::new_v7();
     assert_eq!(e.get(&mallory, missing).await.unwrap_err().kind(), ErrorKind::NotFound);
     let op = who("op").as_operator();
     let log = e.audit_log(&op, None, &PageRequest::first(100)).await.unwrap().items;

@@ -670,19 +670,24 @@ fn unknown_keys_in_engine_sections_are_errors() {
 
 #[test]
 fn the_unknown_section_message_lists_every_allowed_section() {
-    let diags = errs("[server]\nport = 1\n", Dialect::Toml);
+    let diags = errs("[serve]\nport = 1\n", Dialect::Toml);
     assert_eq!(
         diags,
         vec![Diagnostic {
-            path: "server".to_owned(),
-            message: "unknown section \"server\"; allowed sections: [namespaces], [recall], [embedder]".to_owned(),
+            path: "serve".to_owned(),
+            message: "unknown section \"serve\"; allowed sections: [namespaces], [recall], [embedder], [server]"
+                .to_owned(),
             severity: Severity::Error,
         }]
     );
     // A misspelt section next to valid ones: only it is reported.
     let diags = errs("[namespaces]\n[recal]\npinned_limit = 2\n[embedder]\nname = \"hash\"\n", Dialect::Toml);
     assert_eq!(diags.len(), 1, "{}", render(&diags));
-    has_error(&diags, "recal", "unknown section \"recal\"; allowed sections: [namespaces], [recall], [embedder]");
+    has_error(
+        &diags,
+        "recal",
+        "unknown section \"recal\"; allowed sections: [namespaces], [recall], [embedder], [server]",
+    );
 }
 
 #[test]
@@ -887,8 +892,8 @@ fn syntax_errors_name_line_and_column() {
 
 #[test]
 fn unknown_sections_and_keys_are_errors_that_list_the_allowed_keys() {
-    toml_error("[server]\nport = 1\n", "server", "unknown section \"server\"");
-    toml_error("namespace = {}\n", "namespace", "allowed sections: [namespaces], [recall], [embedder]");
+    toml_error("[sever]\nport = 1\n", "sever", "unknown section \"sever\"");
+    toml_error("namespace = {}\n", "namespace", "allowed sections: [namespaces], [recall], [embedder], [server]");
     toml_error("[namespaces]\nenable = true\n", "namespaces.enable", "unknown key \"enable\"; allowed keys: enabled,");
     toml_error(
         "[[namespaces.policies]]\nname = \"a\"\nreed = []\n",
@@ -1600,4 +1605,12 @@ fn long_values_do_not_make_long_messages() {
     assert!(diags[0].message.chars().count() <= MAX_MESSAGE_CHARS + 10);
     let diags = errs(&format!("{{\"{key}\": 1}}"), Dialect::Json);
     assert!(diags[0].path.len() < 200 && diags[0].message.len() < 1000, "{:?}", diags[0]);
+}
+
+#[test]
+fn a_server_section_is_handed_over_to_its_owner_and_must_be_a_table() {
+    let loaded = ok("[server]\nrate_per_second = 5\n", Dialect::Toml);
+    assert_eq!(loaded.sections["server"], serde_json::json!({ "rate_per_second": 5 }));
+    let diags = errs("server = 3\n", Dialect::Toml);
+    has_error(&diags, "server", "expected a table");
 }

@@ -16,7 +16,8 @@ use crate::dto::{ErrorBody, ErrorDetail};
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    // Boxed: errors travel through every `Result` of the routes, which stay small.
+    body: Box<ErrorBody>,
     retry_after: Option<u64>,
 }
 
@@ -25,7 +26,9 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.into(), details: None } },
+            body: Box::new(ErrorBody {
+                error: ErrorDetail { code: code.to_owned(), message: message.into(), details: None },
+            }),
             retry_after: None,
         }
     }
@@ -81,7 +84,7 @@ impl From<memory_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let mut response = (self.status, axum::Json(*self.body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {

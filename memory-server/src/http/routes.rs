@@ -547,13 +547,14 @@ async fn export(
     Extension(caller): Extension<Caller>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
-    let mut request = ExportRequest::default();
-    request.namespaces = q
-        .namespace
-        .as_deref()
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
-        .unwrap_or_default();
-    request.audit = q.audit.unwrap_or(false);
+    let request = ExportRequest {
+        namespaces: q
+            .namespace
+            .as_deref()
+            .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        audit: q.audit.unwrap_or(false),
+    };
     let mut out: Vec<u8> = Vec::new();
     app.engine.export(&caller, &request, &mut out, &mut |_| {}).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())

@@ -1,2 +1,5 @@
+//! End-to-end tests of the HTTP API: a real server on a loopback port over a real SQLite home.
+
 mod api;
+mod isolation;
 mod support;

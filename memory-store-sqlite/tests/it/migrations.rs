@@ -60,7 +60,13 @@ fn a_file_that_is_not_a_database_is_an_error() {
 
 /// Turns a current database back into what schema version 3 created: no identity, dedupe by
 /// namespace only, audit details as free text without an origin (migration 4).
+fn downgrade_to_version_4(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch("ALTER TABLE api_keys DROP COLUMN admin; PRAGMA user_version = 4;").unwrap();
+}
+
 fn downgrade_to_version_3(dir: &std::path::Path) {
+    downgrade_to_version_4(dir);
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch(
         "DROP TABLE store_identity; DROP INDEX audit_tenant_namespace_id; \
@@ -152,4 +158,20 @@ async fn a_version_3_database_gets_an_identity_per_layer_dedupe_and_structured_a
     working.expires_at = Some(at(1000));
     let outcomes = store.put_memories(&t, vec![working]).await.unwrap();
     assert!(outcomes[0].created(), "the same content in another layer is a new memory: {outcomes:?}");
+}
+
+#[tokio::test]
+async fn a_version_4_database_keeps_its_keys_which_are_not_admin_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let mut key = memory_testkit::fixtures::api_key(&t, "s3cret");
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_api_key(key.clone()).await.unwrap();
+    }
+    downgrade_to_version_4(dir.path());
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    key.admin = false;
+    assert_eq!(store.get_api_key(&t, key.id).await.unwrap(), Some(key));
 }
