@@ -34,8 +34,9 @@ pub struct SqliteOptions {
 }
 
 impl SqliteOptions {
-    /// Default readers kept idle: enough for a few concurrent requests on a small machine.
-    pub const DEFAULT_MAX_IDLE_READERS: usize = 4;
+    /// Default readers kept idle: as many as a busy server runs at once (64 connections), so
+    /// a request never pays for opening a reader and preparing its statements again.
+    pub const DEFAULT_MAX_IDLE_READERS: usize = 64;
 
     /// Default [`SqliteOptions::busy_timeout`]: long enough for dozens of processes to take
     /// their turn, short enough that a stuck one is reported.

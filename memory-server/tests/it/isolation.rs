@@ -4,10 +4,13 @@
 //! keys (random principal, random `read` / `read_write` scopes over random subsets of their
 //! tenant's namespaces, now and then over a name that exists only in the other tenant or
 //! nowhere, or no scopes; a random default namespace), and a random sequence of requests with
-//! random keys: remember (explicit namespace or none), batch remember, recall (no namespaces,
-//! `["*"]`, explicit lists that mix the caller's names, the other tenant's names and unknown
-//! ones), get, list, delete, outcome reports, promotion, the namespace catalog, export (with
-//! and without audit records), and archive / restore / delete of namespaces by the admins.
+//! random keys (now and then with an untrusted `X-Memory-Principal` header, which must change
+//! nothing): remember (explicit namespace or none), observe, batch remember, recall (no
+//! namespaces, `["*"]`, explicit lists that mix the caller's names, the other tenant's names
+//! and unknown ones), get, list, delete, outcome reports, promotion, the namespace catalog and
+//! one namespace, the audit log, export (with and without audit records), archive / restore /
+//! delete of namespaces by the admins, and key changes by the admins (new scopes, which apply
+//! from the next request on; revocation, refused to the other tenant's admin with 404).
 //!
 //! The oracle is SPEC 4 for exactly these constructs (no configuration file): a key with scopes
 //! reads exactly its scoped namespaces that are not archived or deleted and writes exactly its
