@@ -216,6 +216,23 @@ impl Engine {
         Ok(written)
     }
 
+    /// The memories `written` names, as stored now, in the same order: what front ends answer
+    /// a write with. One store read; no second plan, since each write target was readable by
+    /// the writer (a write never lands where its writer cannot read).
+    pub async fn written_memories(&self, caller: &Caller, written: &[Written]) -> Result<Vec<Memory>> {
+        let ids: Vec<MemoryId> = written.iter().map(|w| w.id).collect();
+        let found = self.inner.store.get_memories(&caller.tenant, &ids).await?;
+        written
+            .iter()
+            .map(|w| {
+                found.iter().find(|m| m.id == w.id).cloned().ok_or_else(|| {
+                    // Deleted by another request between the write and this read.
+                    Error::not_found(format!("memory {} not found", w.id))
+                })
+            })
+            .collect()
+    }
+
     async fn write_one(&self, caller: &Caller, input: MemoryInput, op: &str) -> Result<Written> {
         let mut written = self.write(caller, vec![input], op).await?;
         Ok(written.pop().expect("one input, one result"))

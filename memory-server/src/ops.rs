@@ -19,11 +19,11 @@ pub fn with_session_key(caller: &Caller, session_key: Option<&str>) -> Result<Ca
     }
 }
 
-/// The wire answer of a write: the memory as stored now (a repeat returns the memory that
-/// already held the content, with what it absorbed).
-pub async fn written(engine: &Engine, caller: &Caller, w: &Written) -> Result<WrittenDto> {
-    let memory = engine.get(caller, w.id).await?;
-    Ok(WrittenDto::new(w, &memory))
+/// The wire answers of writes: each memory as stored now (a repeat returns the memory that
+/// already held the content, with what it absorbed), read back in one go.
+pub async fn written(engine: &Engine, caller: &Caller, all: &[Written]) -> Result<Vec<WrittenDto>> {
+    let memories = engine.written_memories(caller, all).await?;
+    Ok(all.iter().zip(&memories).map(|(w, m)| WrittenDto::new(w, m)).collect())
 }
 
 /// Remembers one memory. `default_namespace` is the front end's default write namespace
@@ -41,7 +41,8 @@ pub async fn store(
     }
     let caller = with_session_key(caller, body.session_key.as_deref())?;
     let w = engine.remember_now(&caller, input).await?;
-    written(engine, &caller, &w).await
+    let mut one = written(engine, &caller, std::slice::from_ref(&w)).await?;
+    one.pop().ok_or_else(|| Error::internal("a write answered no memory"))
 }
 
 /// Remembers a batch, validated whole, each at most `max_batch`.
@@ -71,11 +72,7 @@ pub async fn store_batch(
     }
     let caller = with_session_key(caller, body.session_key.as_deref())?;
     let all = engine.remember_batch(&caller, inputs).await?;
-    let mut out = Vec::with_capacity(all.len());
-    for w in &all {
-        out.push(written(engine, &caller, w).await?);
-    }
-    Ok(out)
+    written(engine, &caller, &all).await
 }
 
 /// Recalls.

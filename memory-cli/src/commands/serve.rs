@@ -270,8 +270,7 @@ pub fn keys(
         }
     };
     // Keys are managed as the operator; the principal flag names the key's principal here.
-    let mut options = GlobalArgs { principal: None, ..global.clone() };
-    options.principal = None;
+    let options = GlobalArgs { principal: None, ..global.clone() };
     let session = Session::open(&options, Acting::Operator, err)?;
     let mut caller = session.caller.clone();
     caller.tenant = t.clone();

@@ -254,10 +254,7 @@ async fn observe(
     }
     let messages = body.messages.iter().map(|m| Message { role: m.role.clone(), content: m.content.clone() }).collect();
     let written = app.engine.observe(&caller, None, body.namespace.as_deref(), messages).await?;
-    let mut memories = Vec::with_capacity(written.len());
-    for w in &written {
-        memories.push(ops::written(&app.engine, &caller, w).await?);
-    }
+    let memories = ops::written(&app.engine, &caller, &written).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Observed { memories })).into_response())
 }
 

@@ -348,11 +348,7 @@ fn requests_of_another_tenant_are_always_404() {
     let alice = alice_key(&s);
     let id = s.remember(&alice, "tenant A secret", None);
     // A key of another tenant, issued by the home's operator.
-    let other = {
-        let dir = s.dir.path().to_path_buf();
-        drop(dir);
-        other_tenant_key(&s)
-    };
+    let other = s.other_tenant_key();
     let (status, answer) = s.call("GET", &format!("/v1/memories/{id}"), Some(&other), None);
     assert_eq!((status, code(&answer)), (404, "not_found"));
     let (status, _) = s.call("DELETE", &format!("/v1/memories/{id}"), Some(&other), None);
@@ -371,27 +367,6 @@ fn requests_of_another_tenant_are_always_404() {
     assert_eq!(page["memories"].as_array().unwrap().len(), 0);
     let (_, keys) = s.call("GET", "/v1/keys", Some(&other), None);
     assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["tenant"] == "acme"));
-}
-
-/// An admin key of tenant `acme`, made through the API of the default tenant's admin? No: an
-/// admin key manages its own tenant only, so it is made by the engine on the same home.
-fn other_tenant_key(s: &TestServer) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut options = memory_engine::HomeOptions::new(s.dir.path());
-        options.embedder = Some("hash".into());
-        let home = memory_engine::open_home(options).await.unwrap();
-        let tenant = memory_core::TenantId::new("acme").unwrap();
-        let operator = memory_engine::Caller::new(tenant, memory_engine::Identity::default()).as_operator();
-        let key = memory_engine::NewKey {
-            principal: "alice".into(),
-            label: "acme admin".into(),
-            scopes: vec![],
-            default_namespace: None,
-            admin: true,
-        };
-        home.engine.create_key(&operator, key).await.unwrap().secret
-    })
 }
 
 #[test]

@@ -268,7 +268,7 @@ impl Run {
     fn new(seed: u64) -> Run {
         let mut rng = Rng(seed);
         let server = TestServer::start();
-        let acme = other_tenant_key(&server);
+        let acme = server.other_tenant_key();
         let admin = |tenant: usize, secret: String| Who {
             label: format!("admin key of tenant {tenant}"),
             tenant,
@@ -1529,27 +1529,6 @@ fn encode(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// An admin key of tenant `acme`: an admin key manages its own tenant only, so it is made by the
-/// engine on the same home (as in `api.rs`).
-fn other_tenant_key(s: &TestServer) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut options = memory_engine::HomeOptions::new(s.dir.path());
-        options.embedder = Some("hash".into());
-        let home = memory_engine::open_home(options).await.unwrap();
-        let tenant = memory_core::TenantId::new("acme").unwrap();
-        let operator = memory_engine::Caller::new(tenant, memory_engine::Identity::default()).as_operator();
-        let key = memory_engine::NewKey {
-            principal: "alice".into(),
-            label: "acme admin".into(),
-            scopes: vec![],
-            default_namespace: None,
-            admin: true,
-        };
-        home.engine.create_key(&operator, key).await.unwrap().secret
-    })
 }
 
 /// splitmix64: small, seedable, good enough for test generation.

@@ -119,6 +119,27 @@ impl TestServer {
         answer["secret"].as_str().unwrap().to_owned()
     }
 
+    /// An admin key of another tenant (`acme`). An admin key manages its own tenant only, so it
+    /// is made by the engine on the same home, as an installation operator would.
+    pub fn other_tenant_key(&self) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut options = HomeOptions::new(self.dir.path());
+            options.embedder = Some("hash".into());
+            let home = memory_engine::open_home(options).await.unwrap();
+            let tenant = memory_core::TenantId::new("acme").unwrap();
+            let operator = Caller::new(tenant, memory_engine::Identity::default()).as_operator();
+            let key = NewKey {
+                principal: "alice".into(),
+                label: "acme admin".into(),
+                scopes: vec![],
+                default_namespace: None,
+                admin: true,
+            };
+            home.engine.create_key(&operator, key).await.unwrap().secret
+        })
+    }
+
     /// Creates a namespace as the admin.
     pub fn namespace(&self, key: &str) {
         let (status, answer) =
