@@ -21,10 +21,11 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memory_core::{Error, Result};
+use memory_core::{Error, Memory, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Classify;
+use crate::event_log::EventLog;
 use crate::schema;
 
 /// Longest time committed writes stay in the WAL only (SQLite's own checkpoint waits for
@@ -36,12 +37,27 @@ pub(crate) struct Connections {
     /// Writes waiting for the writer; whoever holds it next runs them all (group commit).
     pending: Mutex<Vec<Job>>,
     readers: Option<ReaderPool>,
+    /// The event logs of a file store: each group's created memories are appended after its
+    /// commit, under the log lock taken before its transaction began.
+    log: Option<EventLog>,
 }
 
 /// One queued write: runs in its savepoint of the group's transaction (or learns why the
-/// transaction could not begin) and returns what tells its caller the outcome once the commit
-/// is known (`Some(error)` when the commit failed).
-type Job = Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Completion + Send>;
+/// transaction could not begin).
+struct Job {
+    /// Whether it may create memories, whose lines go to the event log after the commit.
+    logs: bool,
+    run: Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Ran + Send>,
+}
+
+/// What a job leaves once it ran: the memories it created (for the event log) and what tells
+/// its caller the outcome once the commit and the log append are known (`Some(error)` when
+/// either failed).
+struct Ran {
+    created: Vec<Memory>,
+    complete: Completion,
+}
+
 type Completion = Box<dyn FnOnce(Option<&Error>) + Send>;
 
 struct Writer {
@@ -83,10 +99,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Connections {
     /// A file database: `writer` is configured and migrated; readers open on demand.
-    pub(crate) fn file(writer: Connection, path: PathBuf, max_idle_readers: usize, busy: Duration) -> Self {
+    pub(crate) fn file(
+        writer: Connection,
+        path: PathBuf,
+        max_idle_readers: usize,
+        busy: Duration,
+        log: EventLog,
+    ) -> Self {
         let readers = ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle: max_idle_readers, busy };
         let writer = Writer { conn: writer, checkpointed: Some(Instant::now()), dirty: false };
-        Connections { writer: Mutex::new(writer), pending: Mutex::new(Vec::new()), readers: Some(readers) }
+        Connections {
+            writer: Mutex::new(writer),
+            pending: Mutex::new(Vec::new()),
+            readers: Some(readers),
+            log: Some(log),
+        }
     }
 
     /// One connection for everything (an in-memory database is private to its connection).
@@ -95,6 +122,7 @@ impl Connections {
             writer: Mutex::new(Writer { conn, checkpointed: None, dirty: false }),
             pending: Mutex::new(Vec::new()),
             readers: None,
+            log: None,
         }
     }
 
@@ -120,27 +148,48 @@ impl Connections {
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.enqueue(false, move |conn| f(conn).map(|out| (out, Vec::new())))
+    }
+
+    /// [`Connections::write`] for a write that creates memories: `f` also returns them, and
+    /// their event log lines are appended after the group's commit (one write and one sync per
+    /// file for the whole group) before the write is acknowledged. When the append fails, the
+    /// write fails although its rows are stored (see `event_log`).
+    pub(crate) fn write_logged<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+    ) -> Result<T> {
+        self.enqueue(true, f)
+    }
+
+    fn enqueue<T: Send + 'static>(
+        &self,
+        logs: bool,
+        f: impl FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+    ) -> Result<T> {
         let (done, outcome) = std::sync::mpsc::sync_channel::<Result<T>>(1);
-        let job: Job = Box::new(move |conn: std::result::Result<&Connection, &Error>| {
-            let out = match conn {
-                Ok(conn) => in_savepoint(conn, f),
-                Err(e) => Err(Error::new(e.kind(), e.message())),
+        let run = Box::new(move |conn: std::result::Result<&Connection, &Error>| {
+            let (out, created) = match conn.and_then(|conn| Ok(in_savepoint(conn, f))) {
+                Ok(Ok((out, created))) => (Ok(out), created),
+                Ok(Err(e)) => (Err(e), Vec::new()),
+                Err(e) => (Err(Error::new(e.kind(), e.message())), Vec::new()),
             };
-            Box::new(move |commit: Option<&Error>| {
-                let out = match commit {
+            let complete: Completion = Box::new(move |failed: Option<&Error>| {
+                let out = match failed {
                     Some(e) => Err(Error::new(e.kind(), e.message())),
                     None => out,
                 };
                 let _ = done.send(out);
-            })
+            });
+            Ran { created, complete }
         });
-        lock(&self.pending).push(job);
+        lock(&self.pending).push(Job { logs, run });
         // Whoever holds the writer next runs every queued job, ours included; when another
         // leader took ours, its outcome was sent before that leader let the writer go.
         self.with_writer(|conn| {
             let jobs = std::mem::take(&mut *lock(&self.pending));
             if !jobs.is_empty() {
-                run_group(conn, jobs);
+                run_group(conn, jobs, self.log.as_ref());
             }
             Ok(())
         })?;
@@ -165,46 +214,82 @@ impl Connections {
     }
 }
 
-/// Runs `jobs` in one IMMEDIATE transaction and tells each its outcome after the commit.
-fn run_group(conn: &mut Connection, jobs: Vec<Job>) {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate).classify() {
-        Ok(tx) => tx,
-        Err(e) => {
-            // Nothing ran (the database is busy past its timeout): every job learns why.
-            for job in jobs {
-                job(Err(&e))(Some(&e));
-            }
-            return;
+/// Runs `jobs` in one IMMEDIATE transaction, appends the memories they created to the event
+/// log, and then tells each its outcome. When a job may log, the log lock is taken before the
+/// transaction begins and held until the lines are written, so log order is commit order
+/// across processes too.
+fn run_group(conn: &mut Connection, jobs: Vec<Job>, log: Option<&EventLog>) {
+    let fail_all = |jobs: Vec<Job>, e: &Error| {
+        for job in jobs {
+            ((job.run)(Err(e)).complete)(Some(e));
         }
     };
-    let completions: Vec<Completion> = jobs.into_iter().map(|job| job(Ok(&tx))).collect();
-    let committed = tx.commit().classify();
-    let error = committed.err();
-    for complete in completions {
-        complete(error.as_ref());
+    let held = match log {
+        Some(log) if jobs.iter().any(|j| j.logs) => match log.lock() {
+            Ok(held) => Some((log, held)),
+            Err(e) => return fail_all(jobs, &e),
+        },
+        _ => None,
+    };
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate).classify() {
+        Ok(tx) => tx,
+        // Nothing ran (the database is busy past its timeout): every job learns why.
+        Err(e) => return fail_all(jobs, &e),
+    };
+    let mut ran: Vec<Ran> = jobs.into_iter().map(|job| (job.run)(Ok(&tx))).collect();
+    if let Err(e) = tx.commit().classify() {
+        for r in ran {
+            (r.complete)(Some(&e));
+        }
+        return;
+    }
+    let logged: Vec<bool> = ran.iter().map(|r| !r.created.is_empty()).collect();
+    let created: Vec<Memory> = ran.iter_mut().flat_map(|r| std::mem::take(&mut r.created)).collect();
+    let appended = match &held {
+        Some((log, held)) if !created.is_empty() => log.append(held, &created).err(),
+        _ => None,
+    };
+    drop(held);
+    for (r, logged) in ran.into_iter().zip(logged) {
+        (r.complete)(appended.as_ref().filter(|_| logged));
     }
 }
 
 /// Runs `f` in a savepoint: kept when it succeeds, rolled back when it fails.
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT grouped_write").classify()?;
+    run(conn, "SAVEPOINT grouped_write")?;
     match f(conn) {
         Ok(out) => {
-            conn.execute_batch("RELEASE grouped_write").classify()?;
+            run(conn, "RELEASE grouped_write")?;
             Ok(out)
         }
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK TO grouped_write; RELEASE grouped_write");
+            let _ = run(conn, "ROLLBACK TO grouped_write").and_then(|()| run(conn, "RELEASE grouped_write"));
             Err(e)
         }
     }
 }
 
 fn in_read_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    let tx = conn.unchecked_transaction().classify()?;
-    let out = f(&tx)?;
-    tx.commit().classify()?;
+    run(conn, "BEGIN")?;
+    // Ends the transaction however `f` leaves, a panic included (the connection may be reused).
+    struct End<'a>(&'a Connection);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            let _ = run(self.0, "ROLLBACK");
+        }
+    }
+    let end = End(conn);
+    let out = f(conn)?;
+    std::mem::forget(end);
+    run(conn, "COMMIT")?;
     Ok(out)
+}
+
+/// Runs a statement without parameters or rows through the statement cache: transaction
+/// control runs for every read and write of a busy server, and parsing it each time showed.
+fn run(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).classify()
 }
 
 fn open_reader(path: &std::path::Path, busy: Duration) -> Result<Connection> {

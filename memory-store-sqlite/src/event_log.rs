@@ -2,9 +2,10 @@
 //! created, so data can be replayed or audited without the database.
 //!
 //! A line is `{"event":"remember","memory":<Memory>}` followed by `\n`. Lines are written
-//! after the database commit and before the put returns, one `write` per file per batch. A
-//! crash can therefore leave a final line without its `\n`; that line was never
-//! acknowledged, so [`read_log`] ignores it and the next append cuts it off before writing.
+//! after the database commit and before the put returns, one `write` per file per group commit
+//! (see `connections`). A crash can therefore leave a final line without its `\n`; that line
+//! was never acknowledged, so [`read_log`] ignores it and the next append cuts it off before
+//! writing.
 //!
 //! A process killed between its commit and its append leaves memories in the database without
 //! their lines: the put never returned (nothing was acknowledged), but the rows are there. So

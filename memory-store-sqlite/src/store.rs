@@ -46,7 +46,6 @@ struct Inner {
     /// Stops and joins the checkpoint thread when the store goes (before the connections).
     _checkpointer: Option<Checkpointer>,
     conns: Connections,
-    log: Option<EventLog>,
     /// `None` for an in-memory database.
     data_dir: Option<PathBuf>,
 }
@@ -77,8 +76,13 @@ impl SqliteStore {
         // The thread first looks at the store one interval from now, long after it is built.
         let inner = Arc::new_cyclic(|weak| Inner {
             _checkpointer: Some(Checkpointer::spawn(weak.clone())),
-            conns: Connections::file(writer, db_path, options.max_idle_readers, options.busy_timeout),
-            log: Some(EventLog::new(log_dir, options.durability, options.busy_timeout)),
+            conns: Connections::file(
+                writer,
+                db_path,
+                options.max_idle_readers,
+                options.busy_timeout,
+                EventLog::new(log_dir, options.durability, options.busy_timeout),
+            ),
             data_dir: Some(options.data_dir),
         });
         Ok(SqliteStore { inner })
@@ -90,7 +94,7 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().classify()?;
         schema::configure_writer(&conn, None, SqliteOptions::DEFAULT_BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
-        let inner = Inner { _checkpointer: None, conns: Connections::single(conn), log: None, data_dir: None };
+        let inner = Inner { _checkpointer: None, conns: Connections::single(conn), data_dir: None };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
 
@@ -128,6 +132,16 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.conns.read(f)).await
+    }
+
+    /// [`SqliteStore::write`] for a write that creates memories, logged after the commit.
+    async fn write_logged<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.conns.write_logged(f)).await
     }
 
     /// Runs `f` on the blocking pool, in a write transaction (group-committed with the writes
@@ -259,20 +273,9 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let tenant = tenant.clone();
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            // The log lock is taken before the transaction and the log appended while both are
-            // held, so log order is commit order, across processes too.
-            inner.conns.with_writer(|conn| {
-                let held = inner.log.as_ref().map(EventLog::lock).transpose()?;
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).classify()?;
-                let put = memories::put(&tx, &tenant, memories)?;
-                tx.commit().classify()?;
-                if let (Some(log), Some(held)) = (&inner.log, &held) {
-                    log.append(held, &put.created)?;
-                }
-                Ok(put.outcomes)
-            })
+        self.write_logged(move |c| {
+            let put = memories::put(c, &tenant, memories)?;
+            Ok((put.outcomes, put.created))
         })
         .await
     }
