@@ -90,6 +90,7 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     wait: Duration,
     tenants: Mutex<HashMap<TenantId, Arc<Tenant>>>,
+    pub keys: crate::keys::KeyCache,
 }
 
 /// Everything the engine keeps per tenant. The index opens on first use by an operation that
@@ -137,6 +138,7 @@ impl Engine {
                 clock: parts.clock,
                 wait: parts.wait,
                 tenants: Mutex::new(HashMap::new()),
+                keys: Default::default(),
             }),
         }
     }

@@ -2,6 +2,10 @@
 //! optionally narrowed to (namespace, permission) scopes. Only the hash is stored; the secret is
 //! shown once, at creation. Every change is audited.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use memory_core::{
     ApiKey, ApiKeyId, AuditOutcome, Error, KeyHash, KeyScope, NamespaceKey, Principal, Result, TenantId,
     validate_scopes,
@@ -12,6 +16,38 @@ use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::Engine;
+
+/// How long an accepted key is trusted without reading the store again (see
+/// [`Engine::authenticate`]).
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Most keys remembered at once; beyond, the cache starts over.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// Recently accepted keys, by hash (never by secret).
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache {
+    known: Mutex<HashMap<KeyHash, (Authenticated, Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &KeyHash) -> Option<Authenticated> {
+        let known = self.known.lock().expect("key cache");
+        known.get(hash).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(k, _)| k.clone())
+    }
+
+    fn put(&self, hash: KeyHash, key: Authenticated) {
+        let mut known = self.known.lock().expect("key cache");
+        if known.len() >= KEY_CACHE_CAPACITY {
+            known.clear();
+        }
+        known.insert(hash, (key, Instant::now()));
+    }
+
+    fn clear(&self) {
+        self.known.lock().expect("key cache").clear();
+    }
+}
 
 /// Prefix of every secret, so leaked keys are easy to recognise and scan for.
 pub const SECRET_PREFIX: &str = "mem_sk_";
@@ -115,6 +151,7 @@ impl Engine {
         self.operator_only(caller, "key.update").await?;
         let key =
             self.inner.store.update_api_key_scopes(&caller.tenant, id, scopes, default_namespace, self.now()).await?;
+        self.inner.keys.clear();
         let detail = json!({ "key": id, "scopes": key.scopes.len() });
         self.audit(caller, None, "key.update", AuditOutcome::Ok, detail).await?;
         Ok(key)
@@ -124,14 +161,23 @@ impl Engine {
     pub async fn revoke_key(&self, caller: &Caller, id: ApiKeyId) -> Result<bool> {
         self.operator_only(caller, "key.revoke").await?;
         let changed = self.inner.store.revoke_api_key(&caller.tenant, id, self.now()).await?;
+        self.inner.keys.clear();
         self.audit(caller, None, "key.revoke", AuditOutcome::Ok, json!({ "key": id, "changed": changed })).await?;
         Ok(changed)
     }
 
     /// What an unrevoked key with this secret stands for, for front ends that authenticate
     /// requests; `None` for an unknown or revoked secret.
+    ///
+    /// Accepted keys are remembered for [`KEY_CACHE_TTL`], so a busy server does not read the
+    /// store on every request: a change made through this engine (revoke, new scopes) takes
+    /// effect on the next request, one made by another process within that time.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Authenticated>> {
-        let Some(key) = self.inner.store.find_api_key(&KeyHash::of_secret(secret.trim())).await? else {
+        let hash = KeyHash::of_secret(secret.trim());
+        if let Some(known) = self.inner.keys.get(&hash) {
+            return Ok(Some(known));
+        }
+        let Some(key) = self.inner.store.find_api_key(&hash).await? else {
             return Ok(None);
         };
         let grant = KeyGrant {
@@ -140,7 +186,9 @@ impl Engine {
             scopes: key.scopes,
             default_namespace: key.default_namespace,
         };
-        Ok(Some(Authenticated { tenant: key.tenant, grant, admin: key.admin }))
+        let known = Authenticated { tenant: key.tenant, grant, admin: key.admin };
+        self.inner.keys.put(hash, known.clone());
+        Ok(Some(known))
     }
 
     /// One key of the caller's tenant. Operators only; another tenant's key is `NotFound`.

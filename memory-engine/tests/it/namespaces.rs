@@ -104,6 +104,10 @@ async fn operators_issue_scoped_keys_that_authenticate_and_are_audited() {
     // The key writes where its scope says, whatever the policy says about "alice".
     let w = e.remember(&caller, "scoped write", None).await.unwrap();
     assert_eq!(w.namespace.as_str(), "research");
+    // Accepted keys are cached; a change through the engine shows on the next request.
+    let read_only = vec![KeyScope { namespace: NamespaceKey::new("research").unwrap(), permission: Permission::Read }];
+    e.update_key_scopes(&op, issued.key.id, read_only.clone(), None).await.unwrap();
+    assert_eq!(e.authenticate(&issued.secret).await.unwrap().unwrap().grant.scopes, read_only);
     assert!(e.revoke_key(&op, issued.key.id).await.unwrap());
     assert!(e.authenticate(&issued.secret).await.unwrap().is_none());
     let log = e.audit_log(&op, None, &PageRequest::first(100)).await.unwrap();
