@@ -516,6 +516,15 @@ fn load_group(ctx: &LoadContext<'_>, headers: Vec<PartHeader>) -> Result<Vec<Par
         part.meta = split_meta(&counts, &meta_ids, ctx.terms).map_err(|why| r.fail(why))?;
         part.live = flags.iter().filter(|&&f| f & DEAD == 0).count();
         part.live_vectors = flags.iter().filter(|&&f| f == 0).count();
+        match ctx.dim {
+            0 => part.code_scales = vec![0.0; h.rows],
+            dim => {
+                part.codes.reserve(vectors.len());
+                for v in vectors.chunks_exact(dim) {
+                    part.code_scales.push(crate::vector::scan::quantize(v, &mut part.codes));
+                }
+            }
+        }
         part.flags = flags;
         part.vectors = vectors;
         if !h.graph.is_empty() {

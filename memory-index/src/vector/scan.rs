@@ -35,6 +35,39 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc[0] + sum
 }
 
+/// Lanes of the int8 dot product (see [`dot`]).
+const CODE_LANES: usize = 32;
+
+/// Int8 codes of a vector: `round(x * scale)` with `scale = 127 / max |x|`, so the largest
+/// component uses the whole range; returns the codes and `1 / scale`.
+pub(crate) fn quantize(v: &[f32], out: &mut Vec<i8>) -> f32 {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if !max.is_finite() || max == 0.0 {
+        out.resize(out.len() + v.len(), 0);
+        return 0.0;
+    }
+    let scale = 127.0 / max;
+    out.extend(v.iter().map(|x| (x * scale).round().clamp(-127.0, 127.0) as i8));
+    1.0 / scale
+}
+
+/// `a . b` of int8 codes, exactly: each i32 lane sums `dim / 32` products of at most
+/// 127 * 127, far from overflow for any real dimension.
+#[inline]
+pub(crate) fn dot_codes(a: &[i8], b: &[i8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    let (a_chunks, a_tail) = a.as_chunks::<CODE_LANES>();
+    let (b_chunks, b_tail) = b.as_chunks::<CODE_LANES>();
+    let mut acc = [0i32; CODE_LANES];
+    for (x, y) in a_chunks.iter().zip(b_chunks) {
+        for i in 0..CODE_LANES {
+            acc[i] += i32::from(x[i]) * i32::from(y[i]);
+        }
+    }
+    let tail: i32 = a_tail.iter().zip(b_tail).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+    acc.iter().sum::<i32>() + tail
+}
+
 /// Scales `v` to unit length in place; returns false (leaving it untouched) for a zero or
 /// non-finite vector, which has no direction to compare.
 pub(crate) fn normalize(v: &mut [f32]) -> bool {
@@ -119,6 +152,24 @@ mod tests {
             let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - naive).abs() < 1e-4, "len {len}");
         }
+    }
+
+    #[test]
+    fn int8_codes_approximate_the_dot_product() {
+        for len in [1, 7, 31, 32, 33, 384] {
+            let mut a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+            let mut b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
+            normalize(&mut a);
+            normalize(&mut b);
+            let (mut ca, mut cb) = (Vec::new(), Vec::new());
+            let (sa, sb) = (quantize(&a, &mut ca), quantize(&b, &mut cb));
+            let approx = dot_codes(&ca, &cb) as f32 * sa * sb;
+            let tolerance = if len >= 32 { 0.005 } else { 0.02 };
+            assert!((approx - dot(&a, &b)).abs() < tolerance, "len {len}: {approx} vs {}", dot(&a, &b));
+        }
+        let mut zero = Vec::new();
+        assert_eq!(quantize(&[0.0; 4], &mut zero), 0.0);
+        assert_eq!(zero, vec![0; 4]);
     }
 
     #[test]
