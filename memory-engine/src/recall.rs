@@ -264,8 +264,7 @@ impl Engine {
                     Vec::new()
                 }
             };
-            ranked = self.rescore(caller, hits, &position, &seen, now, request).await?;
-            ranked.truncate(room);
+            ranked = self.rescore(caller, hits, room, &position, &seen, now, request).await?;
         }
 
         // 3. Merge: pinned first, then ranked.
@@ -314,63 +313,90 @@ impl Engine {
     }
 
     /// Loads the hits' memories and scores them; drops anything that stopped qualifying since
-    /// it was indexed (deleted, superseded, expired, moved out of the read set).
+    /// it was indexed (deleted, superseded, expired, moved out of the read set). Returns the
+    /// best `room` (fewer when fewer qualify), best first.
+    ///
+    /// Hits are loaded best first, a batch at a time, and loading stops once no hit left can
+    /// make the answer: a hit's score is at most `relevance * MAX_UTILITY_FACTOR *
+    /// position_factor` (recency is at most 1), so when that bound of the next hit is below the
+    /// `room`-th best score loaded, the rest cannot change the answer. Most recalls load one
+    /// batch instead of every candidate.
+    #[allow(clippy::too_many_arguments)]
     async fn rescore(
         &self,
         caller: &Caller,
         hits: Vec<Hit>,
+        room: usize,
         position: &HashMap<&NamespaceKey, usize>,
         pinned: &HashSet<ContentHash>,
         now: Timestamp,
         request: &RecallRequest,
     ) -> Result<Vec<Recalled>> {
-        if hits.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<MemoryId> = hits.iter().map(|h| h.id).collect();
-        let memories = self.inner.store.get_memories(&caller.tenant, &ids).await?;
-        let mut by_id: HashMap<MemoryId, Memory> = memories.into_iter().map(|m| (m.id, m)).collect();
         let best = hits.iter().map(|h| h.score).fold(f32::MIN, f32::max).max(f32::MIN_POSITIVE);
         let settings = &self.inner.recall;
-        let mut out: Vec<Recalled> = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let Some(m) = by_id.remove(&hit.id) else { continue };
-            let Some(&pos) = position.get(&m.namespace) else { continue };
-            if m.superseded_by.is_some() || m.is_expired(now) || m.layer.is_pinned() {
-                continue;
+        let position_factor = |pos: usize| 1.0 / (1.0 + settings.read_order_weight * pos as f64);
+        let bound = |h: &Hit| {
+            let pos = position.get(&h.namespace).copied().unwrap_or(0);
+            f64::from(h.score / best) * MAX_UTILITY_FACTOR * position_factor(pos)
+        };
+        let batch = (2 * room).max(16);
+        let mut out: Vec<Recalled> = Vec::with_capacity(room);
+        let mut rest = hits.as_slice();
+        while !rest.is_empty() {
+            if out.len() >= room && rest.iter().map(bound).fold(0.0, f64::max) < out[room - 1].score {
+                break;
             }
-            let relevance = f64::from(hit.score / best);
-            let utility = m.stats.effective_utility(now);
-            let utility_factor = 0.5 + utility;
-            let age_days = (now.as_micros() - m.created_at.as_micros()).max(0) as f64 / 86_400e6;
-            let recency =
-                if m.layer == Layer::Episodic { (-age_days / settings.recency_half_life_days).exp2() } else { 1.0 };
-            let position_factor = 1.0 / (1.0 + settings.read_order_weight * pos as f64);
-            let score = relevance * utility_factor * recency * position_factor;
-            let explain = request.explain.then_some(Explain {
-                pinned_reason: None,
-                fused: hit.score,
-                text_score: hit.text_score,
-                text_rank: hit.text_rank,
-                vector_score: hit.vector_score,
-                vector_rank: hit.vector_rank,
-                relevance,
-                utility,
-                utility_factor,
-                age_days,
-                recency,
-                read_position: pos,
-                position_factor,
-                score,
-            });
-            out.push(Recalled { memory: m, pinned: false, score, explain });
+            let (next, later) = rest.split_at(batch.min(rest.len()));
+            rest = later;
+            let ids: Vec<MemoryId> = next.iter().map(|h| h.id).collect();
+            let memories = self.inner.store.get_memories(&caller.tenant, &ids).await?;
+            let mut by_id: HashMap<MemoryId, Memory> = memories.into_iter().map(|m| (m.id, m)).collect();
+            for hit in next {
+                let Some(m) = by_id.remove(&hit.id) else { continue };
+                let Some(&pos) = position.get(&m.namespace) else { continue };
+                if m.superseded_by.is_some() || m.is_expired(now) || m.layer.is_pinned() {
+                    continue;
+                }
+                let relevance = f64::from(hit.score / best);
+                let utility = m.stats.effective_utility(now);
+                let utility_factor = 0.5 + utility;
+                let age_days = (now.as_micros() - m.created_at.as_micros()).max(0) as f64 / 86_400e6;
+                let recency = if m.layer == Layer::Episodic {
+                    (-age_days / settings.recency_half_life_days).exp2()
+                } else {
+                    1.0
+                };
+                let position_factor = position_factor(pos);
+                let score = relevance * utility_factor * recency * position_factor;
+                let explain = request.explain.then_some(Explain {
+                    pinned_reason: None,
+                    fused: hit.score,
+                    text_score: hit.text_score,
+                    text_rank: hit.text_rank,
+                    vector_score: hit.vector_score,
+                    vector_rank: hit.vector_rank,
+                    relevance,
+                    utility,
+                    utility_factor,
+                    age_days,
+                    recency,
+                    read_position: pos,
+                    position_factor,
+                    score,
+                });
+                out.push(Recalled { memory: m, pinned: false, score, explain });
+            }
+            out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.memory.id.cmp(&b.memory.id)));
+            let mut seen = pinned.clone();
+            out.retain(|r| seen.insert(r.memory.content_hash.clone()));
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.memory.id.cmp(&b.memory.id)));
-        let mut seen = pinned.clone();
-        out.retain(|r| seen.insert(r.memory.content_hash.clone()));
+        out.truncate(room);
         Ok(out)
     }
 }
+
+/// The largest `utility_factor` (`0.5 + utility`, utility in `0..=1`).
+const MAX_UTILITY_FACTOR: f64 = 1.5;
 
 /// The components of a pinned memory (it is not ranked: relevance and score are 0).
 fn pinned_explain(m: &Memory, now: Timestamp, position: usize) -> Explain {
