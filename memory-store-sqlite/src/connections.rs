@@ -47,8 +47,12 @@ pub(crate) struct Connections {
 struct Job {
     /// Whether it may create memories, whose lines go to the event log after the commit.
     logs: bool,
-    run: Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Ran + Send>,
+    run: RunJob,
 }
+
+/// A job's body: given the group's connection (or why there is none), it runs and says what
+/// it left.
+type RunJob = Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Ran + Send>;
 
 /// What a job leaves once it ran: the memories it created (for the event log) and what tells
 /// its caller the outcome once the commit and the log append are known (`Some(error)` when
@@ -169,7 +173,7 @@ impl Connections {
     ) -> Result<T> {
         let (done, outcome) = std::sync::mpsc::sync_channel::<Result<T>>(1);
         let run = Box::new(move |conn: std::result::Result<&Connection, &Error>| {
-            let (out, created) = match conn.and_then(|conn| Ok(in_savepoint(conn, f))) {
+            let (out, created) = match conn.map(|conn| in_savepoint(conn, f)) {
                 Ok(Ok((out, created))) => (Ok(out), created),
                 Ok(Err(e)) => (Err(e), Vec::new()),
                 Err(e) => (Err(Error::new(e.kind(), e.message())), Vec::new()),
