@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod metrics;
 mod routes;
+mod stream;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -535,7 +535,7 @@ struct ExportQuery {
 }
 
 /// Namespaces and their memories as JSON lines (the export format), only what the caller may
-/// read.
+/// read, streamed as it is written.
 #[utoipa::path(get, path = "/v1/export", params(ExportQuery), security(("bearer" = [])),
     responses((status = 200, description = "JSON lines", content_type = "application/x-ndjson"),
         (status = 404, body = ErrorBody)))]
@@ -552,9 +552,7 @@ async fn export(
             .unwrap_or_default(),
         audit: q.audit.unwrap_or(false),
     };
-    let mut out: Vec<u8> = Vec::new();
-    app.engine.export(&caller, &request, &mut out, &mut |_| {}).await?;
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+    super::stream::export(app.engine.clone(), caller, request).await
 }
 
 /// Which tenant an import may come from.
@@ -616,7 +614,8 @@ async fn readyz(State(app): AppState) -> Response {
 }
 
 /// Prometheus text format.
-async fn prometheus() -> Response {
+async fn prometheus(State(app): AppState) -> Response {
+    metrics::index_sizes(&app.engine.index_sizes());
     let text = metrics::handle().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
