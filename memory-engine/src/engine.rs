@@ -93,6 +93,16 @@ pub(crate) struct Inner {
     pub keys: crate::keys::KeyCache,
 }
 
+/// One open index's size (see [`Engine::index_sizes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSize {
+    pub tenant: TenantId,
+    /// Memories it holds.
+    pub memories: usize,
+    /// Changes applied but not saved to disk yet.
+    pub unsaved: u64,
+}
+
 /// Everything the engine keeps per tenant. The index opens on first use by an operation that
 /// needs it (recall, writes): operations that only read the store never touch it, so a broken
 /// or busy index never stands in their way.
@@ -438,6 +448,21 @@ impl Engine {
     pub async fn indexed_count(&self, tenant: &TenantId, namespace: &NamespaceKey) -> Result<usize> {
         let t = self.tenant(tenant).await?;
         Ok(self.catch_up_unless_busy(&t).await?.namespace_len(namespace))
+    }
+
+    /// The size of every index this engine has open (tenants not used yet are not opened for
+    /// it), by tenant, for metrics.
+    pub fn index_sizes(&self) -> Vec<IndexSize> {
+        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.lock().expect("tenants").values().cloned().collect();
+        let mut sizes: Vec<IndexSize> = tenants
+            .iter()
+            .filter_map(|t| {
+                let index = t.index.get()?;
+                Some(IndexSize { tenant: t.id.clone(), memories: index.len(), unsaved: index.unsaved() })
+            })
+            .collect();
+        sizes.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        sizes
     }
 
     /// The tenant's index notes (see `Tenant::index_notes`).

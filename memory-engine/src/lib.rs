@@ -29,7 +29,7 @@ mod write;
 
 pub use caller::Caller;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{DEFAULT_WAIT, Engine, EngineParts};
+pub use engine::{DEFAULT_WAIT, Engine, EngineParts, IndexSize};
 #[cfg(feature = "sqlite")]
 pub use home::open_home;
 pub use home::{CONFIG_FILE, Home, HomeOptions};

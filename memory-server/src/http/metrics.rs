@@ -1,5 +1,5 @@
-//! Prometheus metrics: requests by route and status, request latency, recall outcomes. One
-//! recorder per process (the `metrics` facade is global), installed on first use.
+//! Prometheus metrics: requests by route and status, request latency, recall outcomes, index
+//! sizes. One recorder per process (the `metrics` facade is global), installed on first use.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -46,4 +46,15 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// Counts one recall by its outcome (`ok`, `empty`, `degraded`).
 pub fn recall_outcome(outcome: &str) {
     metrics::counter!("memory_recall_outcomes_total", "outcome" => outcome.to_owned()).increment(1);
+}
+
+/// Sets the index gauges from the engine's open indexes (called at each scrape, so they are
+/// current without a timer).
+pub fn index_sizes(sizes: &[memory_engine::IndexSize]) {
+    handle();
+    for size in sizes {
+        let tenant = size.tenant.as_str().to_owned();
+        metrics::gauge!("memory_index_memories", "tenant" => tenant.clone()).set(size.memories as f64);
+        metrics::gauge!("memory_index_unsaved_changes", "tenant" => tenant).set(size.unsaved as f64);
+    }
 }

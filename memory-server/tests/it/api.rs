@@ -464,6 +464,10 @@ fn plan_audit_export_and_import() {
     let (status, text) = s.raw("GET", "/v1/export", Some(&alice), &[], None);
     assert_eq!(status, 200);
     assert!(text.contains("default note") && !text.contains("\"research\""), "{text}");
+    // A namespace the caller may not read is refused before anything is sent.
+    let (status, answer) = s.raw("GET", "/v1/export?namespace=research", Some(&alice), &[], None);
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer.contains("not_found"), "{answer}");
     // Import it into a fresh server as its admin.
     let t = TestServer::start();
     let (status, report) =
@@ -473,6 +477,29 @@ fn plan_audit_export_and_import() {
     assert_eq!(report["memories"], 1);
     let (status, answer) = t.raw("POST", "/v1/import", Some(&t.admin), &[], Some("not an export".into()));
     assert_eq!(status, 400, "{answer}");
+}
+
+/// An export larger than one streamed chunk arrives whole: every memory, then the end line.
+#[test]
+fn a_large_export_streams_whole() {
+    let s = TestServer::start();
+    let alice = alice_key(&s);
+    let filler = "x".repeat(900);
+    for chunk in 0..3 {
+        let memories: Vec<Value> =
+            (0..100).map(|i| json!({ "content": format!("memory {chunk}-{i} {filler}") })).collect();
+        let (status, answer) =
+            s.call("POST", "/v1/memories/batch", Some(&alice), Some(json!({ "memories": memories })));
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (status, text) = s.raw("GET", "/v1/export", Some(&alice), &[], None);
+    assert_eq!(status, 200);
+    assert!(text.len() > 256 * 1024, "{} bytes", text.len());
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let end = lines.last().unwrap();
+    assert_eq!(end["type"], "end", "{end}");
+    assert_eq!(end["memories"], 300);
+    assert_eq!(lines.iter().filter(|l| l["type"] == "memory").count(), 300);
 }
 
 #[test]
@@ -491,6 +518,8 @@ fn health_readiness_metrics_and_the_openapi_document() {
     assert!(text.contains("route=\"/v1/recall\""), "{text}");
     assert!(text.contains("memory_recall_outcomes_total"), "{text}");
     assert!(text.contains("memory_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("memory_index_memories{tenant=\"default\"}"), "{text}");
+    assert!(text.contains("memory_index_unsaved_changes"), "{text}");
 
     let (status, doc) = s.call("GET", "/openapi.json", None, None);
     assert_eq!(status, 200);
