@@ -121,4 +121,36 @@ mod tests {
         let bad = |_: &str| Some("lots".to_owned());
         assert!(ServerConfig::load(None, bad).is_err());
     }
+
+    /// docs/configuration.md shows every key of the section in its `[server]` example. The
+    /// destructuring fails to compile when a key is added, so the list cannot fall behind.
+    #[test]
+    fn the_configuration_reference_shows_every_key() {
+        let Section {
+            max_body_bytes: _,
+            max_batch: _,
+            max_recall_limit: _,
+            request_timeout_secs: _,
+            rate_per_second: _,
+            rate_burst: _,
+            flush_every_secs: _,
+        } = Section::default();
+        let keys = [
+            "max_body_bytes",
+            "max_batch",
+            "max_recall_limit",
+            "request_timeout_secs",
+            "rate_per_second",
+            "rate_burst",
+            "flush_every_secs",
+        ];
+        let doc = include_str!("../../docs/configuration.md");
+        let section = doc.split("[server]\n").nth(1).expect("a [server] example");
+        for key in keys {
+            assert!(
+                section.lines().any(|l| l.starts_with(&format!("{key} ="))),
+                "{key} is not in the [server] example"
+            );
+        }
+    }
 }

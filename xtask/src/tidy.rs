@@ -1,6 +1,8 @@
 //! The tidy check: repository habits that the compiler does not enforce. Every `.rs` file opens
-//! with a `//!` line saying what it is for, and non-test code holds no debugging or placeholder
-//! macros (clippy catches those only in code that compiles on this platform and feature set).
+//! with a `//!` line saying what it is for, non-test code holds no debugging or placeholder
+//! macros (clippy catches those only in code that compiles on this platform and feature set),
+//! and every `MEMORY_*` environment variable that non-test code names is documented in the
+//! configuration reference (`docs/configuration.md`), so the reference cannot drift.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,12 @@ const CHECKED_DIRS: &[&str] = &["src", "tests", "benches", "examples"];
 
 /// Macros that must not stay in non-test code; spelled in pieces so this file passes its own check.
 const FORBIDDEN_MACROS: &[&str] = &[concat!("dbg", "!("), concat!("todo", "!("), concat!("unimplemented", "!(")];
+
+/// The configuration reference, relative to the workspace root.
+const REFERENCE: &str = "docs/configuration.md";
+
+/// Crates whose variables are for developers (test and benchmark sizes), not users.
+const DEVELOPER_CRATES: &[&str] = &["memory-testkit", "xtask"];
 
 /// One problem in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,13 +50,63 @@ pub fn check_workspace(workspace: &Workspace) -> std::io::Result<Vec<Problem>> {
         }
     }
     files.sort();
+    let reference = std::fs::read_to_string(root.join(REFERENCE))?;
+    let developer_dirs: Vec<&Path> = workspace
+        .members
+        .iter()
+        .filter(|p| DEVELOPER_CRATES.contains(&p.name.as_str()))
+        .map(|p| p.dir.as_path())
+        .collect();
     let mut problems = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file)?;
         let shown = file.strip_prefix(&root).unwrap_or(&file);
         problems.extend(check_file(shown, &text));
+        let product = workspace.members.iter().any(|p| file.starts_with(p.dir.join("src")));
+        if product && !developer_dirs.iter().any(|d| file.starts_with(d)) {
+            problems.extend(check_documented_env(shown, &text, &reference));
+        }
     }
     Ok(problems)
+}
+
+/// Every `"MEMORY_..."` string literal of non-test product code (`src/`; benchmarks have their
+/// own documentation) must appear in the reference (in
+/// backticks, or covered by a documented `MEMORY_PREFIX_*` family).
+pub fn check_documented_env(path: &Path, text: &str, reference: &str) -> Vec<Problem> {
+    if is_test_file(path) {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        for (at, _) in line.match_indices("\"MEMORY_") {
+            let name: String = line[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if !line[at + 1 + name.len()..].starts_with('"') || documents(reference, &name) {
+                continue;
+            }
+            problems.push(Problem {
+                path: path.to_owned(),
+                line: Some(index + 1),
+                message: format!("the environment variable {name} is not documented in {REFERENCE}"),
+            });
+        }
+    }
+    problems
+}
+
+/// The reference names `name` in backticks, or a family it belongs to (`MEMORY_OPENAI_*`).
+fn documents(reference: &str, name: &str) -> bool {
+    reference.contains(&format!("`{name}`"))
+        || reference.match_indices("_*`").any(|(end, _)| {
+            let start = reference[..end].rfind('`').map_or(end, |s| s + 1);
+            name.starts_with(&reference[start..=end])
+        })
 }
 
 fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -160,6 +218,21 @@ mod tests {
         assert!(check("a/src/lib.rs", &unit).is_empty());
         assert!(check("a/tests/it/main.rs", &fixture("//! Tests.\nfn t() { TODO!() }\n")).is_empty());
         assert!(check("a/src/store/tests.rs", &fixture("//! Tests.\nfn t() { DBG!(2); }\n")).is_empty());
+    }
+
+    #[test]
+    fn environment_variables_must_be_documented() {
+        let reference = "| `MEMORY_HOME` | home |\n| `MEMORY_OPENAI_*` | endpoint |\n";
+        let check = |text: &str| -> Vec<String> {
+            check_documented_env(Path::new("a/src/lib.rs"), text, reference).iter().map(ToString::to_string).collect()
+        };
+        assert!(check("//! Doc.\nlet h = var(\"MEMORY_HOME\");\nlet k = \"MEMORY_OPENAI_API_KEY\";\n").is_empty());
+        assert_eq!(
+            check("//! Doc.\nlet h = var(\"MEMORY_COLOUR\");\n"),
+            ["a/src/lib.rs:2: the environment variable MEMORY_COLOUR is not documented in docs/configuration.md"]
+        );
+        assert!(check("//! Doc.\n#[cfg(test)]\nmod tests { const V: &str = \"MEMORY_X\"; }\n").is_empty());
+        assert!(check_documented_env(Path::new("a/tests/it.rs"), "\"MEMORY_X\"", reference).is_empty());
     }
 
     #[test]

@@ -1614,3 +1614,35 @@ fn a_server_section_is_handed_over_to_its_owner_and_must_be_a_table() {
     let diags = errs("server = 3\n", Dialect::Toml);
     has_error(&diags, "server", "expected a table");
 }
+
+// --- The configuration reference ----------------------------------------------------------------
+
+/// Whether the reference names `key`: in backticks or quotes, as a table path (`a.key`,
+/// `key.b`, `[key]`), or in a TOML example (`key = ...`).
+fn documented(doc: &str, key: &str) -> bool {
+    let forms = [
+        format!("`{key}`"),
+        format!("\"{key}\""),
+        format!(".{key}`"),
+        format!("`{key}."),
+        format!("[{key}]"),
+        format!("[{key}."),
+        format!(".{key}]"),
+        format!("{{ {key} ="),
+        format!(", {key} ="),
+    ];
+    forms.iter().any(|f| doc.contains(f.as_str()))
+        || doc.lines().any(|l| l.trim_start().starts_with(&format!("{key} =")))
+}
+
+/// docs/configuration.md documents every key of both dialects, so it cannot drift from the
+/// loader.
+#[test]
+fn the_configuration_reference_names_every_key() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+    let doc = std::fs::read_to_string(path).expect("the configuration reference");
+    for (dialect, keys) in [("TOML", &TOML_KEYS), ("JSON", &JSON_KEYS)] {
+        let missing: Vec<&str> = keys.every_name().into_iter().filter(|k| !documented(&doc, k)).collect();
+        assert!(missing.is_empty(), "docs/configuration.md does not document these {dialect} keys: {missing:?}");
+    }
+}
