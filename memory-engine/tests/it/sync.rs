@@ -117,3 +117,48 @@ async fn a_memory_the_embedder_refuses_is_indexed_for_text_only() {
     assert!(err.message().contains("refuses"), "{err}");
     assert_eq!(index.applied_seq(), 3, "nothing was skipped");
 }
+
+/// One tenant's cold start (its index kept locked by another process, so opening it waits)
+/// never holds up another tenant's requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_cold_start_never_blocks_another_tenant() {
+    use memory_engine::{Caller, HomeOptions, RecallRequest, open_home};
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let mut options = HomeOptions::new(dir.path());
+        options.embedder = Some("hash".into());
+        options.wait = std::time::Duration::from_secs(60);
+        open_home(options)
+    };
+    let beta = TenantId::new("beta").unwrap();
+    let in_tenant = |tenant: &TenantId| {
+        let mut caller = crate::support::who("u");
+        caller.tenant = tenant.clone();
+        caller
+    };
+    {
+        let home = open().await.unwrap();
+        let e = &home.engine;
+        assert!(e.create_tenant(&crate::support::who("op").as_operator(), &beta).await.unwrap());
+        e.remember(&in_tenant(&TenantId::default_tenant()), "the default tenant's note", None).await.unwrap();
+        e.remember(&in_tenant(&beta), "the beta tenant's note", None).await.unwrap();
+        e.flush().await.unwrap();
+    }
+    // Another process checkpoints beta's index: opening it waits for the lock.
+    let lock_path = dir.path().join("index").join(beta.path_token()).join("lock");
+    let lock = std::fs::OpenOptions::new().write(true).open(&lock_path).unwrap();
+    lock.lock().unwrap();
+
+    let home = open().await.unwrap();
+    let engine = home.engine.clone();
+    let beta_caller: Caller = in_tenant(&beta);
+    let cold = tokio::spawn(async move { engine.recall(&beta_caller, &RecallRequest::new("note")).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let answer =
+        home.engine.recall(&in_tenant(&TenantId::default_tenant()), &RecallRequest::new("note")).await.unwrap();
+    assert_eq!(answer.memories.len(), 1);
+    assert!(!cold.is_finished(), "beta's open waits for its lock while the default tenant answers");
+    lock.unlock().unwrap();
+    let beta_answer = cold.await.unwrap().unwrap();
+    assert_eq!(beta_answer.memories[0].memory.content, "the beta tenant's note");
+}
