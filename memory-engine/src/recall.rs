@@ -361,11 +361,8 @@ impl Engine {
                 let utility = m.stats.effective_utility(now);
                 let utility_factor = 0.5 + utility;
                 let age_days = (now.as_micros() - m.created_at.as_micros()).max(0) as f64 / 86_400e6;
-                let recency = if m.layer == Layer::Episodic {
-                    (-age_days / settings.recency_half_life_days).exp2()
-                } else {
-                    1.0
-                };
+                let recency =
+                    if m.layer == Layer::Episodic { (-age_days / settings.recency_half_life_days).exp2() } else { 1.0 };
                 let position_factor = position_factor(pos);
                 let score = relevance * utility_factor * recency * position_factor;
                 let explain = request.explain.then_some(Explain {
