@@ -13,11 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memory_core::{
-    Category, ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, Metadata, NamespaceKey, PageRequest, Result,
-    Timestamp,
-};
-use memory_index::{Hit, SearchQuery};
+use memory_core::{Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp};
+use memory_index::{Hit, MemoryIndex, SearchQuery};
 use memory_policy::ReadRequest;
 use serde::Serialize;
 
@@ -198,15 +195,67 @@ impl Engine {
         let mut warnings = plan.warnings;
         let mut degraded = false;
 
+        // One hop to the blocking pool finds both parts in the index (caught up with the
+        // store first: cheap when nothing is new), one store read loads the pinned memories
+        // with the best candidates, and later reads only happen when those do not settle the
+        // answer.
         // 1. Pinned: identity (unless a layers filter leaves it out) and procedural (always).
         let wants = |l: Layer| request.layers.as_ref().is_none_or(|ls| ls.contains(&l));
         let pinned_layers: Vec<Layer> =
             [Layer::Identity, Layer::Procedural].into_iter().filter(|l| *l == Layer::Procedural || wants(*l)).collect();
-        let mut pinned = if settings.pinned_limit == 0 || read_order.is_empty() {
-            Vec::new()
+        let want_pinned = settings.pinned_limit > 0 && !read_order.is_empty();
+        // 2. Ranked hybrid candidates.
+        let ranked_layers: Vec<Layer> = RANKED.into_iter().filter(|l| wants(*l)).collect();
+        let want_ranked = !ranked_layers.is_empty() && !read_order.is_empty();
+        let found = if want_pinned || want_ranked {
+            let index = self.catch_up_unless_busy(&t).await?;
+            let embed = match &request.vector {
+                Some(v) => Embed::Given(v.clone()),
+                None if !want_ranked || request.query.trim().is_empty() => Embed::None,
+                None => Embed::Query(self.inner.embedder.clone()),
+            };
+            let query = SearchQuery {
+                text: request.query.clone(),
+                vector: None,
+                namespaces: read_order.clone(),
+                layers: Some(ranked_layers),
+                categories: request.categories.clone(),
+                created_from: request.created_from,
+                created_before: request.created_before,
+                valid_at: Some(now),
+                metadata: request.metadata.clone(),
+                exclude: Vec::new(),
+                // Pinned memories take some of the room, but not more than the limit.
+                limit: (settings.candidates as usize).max(request.limit),
+                fusion: Default::default(),
+            };
+            let layers = want_pinned.then(|| pinned_layers.clone());
+            blocking_value("search", move || Ok(find(&index, layers.as_deref(), want_ranked, embed, query))).await?
         } else {
-            self.pinned(caller, &read_order, pinned_layers).await?
+            Found::default()
         };
+        if let Some(w) = found.warning {
+            degraded = true;
+            warnings.push(w);
+        }
+
+        let first_batch = candidate_batch(request.limit).min(found.hits.len());
+        let mut ids: Vec<MemoryId> = found.pinned.clone();
+        ids.extend(found.hits[..first_batch].iter().map(|h| h.id));
+        let mut loaded: HashMap<MemoryId, Memory> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| (m.id, m)).collect()
+        };
+        // The store's rows are the truth: a pinned memory the index knew of may have changed since.
+        let mut pinned: Vec<Memory> = found
+            .pinned
+            .iter()
+            .filter_map(|id| loaded.remove(id))
+            .filter(|m| {
+                pinned_layers.contains(&m.layer) && m.superseded_by.is_none() && position.contains_key(&m.namespace)
+            })
+            .collect();
         pinned.sort_by(|a, b| {
             position[&a.namespace]
                 .cmp(&position[&b.namespace])
@@ -219,53 +268,12 @@ impl Engine {
         pinned.retain(|m| seen.insert(m.content_hash.clone()));
         pinned.truncate((settings.pinned_limit as usize).min(request.limit));
 
-        // 2. Ranked hybrid candidates.
-        let ranked_layers: Vec<Layer> = RANKED.into_iter().filter(|l| wants(*l)).collect();
         let room = request.limit - pinned.len();
-        let mut ranked = Vec::new();
-        if room > 0 && !ranked_layers.is_empty() && !read_order.is_empty() {
-            let vector = match &request.vector {
-                Some(v) => Some(v.clone()),
-                None if request.query.trim().is_empty() => None,
-                None => {
-                    let embedder = self.inner.embedder.clone();
-                    let query = request.query.clone();
-                    match blocking_value("embed", move || embedder.embed(&[query.as_str()])).await {
-                        Ok(mut v) => v.pop(),
-                        Err(e) => {
-                            degraded = true;
-                            warnings.push(format!("degraded: the embedder failed ({e}); full-text results only"));
-                            None
-                        }
-                    }
-                }
-            };
-            let query = SearchQuery {
-                text: request.query.clone(),
-                vector,
-                namespaces: read_order.clone(),
-                layers: Some(ranked_layers),
-                categories: request.categories.clone(),
-                created_from: request.created_from,
-                created_before: request.created_before,
-                valid_at: Some(now),
-                metadata: request.metadata.clone(),
-                exclude: pinned.iter().map(|m| m.id).collect(),
-                limit: (settings.candidates as usize).max(room),
-                fusion: Default::default(),
-            };
-            // Another process may have written since: catch up first (cheap when nothing is new).
-            let index = self.catch_up_unless_busy(&t).await?;
-            let hits = match blocking_value("search", move || index.search(&query)).await {
-                Ok(r) => r.hits,
-                Err(e) => {
-                    degraded = true;
-                    warnings.push(format!("degraded: the index search failed ({e})"));
-                    Vec::new()
-                }
-            };
-            ranked = self.rescore(caller, hits, room, &position, &seen, now, request).await?;
-        }
+        let ranked = if room > 0 {
+            self.rescore(caller, found.hits, loaded, room, &position, &seen, now, request).await?
+        } else {
+            Vec::new()
+        };
 
         // 3. Merge: pinned first, then ranked.
         let mut memories: Vec<Recalled> = pinned
@@ -294,24 +302,6 @@ impl Engine {
         Ok(Recall { outcome, memories, namespaces: read_order, warnings })
     }
 
-    /// The live, unsuperseded pinned memories of `read`.
-    async fn pinned(&self, caller: &Caller, read: &[NamespaceKey], layers: Vec<Layer>) -> Result<Vec<Memory>> {
-        let mut filter = MemoryFilter::default();
-        filter.namespaces = Some(read.to_vec());
-        filter.layers = Some(layers);
-        filter.exclude_superseded = true;
-        let mut out = Vec::new();
-        let mut page = PageRequest::first(memory_core::MAX_PAGE_LIMIT);
-        loop {
-            let p = self.inner.store.list_memories(&caller.tenant, &filter, &page).await?;
-            out.extend(p.items);
-            match p.next_cursor {
-                Some(c) => page = PageRequest::after(c, memory_core::MAX_PAGE_LIMIT),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// Loads the hits' memories and scores them; drops anything that stopped qualifying since
     /// it was indexed (deleted, superseded, expired, moved out of the read set). Returns the
     /// best `room` (fewer when fewer qualify), best first.
@@ -320,12 +310,14 @@ impl Engine {
     /// make the answer: a hit's score is at most `relevance * MAX_UTILITY_FACTOR *
     /// position_factor` (recency is at most 1), so when that bound of the next hit is below the
     /// `room`-th best score loaded, the rest cannot change the answer. Most recalls load one
-    /// batch instead of every candidate.
+    /// batch instead of every candidate. Memories already in `loaded` (the first batch, read
+    /// with the pinned ones) are not read again.
     #[allow(clippy::too_many_arguments)]
     async fn rescore(
         &self,
         caller: &Caller,
         hits: Vec<Hit>,
+        mut loaded: HashMap<MemoryId, Memory>,
         room: usize,
         position: &HashMap<&NamespaceKey, usize>,
         pinned: &HashSet<ContentHash>,
@@ -339,7 +331,7 @@ impl Engine {
             let pos = position.get(&h.namespace).copied().unwrap_or(0);
             f64::from(h.score / best) * MAX_UTILITY_FACTOR * position_factor(pos)
         };
-        let batch = (2 * room).max(16);
+        let batch = candidate_batch(room);
         let mut out: Vec<Recalled> = Vec::with_capacity(room);
         let mut rest = hits.as_slice();
         while !rest.is_empty() {
@@ -348,11 +340,13 @@ impl Engine {
             }
             let (next, later) = rest.split_at(batch.min(rest.len()));
             rest = later;
-            let ids: Vec<MemoryId> = next.iter().map(|h| h.id).collect();
-            let memories = self.inner.store.get_memories(&caller.tenant, &ids).await?;
-            let mut by_id: HashMap<MemoryId, Memory> = memories.into_iter().map(|m| (m.id, m)).collect();
+            let ids: Vec<MemoryId> = next.iter().map(|h| h.id).filter(|id| !loaded.contains_key(id)).collect();
+            if !ids.is_empty() {
+                loaded
+                    .extend(self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| (m.id, m)));
+            }
             for hit in next {
-                let Some(m) = by_id.remove(&hit.id) else { continue };
+                let Some(m) = loaded.remove(&hit.id) else { continue };
                 let Some(&pos) = position.get(&m.namespace) else { continue };
                 if m.superseded_by.is_some() || m.is_expired(now) || m.layer.is_pinned() {
                     continue;
@@ -390,6 +384,67 @@ impl Engine {
         out.truncate(room);
         Ok(out)
     }
+}
+
+/// How many candidates a recall with `room` places left loads at a time.
+fn candidate_batch(room: usize) -> usize {
+    (2 * room).max(16)
+}
+
+/// How a recall gets its query vector.
+enum Embed {
+    /// No vector search (no query text, or no ranked layers).
+    None,
+    /// The caller's vector.
+    Given(Vec<f32>),
+    /// Embedded from the query text.
+    Query(std::sync::Arc<dyn memory_embed::Embedder>),
+}
+
+/// What a recall finds in the index.
+#[derive(Default)]
+struct Found {
+    /// The pinned memories the index holds in the read set, in read order.
+    pinned: Vec<MemoryId>,
+    /// Ranked candidates, best first.
+    hits: Vec<Hit>,
+    /// Why the recall is degraded, when a part failed.
+    warning: Option<String>,
+}
+
+/// The index part of a recall, on a blocking thread: the pinned memories of `pinned_layers`
+/// (when asked), the query vector and the search (when ranked results are wanted). A failing
+/// embedder or search degrades the recall instead of failing it.
+fn find(
+    index: &MemoryIndex,
+    pinned_layers: Option<&[Layer]>,
+    ranked: bool,
+    embed: Embed,
+    mut query: SearchQuery,
+) -> Found {
+    let mut found = Found::default();
+    if let Some(layers) = pinned_layers {
+        found.pinned = index.ids_in(&query.namespaces, layers);
+    }
+    if !ranked {
+        return found;
+    }
+    query.vector = match embed {
+        Embed::None => None,
+        Embed::Given(v) => Some(v),
+        Embed::Query(embedder) => match embedder.embed(&[query.text.as_str()]) {
+            Ok(mut v) => v.pop(),
+            Err(e) => {
+                found.warning = Some(format!("degraded: the embedder failed ({e}); full-text results only"));
+                None
+            }
+        },
+    };
+    match index.search(&query) {
+        Ok(r) => found.hits = r.hits,
+        Err(e) => found.warning = Some(format!("degraded: the index search failed ({e})")),
+    }
+    found
 }
 
 /// The largest `utility_factor` (`0.5 + utility`, utility in `0..=1`).

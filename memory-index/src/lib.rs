@@ -54,9 +54,11 @@ use persist::Meta;
 use text::{BaseText, Combined, TextIndex, TextSchema};
 use vector::{VectorDoc, VectorIndex};
 
-/// Candidates each retriever hands to fusion: `max(limit * 4, 50)`.
+/// Candidates each retriever hands to fusion: `max(limit * 2, 50)`. A memory below that depth
+/// in one list needs a good rank in the other to make the fused `limit` (reciprocal ranks add
+/// up), and deeper lists cost every recall a longer scan and re-score.
 fn candidates_for(limit: usize) -> usize {
-    limit.saturating_mul(4).max(50)
+    limit.saturating_mul(2).max(50)
 }
 
 /// Largest accepted vector dimension (a guard against a misconfigured embedder, not a real limit).
@@ -710,6 +712,15 @@ impl MemoryIndex {
     /// Memories in one namespace.
     pub fn namespace_len(&self, ns: &NamespaceKey) -> usize {
         self.inner.vectors.read().expect("vector lock").namespace_len(ns)
+    }
+
+    /// The memories of `layers` in `namespaces` that the index holds (live and unsuperseded,
+    /// as of the store changes it has absorbed), namespace by namespace in the order given.
+    /// Cheap when a namespace holds none: the engine asks it for the pinned layers of every
+    /// recall's read set.
+    pub fn ids_in(&self, namespaces: &[NamespaceKey], layers: &[memory_core::Layer]) -> Vec<MemoryId> {
+        let layers: Vec<u8> = layers.iter().map(|l| vector::layer_index(*l)).collect();
+        self.inner.vectors.read().expect("vector lock").ids_in(namespaces, &layers)
     }
 
     /// Every memory the index holds, by namespace (for verification).

@@ -516,6 +516,9 @@ fn load_group(ctx: &LoadContext<'_>, headers: Vec<PartHeader>) -> Result<Vec<Par
         part.meta = split_meta(&counts, &meta_ids, ctx.terms).map_err(|why| r.fail(why))?;
         part.live = flags.iter().filter(|&&f| f & DEAD == 0).count();
         part.live_vectors = flags.iter().filter(|&&f| f == 0).count();
+        for (&layer, _) in part.layers.iter().zip(&flags).filter(|(_, f)| **f & DEAD == 0) {
+            part.live_by_layer[usize::from(layer)] += 1;
+        }
         match ctx.dim {
             0 => part.code_scales = vec![0.0; h.rows],
             dim => {

@@ -17,6 +17,7 @@ use memory_core::{Category, Layer, MemoryId, Metadata, NamespaceKey};
 
 pub(crate) use graph::Graph;
 pub(crate) use partition::{DEAD, GraphJob, NO_TERM, NO_VECTOR, Partition, Row, RowFilter, SearchParams};
+use partition::{ExactPart, Searched};
 
 use crate::fusion::Candidate;
 use crate::options::HnswParams;
@@ -122,6 +123,25 @@ impl VectorIndex {
 
     pub fn namespace_len(&self, ns: &NamespaceKey) -> usize {
         self.part_of.get(ns).map_or(0, |&p| self.parts[p as usize].live)
+    }
+
+    /// The live documents of `layers` (indexes into `Layer::ALL`) in `namespaces`, by
+    /// namespace in the order given.
+    pub fn ids_in(&self, namespaces: &[NamespaceKey], layers: &[u8]) -> Vec<MemoryId> {
+        let mut out = Vec::new();
+        for ns in namespaces {
+            let Some(&p) = self.part_of.get(ns) else { continue };
+            let part = &self.parts[p as usize];
+            if layers.iter().all(|&l| part.live_by_layer[usize::from(l)] == 0) {
+                continue;
+            }
+            out.extend(
+                (0..part.rows())
+                    .filter(|&r| part.flags[r] & partition::DEAD == 0 && layers.contains(&part.layers[r]))
+                    .map(|r| part.ids[r]),
+            );
+        }
+        out
     }
 
     /// The namespace of a memory the index holds.
@@ -263,19 +283,47 @@ impl VectorIndex {
     }
 
     /// The `n` best memories for a unit `query` over the query's namespaces, best first.
+    /// Partitions with graphs are walked one by one; every partition read exactly is scanned in
+    /// one pass with the others ([`partition::scan_exactly`]).
     pub fn search(&self, query: &[f32], q: &SearchQuery, n: usize, stats: &mut SearchStats) -> Vec<Candidate> {
         let filter = self.row_filter(q);
         let params = SearchParams { k: n, exact_threshold: self.exact_threshold, hnsw: &self.hnsw };
         let mut parts: Vec<u32> = q.namespaces.iter().filter_map(|ns| self.part_of.get(ns).copied()).collect();
         parts.sort_unstable();
         parts.dedup();
+        let mut excluded: HashMap<u32, Vec<u32>> = HashMap::new();
+        for loc in q.exclude.iter().filter_map(|id| self.catalog.get(id)) {
+            excluded.entry(loc.part).or_default().push(loc.row);
+        }
+        for rows in excluded.values_mut() {
+            rows.sort_unstable();
+        }
+        let none: &[u32] = &[];
         let mut merged: Vec<(scan::Scored, u32)> = Vec::new();
-        for p in parts {
-            let mut excluded: Vec<u32> =
-                q.exclude.iter().filter_map(|id| self.catalog.get(id)).filter(|l| l.part == p).map(|l| l.row).collect();
-            excluded.sort_unstable();
+        let mut exact: Vec<u32> = Vec::new();
+        for &p in &parts {
             let part = &self.parts[p as usize];
-            merged.extend(part.search(query, &filter, &excluded, params, stats).into_iter().map(|s| (s, p)));
+            let excluded = excluded.get(&p).map_or(none, Vec::as_slice);
+            match part.search(query, &filter, excluded, params, stats) {
+                Searched::Nothing => {}
+                Searched::Graph(rows) => merged.extend(rows.into_iter().map(|s| (s, p))),
+                Searched::Exactly => exact.push(p),
+            }
+        }
+        if !exact.is_empty() {
+            stats.exact_scans += exact.len() as u64;
+            let scan: Vec<ExactPart<'_, _>> = exact
+                .iter()
+                .map(|&p| {
+                    let part = &self.parts[p as usize];
+                    ExactPart { part, accept: part.acceptor(&filter, excluded.get(&p).map_or(none, Vec::as_slice)) }
+                })
+                .collect();
+            merged.extend(
+                partition::scan_exactly(query, &scan, n)
+                    .into_iter()
+                    .map(|s| (scan::Scored { score: s.score, row: s.row.1 }, exact[s.row.0 as usize])),
+            );
         }
         merged.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         merged.truncate(n);

@@ -4,7 +4,7 @@
 use memory_core::{MemoryId, NamespaceKey};
 
 use super::graph::Graph;
-use super::scan::{Scored, TopK, dot, dot_codes, quantize};
+use super::scan::{Scored, TopK, dot, dot_codes_rows, dot_rows, quantize};
 use crate::options::HnswParams;
 use crate::query::SearchStats;
 
@@ -96,6 +96,9 @@ pub(crate) struct Partition {
     pub code_scales: Vec<f32>,
     /// Rows not dead.
     pub live: usize,
+    /// Rows not dead, by layer (index into `Layer::ALL`): a query for the rows of a few
+    /// layers (the pinned ones) skips a partition that has none.
+    pub live_by_layer: [u32; memory_core::Layer::ALL.len()],
     /// Rows neither dead nor without a vector.
     pub live_vectors: usize,
     pub graph: Option<Graph>,
@@ -154,6 +157,7 @@ impl Partition {
             codes: Vec::new(),
             code_scales: Vec::new(),
             live: 0,
+            live_by_layer: [0; memory_core::Layer::ALL.len()],
             live_vectors: 0,
             graph: None,
             generation: 0,
@@ -198,6 +202,7 @@ impl Partition {
             }
         }
         self.live += 1;
+        self.live_by_layer[usize::from(r.layer)] += 1;
         row
     }
 
@@ -210,6 +215,7 @@ impl Partition {
             }
             *f |= DEAD;
             self.live -= 1;
+            self.live_by_layer[usize::from(self.layers[row as usize])] -= 1;
         }
     }
 
@@ -273,8 +279,21 @@ impl Partition {
         graph.insert(&data);
     }
 
-    /// The `k` best rows for a unit `query`, honouring `filter` and `excluded` (sorted rows).
-    /// Exact while the partition (or the filtered part of it) is small, HNSW otherwise.
+    /// Which rows a search may return: live rows with a vector that `filter` accepts and
+    /// `excluded` (sorted rows) does not hold.
+    pub fn acceptor<'a>(&'a self, filter: &'a RowFilter, excluded: &'a [u32]) -> impl Fn(usize) -> bool + 'a {
+        let trivial = filter.is_trivial();
+        move |row: usize| {
+            self.flags[row] == 0
+                && (trivial || filter.accepts(self, row))
+                && (excluded.is_empty() || excluded.binary_search(&(row as u32)).is_err())
+        }
+    }
+
+    /// How a search for the `k` best rows reads this partition: exactly (the caller scans the
+    /// rows of every such partition together, see [`super::VectorIndex::search`]) while the
+    /// partition, or the part of it the filter leaves, is small; through its HNSW graph
+    /// otherwise.
     pub fn search(
         &self,
         query: &[f32],
@@ -282,32 +301,24 @@ impl Partition {
         excluded: &[u32],
         p: SearchParams<'_>,
         stats: &mut SearchStats,
-    ) -> Vec<Scored> {
-        let trivial = filter.is_trivial() && excluded.is_empty();
-        let accept = |row: usize| {
-            (trivial || filter.accepts(self, row))
-                && (excluded.is_empty() || excluded.binary_search(&(row as u32)).is_err())
-        };
+    ) -> Searched {
         if p.k == 0 || self.live_vectors == 0 {
-            return Vec::new();
+            return Searched::Nothing;
         }
-        let Some(graph) = &self.graph else {
-            stats.exact_scans += 1;
-            return self.exact(query, p.k, accept);
-        };
+        let Some(graph) = &self.graph else { return Searched::Exactly };
+        let accept = self.acceptor(filter, excluded);
         // Like qdrant: estimate what the filter leaves; few survivors are cheaper (and exact)
         // to scan than a graph walk, which would have to wade through everything filtered out.
-        let matching = if trivial {
+        let matching = if filter.is_trivial() && excluded.is_empty() {
             self.live_vectors
         } else {
-            (0..self.rows()).filter(|&r| self.flags[r] == 0 && accept(r)).count()
+            (0..self.rows()).filter(|&r| accept(r)).count()
         };
         if matching == 0 {
-            return Vec::new();
+            return Searched::Nothing;
         }
         if matching <= p.exact_threshold {
-            stats.exact_scans += 1;
-            return self.exact(query, p.k, accept);
+            return Searched::Exactly;
         }
         // Over-fetch in proportion to what the filter and the tombstones hide.
         let total = graph.points().max(1);
@@ -318,8 +329,7 @@ impl Partition {
             let ef = p.hnsw.ef_search.max(2 * fetch);
             let mut out = Vec::with_capacity(p.k);
             for (row, score) in graph.search(query, fetch, ef) {
-                let r = row as usize;
-                if r < self.rows() && self.flags[r] == 0 && accept(r) {
+                if (row as usize) < self.rows() && accept(row as usize) {
                     out.push(Scored { score, row });
                     if out.len() == p.k {
                         break;
@@ -327,45 +337,85 @@ impl Partition {
                 }
             }
             if out.len() >= want {
-                return out;
+                return Searched::Graph(out);
             }
             if fetch >= total || fetch > 4 * p.exact_threshold.max(p.k) {
                 // The graph could not produce enough survivors: fall back to the exact answer.
-                stats.exact_scans += 1;
-                return self.exact(query, p.k, accept);
+                return Searched::Exactly;
             }
             fetch = (fetch * 4).min(total);
         }
     }
+}
 
-    /// The `k` best accepted rows by exact score: the int8 codes pick `k` and a margin of
-    /// candidates (half of `k`, at least [`MIN_MARGIN`]), whose full vectors then decide.
-    /// Quantization moves a score by about 0.001 (measured in the tests below), far less than
-    /// the gap between the `k`-th best and the candidates it would take to push one out.
-    fn exact(&self, query: &[f32], k: usize, accept: impl Fn(usize) -> bool) -> Vec<Scored> {
-        let wanted = k + (k / 2).max(MIN_MARGIN);
-        let mut top = TopK::new(k);
-        if self.live_vectors <= wanted {
-            for (row, v) in self.vectors.chunks_exact(self.dim).enumerate() {
-                if self.flags[row] == 0 && accept(row) {
-                    top.push(dot(query, v), row as u32);
-                }
+/// What [`Partition::search`] decided.
+#[derive(Debug)]
+pub(crate) enum Searched {
+    /// No row can match.
+    Nothing,
+    /// The graph's best rows, best first.
+    Graph(Vec<Scored>),
+    /// Scan the accepted rows exactly, together with the other partitions that need it.
+    Exactly,
+}
+
+/// A row of one of the partitions an exact scan reads: (position in its `parts`, row).
+pub(crate) type Slot = (u32, u32);
+
+/// One partition of an exact scan, with the rows it may return.
+pub(crate) struct ExactPart<'a, F: Fn(usize) -> bool> {
+    pub part: &'a Partition,
+    pub accept: F,
+}
+
+/// The `k` best accepted rows of several partitions by exact score. When they hold more
+/// vectors than `k` and a margin, the int8 codes pick `k` and the margin (half of `k`, at least
+/// [`MIN_MARGIN`]) across all of them, and only those are re-scored with their full vectors:
+/// quantization moves a score by about 0.001 (measured in the tests below), far less than the
+/// gap between the `k`-th best and the candidates it would take to push one out. One pass over
+/// all partitions (rather than a top-k per partition) re-scores `k` and the margin once, not
+/// once per partition: the full vectors are four times the bytes of the codes, and scans are
+/// bound by memory bandwidth.
+pub(crate) fn scan_exactly<F: Fn(usize) -> bool>(
+    query: &[f32],
+    parts: &[ExactPart<'_, F>],
+    k: usize,
+) -> Vec<Scored<Slot>> {
+    let wanted = k + (k / 2).max(MIN_MARGIN);
+    let mut top = TopK::new(k);
+    let vectors: usize = parts.iter().map(|p| p.part.live_vectors).sum();
+    if vectors <= wanted {
+        let mut scores = Vec::new();
+        for (at, p) in parts.iter().enumerate() {
+            scores.clear();
+            dot_rows(query, &p.part.vectors, &mut scores);
+            for (row, &score) in scores.iter().enumerate().filter(|&(r, _)| (p.accept)(r)) {
+                top.push(score, (at as u32, row as u32));
             }
-            return top.into_sorted();
         }
-        let mut codes = Vec::with_capacity(self.dim);
-        let query_scale = quantize(query, &mut codes);
-        let mut rough = TopK::new(wanted);
-        for (row, c) in self.codes.chunks_exact(self.dim).enumerate() {
-            if self.flags[row] == 0 && accept(row) {
-                rough.push(dot_codes(&codes, c) as f32 * query_scale * self.code_scales[row], row as u32);
-            }
-        }
-        for s in rough.into_sorted() {
-            top.push(dot(query, self.vector(s.row as usize)), s.row);
-        }
-        top.into_sorted()
+        return top.into_sorted();
     }
+    let mut codes = Vec::with_capacity(query.len());
+    let query_scale = quantize(query, &mut codes);
+    let mut rough = TopK::new(wanted);
+    let mut scores = Vec::new();
+    for (at, p) in parts.iter().enumerate() {
+        let part = p.part;
+        // Every row's score in one vectorized pass, then the filter: cheaper than a filtered
+        // loop that the compiler cannot vectorize.
+        scores.clear();
+        dot_codes_rows(&codes, &part.codes, &mut scores);
+        for (row, &score) in scores.iter().enumerate() {
+            if (p.accept)(row) {
+                rough.push(score as f32 * query_scale * part.code_scales[row], (at as u32, row as u32));
+            }
+        }
+    }
+    for s in rough.into_sorted() {
+        let (at, row) = s.row;
+        top.push(dot(query, parts[at as usize].part.vector(row as usize)), s.row);
+    }
+    top.into_sorted()
 }
 
 /// Fewest candidates beyond `k` that an exact scan re-scores with full vectors.
@@ -384,15 +434,10 @@ mod tests {
         v
     }
 
-    /// The int8 first pass never changes the answer: the rows and scores of a scan are those of
-    /// a full-precision scan of every row.
-    #[test]
-    fn an_exact_scan_returns_the_full_precision_top_k() {
-        let (dim, rows) = (64, 3000);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut p = Partition::new(NamespaceKey::new("ns").unwrap(), dim);
+    fn partition(rng: &mut rand::rngs::StdRng, name: &str, dim: usize, rows: usize) -> Partition {
+        let mut p = Partition::new(NamespaceKey::new(name).unwrap(), dim);
         for i in 0..rows {
-            let v = unit(&mut rng, dim);
+            let v = unit(rng, dim);
             p.push(Row {
                 id: MemoryId::from_uuid(uuid::Uuid::from_u128(i as u128)),
                 layer: 0,
@@ -403,18 +448,49 @@ mod tests {
                 vector: Some(&v),
             });
         }
-        p.kill(5);
-        for _ in 0..50 {
+        p
+    }
+
+    /// The int8 first pass never changes the answer: the slots and scores of a scan over one
+    /// or several partitions are those of a full-precision scan of every accepted row.
+    #[test]
+    fn an_exact_scan_returns_the_full_precision_top_k() {
+        let dim = 64;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut parts = vec![partition(&mut rng, "a", dim, 3000), partition(&mut rng, "b", dim, 700)];
+        parts.push(partition(&mut rng, "c", dim, 20));
+        parts[0].kill(5);
+        parts[1].kill(0);
+        let filter = RowFilter {
+            layers: RowFilter::ANY_LAYER,
+            categories: None,
+            from: i64::MIN,
+            before: i64::MAX,
+            valid_after: i64::MIN,
+            meta: None,
+        };
+        let excluded = [3u32, 9];
+        for _ in 0..30 {
             let q = unit(&mut rng, dim);
-            for k in [1, 10, 50, 200] {
-                let got = p.exact(&q, k, |r| r % 7 != 3);
-                let mut want: Vec<Scored> = (0..rows)
-                    .filter(|&r| r != 5 && r % 7 != 3)
-                    .map(|r| Scored { score: dot(&q, p.vector(r)), row: r as u32 })
-                    .collect();
-                want.sort_by(|a, b| b.cmp(a));
-                want.truncate(k);
-                assert_eq!(got, want, "k {k}");
+            for chosen in [&parts[..1], &parts[..], &parts[2..]] {
+                let scan: Vec<ExactPart<'_, _>> =
+                    chosen.iter().map(|part| ExactPart { part, accept: part.acceptor(&filter, &excluded) }).collect();
+                for k in [1, 10, 50, 200] {
+                    let got = scan_exactly(&q, &scan, k);
+                    let q = q.as_slice();
+                    let mut want: Vec<Scored<Slot>> = chosen
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(at, p)| {
+                            (0..p.rows())
+                                .filter(|&r| p.flags[r] == 0 && !excluded.contains(&(r as u32)))
+                                .map(move |r| Scored { score: dot(q, p.vector(r)), row: (at as u32, r as u32) })
+                        })
+                        .collect();
+                    want.sort_by(|a, b| b.cmp(a));
+                    want.truncate(k);
+                    assert_eq!(got, want, "k {k}, {} partitions", chosen.len());
+                }
             }
         }
     }

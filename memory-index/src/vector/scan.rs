@@ -1,16 +1,28 @@
-//! The exact path's arithmetic: a dot product LLVM vectorizes, and a bounded top-k.
+//! The exact path's arithmetic: dot products LLVM vectorizes, for the widest SIMD the CPU has,
+//! and a bounded top-k.
+//!
+//! The loops are plain Rust; `pulp` runs them inside functions compiled for each instruction
+//! set (SSE2, AVX2 + FMA, AVX-512 on x86-64) and picks the best the CPU offers at run time, so
+//! a portable binary still scans with AVX2 or AVX-512 (about four times the SSE2 speed for
+//! int8 codes, measured), with no `unsafe` here and no `target-cpu` flag.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::LazyLock;
+
+use pulp::Arch;
+
+/// The instruction sets of this CPU, detected once.
+static ARCH: LazyLock<Arch> = LazyLock::new(Arch::new);
 
 /// Lanes summed independently. Sixteen independent accumulators let LLVM keep several SIMD
-/// registers of partial sums (four SSE2 or two AVX registers) with no loop-carried dependency
-/// between them, and the fixed-size chunks remove bounds checks; no `target-cpu` needed.
+/// registers of partial sums with no loop-carried dependency between them, and the
+/// fixed-size chunks remove bounds checks.
 const LANES: usize = 16;
 
 /// `a . b` for equal-length slices.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+#[inline(always)]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let (a_chunks, a_tail) = a.as_chunks::<LANES>();
     let (b_chunks, b_tail) = b.as_chunks::<LANES>();
@@ -24,7 +36,8 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in a_tail.iter().zip(b_tail) {
         sum += x * y;
     }
-    // Pairwise reduction keeps the order fixed (results do not depend on the platform's lanes).
+    // Pairwise reduction keeps the order fixed: results do not depend on the instruction set
+    // (Rust never fuses a multiply and an add on its own).
     let mut width = LANES / 2;
     while width > 0 {
         for i in 0..width {
@@ -35,8 +48,22 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc[0] + sum
 }
 
-/// Lanes of the int8 dot product (see [`dot`]).
-const CODE_LANES: usize = 32;
+/// `a . b` for equal-length slices.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    ARCH.dispatch(
+        #[inline(always)]
+        || dot_lanes(a, b),
+    )
+}
+
+/// `query . row` for every `query.len()`-long row of `rows`, appended to `out`.
+pub(crate) fn dot_rows(query: &[f32], rows: &[f32], out: &mut Vec<f32>) {
+    ARCH.dispatch(
+        #[inline(always)]
+        || out.extend(rows.chunks_exact(query.len()).map(|row| dot_lanes(query, row))),
+    )
+}
 
 /// Int8 codes of a vector: `round(x * scale)` with `scale = 127 / max |x|`, so the largest
 /// component uses the whole range; returns the codes and `1 / scale`.
@@ -51,21 +78,30 @@ pub(crate) fn quantize(v: &[f32], out: &mut Vec<i8>) -> f32 {
     1.0 / scale
 }
 
-/// `a . b` of int8 codes, exactly: each i32 lane sums `dim / 32` products of at most
-/// 127 * 127, far from overflow for any real dimension.
-#[inline]
-pub(crate) fn dot_codes(a: &[i8], b: &[i8]) -> i32 {
+/// `a . b` of int8 codes, exactly: an i32 sum of at most `dim` products of at most 127 * 127,
+/// far from overflow for any real dimension. Integer sums may be reordered freely, so LLVM
+/// vectorizes the plain loop.
+#[inline(always)]
+fn dot_codes_plain(a: &[i8], b: &[i8]) -> i32 {
     debug_assert_eq!(a.len(), b.len());
-    let (a_chunks, a_tail) = a.as_chunks::<CODE_LANES>();
-    let (b_chunks, b_tail) = b.as_chunks::<CODE_LANES>();
-    let mut acc = [0i32; CODE_LANES];
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for i in 0..CODE_LANES {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let tail: i32 = a_tail.iter().zip(b_tail).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
-    acc.iter().sum::<i32>() + tail
+    a.iter().zip(b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum()
+}
+
+/// `a . b` of int8 codes (see [`dot_codes_rows`] for many rows at once).
+#[cfg(test)]
+pub(crate) fn dot_codes(a: &[i8], b: &[i8]) -> i32 {
+    ARCH.dispatch(
+        #[inline(always)]
+        || dot_codes_plain(a, b),
+    )
+}
+
+/// `query . row` of int8 codes for every `query.len()`-long row of `rows`, appended to `out`.
+pub(crate) fn dot_codes_rows(query: &[i8], rows: &[i8], out: &mut Vec<i32>) {
+    ARCH.dispatch(
+        #[inline(always)]
+        || out.extend(rows.chunks_exact(query.len()).map(|row| dot_codes_plain(query, row))),
+    )
 }
 
 /// Scales `v` to unit length in place; returns false (leaving it untouched) for a zero or
@@ -81,25 +117,26 @@ pub(crate) fn normalize(v: &mut [f32]) -> bool {
     true
 }
 
-/// A score with a total order (NaN sorts lowest, never panics).
+/// A score with a total order (NaN sorts lowest, never panics), and what it scores: a row of
+/// one partition, or a `(partition, row)` slot of a scan over several.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Scored {
+pub(crate) struct Scored<K = u32> {
     pub score: f32,
-    pub row: u32,
+    pub row: K,
 }
 
-impl PartialEq for Scored {
+impl<K: Ord> PartialEq for Scored<K> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Scored {}
-impl PartialOrd for Scored {
+impl<K: Ord> Eq for Scored<K> {}
+impl<K: Ord> PartialOrd for Scored<K> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Scored {
+impl<K: Ord> Ord for Scored<K> {
     fn cmp(&self, other: &Self) -> Ordering {
         // Lower row wins ties, so results are deterministic.
         self.score.total_cmp(&other.score).then_with(|| other.row.cmp(&self.row))
@@ -108,33 +145,41 @@ impl Ord for Scored {
 
 /// Keeps the `k` best rows seen so far.
 #[derive(Debug)]
-pub(crate) struct TopK {
+pub(crate) struct TopK<K = u32> {
     k: usize,
-    heap: BinaryHeap<Reverse<Scored>>,
+    heap: BinaryHeap<Reverse<Scored<K>>>,
 }
 
-impl TopK {
+impl<K: Ord + Copy> TopK<K> {
     pub fn new(k: usize) -> Self {
         TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
     }
 
+    /// The score a new row must beat to enter, once full.
     #[inline]
-    pub fn push(&mut self, score: f32, row: u32) {
+    fn floor(&self) -> Option<Scored<K>> {
+        (self.heap.len() >= self.k).then(|| self.heap.peek().map(|min| min.0)).flatten()
+    }
+
+    #[inline]
+    pub fn push(&mut self, score: f32, row: K) {
         if self.k == 0 {
             return;
         }
         let s = Scored { score, row };
-        if self.heap.len() < self.k {
-            self.heap.push(Reverse(s));
-        } else if self.heap.peek().is_some_and(|min| s > min.0) {
-            self.heap.pop();
-            self.heap.push(Reverse(s));
+        match self.floor() {
+            None => self.heap.push(Reverse(s)),
+            Some(min) if s > min => {
+                self.heap.pop();
+                self.heap.push(Reverse(s));
+            }
+            Some(_) => {}
         }
     }
 
     /// Best first.
-    pub fn into_sorted(self) -> Vec<Scored> {
-        let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
+    pub fn into_sorted(self) -> Vec<Scored<K>> {
+        let mut v: Vec<Scored<K>> = self.heap.into_iter().map(|r| r.0).collect();
         v.sort_by(|a, b| b.cmp(a));
         v
     }

@@ -253,3 +253,53 @@ fn stop_words_and_stemming_shape_text_matches() {
         idx.search(&query(&["n"], "alice?! (prefers)", None)).unwrap().hits.iter().map(|h| h.id).collect();
     assert!(ids.contains(&d.id), "query syntax characters are just separators");
 }
+
+/// `ids_in` lists the live documents of the asked layers in the asked namespaces, in the
+/// namespaces' order, also after deletes, moves and text-only documents.
+#[test]
+fn ids_in_lists_the_live_documents_of_some_layers() {
+    let idx = mem_index(4, 1000);
+    let mut vecs = Clustered::new(3, 4, 2, 0.2);
+    let mut docs = Vec::new();
+    for i in 0..30 {
+        let key = ["alpha", "beta", "gamma"][i % 3];
+        let vector = (i % 4 != 0).then(|| vecs.point());
+        let mut d = doc(key, &format!("doc {i}"), vector);
+        d.layer = [Layer::Identity, Layer::Semantic, Layer::Procedural, Layer::Episodic, Layer::Semantic][i % 5];
+        docs.push(d);
+    }
+    idx.upsert(docs.clone()).unwrap();
+    let pinned = [Layer::Identity, Layer::Procedural];
+    let expect = |docs: &[memory_index::IndexDoc], namespaces: &[&str]| -> Vec<MemoryId> {
+        namespaces
+            .iter()
+            .flat_map(|n| docs.iter().filter(move |d| d.namespace.as_str() == *n && pinned.contains(&d.layer)))
+            .map(|d| d.id)
+            .collect()
+    };
+    let sorted = |mut v: Vec<MemoryId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(idx.ids_in(&[ns("gamma"), ns("alpha")], &pinned)), sorted(expect(&docs, &["gamma", "alpha"])));
+    let got = idx.ids_in(&[ns("gamma"), ns("alpha")], &pinned);
+    let first_alpha = got.iter().position(|id| docs.iter().any(|d| d.id == *id && d.namespace.as_str() == "alpha"));
+    assert!(
+        got[..first_alpha.unwrap()]
+            .iter()
+            .all(|id| docs.iter().any(|d| d.id == *id && d.namespace.as_str() == "gamma"))
+    );
+    assert!(idx.ids_in(&[ns("nobody")], &pinned).is_empty());
+    assert!(idx.ids_in(&[ns("alpha")], &[Layer::Working]).is_empty());
+
+    // Delete one pinned document, move another to a namespace outside the question.
+    let gone = docs.iter().find(|d| d.layer == Layer::Identity).unwrap().id;
+    idx.delete(&[gone]).unwrap();
+    let mut moved = docs.iter().find(|d| d.layer == Layer::Procedural && d.id != gone).unwrap().clone();
+    moved.namespace = ns("delta");
+    idx.upsert(vec![moved.clone()]).unwrap();
+    let rest: Vec<memory_index::IndexDoc> = docs.iter().filter(|d| d.id != gone && d.id != moved.id).cloned().collect();
+    let all = ["alpha", "beta", "gamma"].map(ns);
+    assert_eq!(sorted(idx.ids_in(&all, &pinned)), sorted(expect(&rest, &["alpha", "beta", "gamma"])));
+    assert_eq!(idx.ids_in(&[ns("delta")], &pinned), vec![moved.id]);
+}

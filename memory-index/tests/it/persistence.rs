@@ -58,11 +58,17 @@ fn flush_and_reopen_give_identical_results() {
         // reorder segments, and ties go by document order.)
         let saved = run(&idx, &queries);
         assert_eq!(before.len(), saved.len());
-        let counts = (idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny")));
+        let semantic = [memory_core::Layer::Semantic];
+        let mut ids = idx.ids_in(&[ns("big"), ns("small"), ns("tiny")], &semantic);
+        ids.sort();
+        let counts = (idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny")), ids);
         (saved, queries, counts)
     };
     let idx = dir_index(dir.path(), DIM, 100).unwrap();
-    assert_eq!((idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny"))), counts);
+    let mut ids = idx.ids_in(&[ns("big"), ns("small"), ns("tiny")], &[memory_core::Layer::Semantic]);
+    ids.sort();
+    assert_eq!((idx.len(), idx.namespace_len(&ns("big")), idx.namespace_len(&ns("tiny")), ids), counts);
+    assert_eq!(counts.3.len(), counts.0, "every document is semantic");
     assert_eq!(idx.applied_seq(), 1234);
     let after = run(&idx, &queries);
     assert!(idx.counters().hnsw_searches > 0, "the graph was reloaded, not replaced by scans");

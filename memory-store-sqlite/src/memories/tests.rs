@@ -126,3 +126,20 @@ fn a_one_namespace_listing_searches_by_namespace_in_id_order() {
         assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "no sort: {plan:#?}");
     }
 }
+
+/// A cached listing runs again with other lists of namespaces and layers without being
+/// prepared again (`configure_common`: the query planner's stability guarantee).
+#[test]
+fn a_cached_listing_is_not_prepared_again_for_other_values() {
+    let conn = database();
+    let mut sql = String::new();
+    for keys in [&["default", "a"][..], &["b", "c", "d"], &["e", "f"]] {
+        let (text, args) = list_statement(&tenant(), &pinned_filter(keys), &PageRequest::first(100)).unwrap();
+        let mut stmt = conn.prepare_cached(&text).unwrap();
+        let rows = stmt.query_map(rusqlite::params_from_iter(&args), |_| Ok(())).unwrap().count();
+        assert_eq!(rows, 0);
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "prepared again for {keys:?}");
+        sql = text;
+    }
+    assert!(sql.contains("json_each"), "the listing takes its lists as JSON: {sql}");
+}
