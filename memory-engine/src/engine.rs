@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -114,6 +115,13 @@ pub(crate) struct Tenant {
     index: tokio::sync::OnceCell<Arc<MemoryIndex>>,
     /// Serializes index catch-up so the checkpoint only moves forward.
     sync: tokio::sync::Mutex<()>,
+    /// A clock of catch-ups: a caller takes a tick when it needs the index to hold what the
+    /// store held at that moment, a catch-up takes one when it starts reading the store.
+    catch_up_ticks: AtomicU64,
+    /// The start tick of the latest catch-up that finished: it covers every write acknowledged
+    /// before that tick, so a writer whose tick is older need not read the store again (many
+    /// concurrent writers share one catch-up instead of queueing a read each).
+    caught_up_from: AtomicU64,
     /// Vectors of memories this engine is writing, keyed by id, so catch-up does not embed
     /// them again; `None` marks a memory whose embedding failed (indexed for text only).
     pub(crate) pending: Mutex<HashMap<MemoryId, Option<Vec<f32>>>>,
@@ -205,6 +213,8 @@ impl Engine {
                         ready: tokio::sync::OnceCell::new(),
                         index: tokio::sync::OnceCell::new(),
                         sync: tokio::sync::Mutex::new(()),
+                        catch_up_ticks: AtomicU64::new(1),
+                        caught_up_from: AtomicU64::new(0),
                         pending: Mutex::new(HashMap::new()),
                         catalog: RwLock::new(None),
                         index_notes: Mutex::new(Vec::new()),
@@ -295,7 +305,12 @@ impl Engine {
     /// memories this engine just wrote.
     pub(crate) async fn catch_up(&self, t: &Tenant) -> Result<SyncReport> {
         let index = self.index(t).await?;
+        let tick = t.catch_up_ticks.fetch_add(1, Ordering::SeqCst);
         let _guard = t.sync.lock().await;
+        if t.caught_up_from.load(Ordering::SeqCst) > tick {
+            // A catch-up that started after this call did already finished.
+            return Ok(SyncReport { applied_seq: index.applied_seq(), ..SyncReport::default() });
+        }
         self.catch_up_locked(t, &index, &mut |_| {}).await
     }
 
@@ -316,13 +331,17 @@ impl Engine {
         index: &Arc<MemoryIndex>,
         progress: &mut (dyn FnMut(SyncReport) + Send),
     ) -> Result<SyncReport> {
+        let start = t.catch_up_ticks.fetch_add(1, Ordering::SeqCst);
         let pending = &t.pending;
         let take = move |ids: &[MemoryId]| -> Vec<Option<Option<Vec<f32>>>> {
             let mut p = pending.lock().expect("pending vectors");
             ids.iter().map(|id| p.remove(id)).collect()
         };
         let embedder = self.inner.embedder.clone();
-        sync::catch_up_with(self.inner.store.as_ref(), &t.id, embedder, index.clone(), &take, progress).await
+        let report =
+            sync::catch_up_with(self.inner.store.as_ref(), &t.id, embedder, index.clone(), &take, progress).await?;
+        t.caught_up_from.fetch_max(start, Ordering::SeqCst);
+        Ok(report)
     }
 
     /// Saves the tenant's index to disk when its lock can be had within `wait`: catches up

@@ -383,12 +383,13 @@ impl Engine {
                 self.inner.store.update_memory(&caller.tenant, old, &patch, now).await?;
             }
         }
-        if let Err(e) = self.catch_up(&t).await {
-            warnings.push(format!(
-                "degraded: the index could not be updated ({e}); it catches up on the next write or start"
-            ));
-        }
-        self.checkpoint_if_due(&t).await;
+        // The index takes the write in while its audit records are written: neither waits
+        // for the other.
+        let index_update = async {
+            let caught_up = self.catch_up(&t).await;
+            self.checkpoint_if_due(&t).await;
+            caught_up
+        };
 
         // Audit, one record per namespace written.
         let mut per_ns: HashMap<&NamespaceKey, (usize, usize, usize, Vec<MemoryId>)> = HashMap::new();
@@ -403,17 +404,27 @@ impl Engine {
             }
             e.3.push(o.id());
         }
-        for (ns, (created, existing, merged, ids)) in per_ns {
-            let shown: Vec<MemoryId> = ids.iter().take(AUDITED_IDS).copied().collect();
-            let detail = json!({
-                "created": created,
-                "deduplicated": existing,
-                "merged": merged,
-                "ids": shown,
-                "more_ids": ids.len().saturating_sub(AUDITED_IDS),
-            });
-            self.audit(caller, Some(ns), op, AuditOutcome::Ok, detail).await?;
+        let audits = async {
+            for (ns, (created, existing, merged, ids)) in per_ns {
+                let shown: Vec<MemoryId> = ids.iter().take(AUDITED_IDS).copied().collect();
+                let detail = json!({
+                    "created": created,
+                    "deduplicated": existing,
+                    "merged": merged,
+                    "ids": shown,
+                    "more_ids": ids.len().saturating_sub(AUDITED_IDS),
+                });
+                self.audit(caller, Some(ns), op, AuditOutcome::Ok, detail).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let (caught_up, audited) = tokio::join!(index_update, audits);
+        if let Err(e) = caught_up {
+            warnings.push(format!(
+                "degraded: the index could not be updated ({e}); it catches up on the next write or start"
+            ));
         }
+        audited?;
 
         // Auto-promotion of what was created, on every write path alike.
         let mut written = Vec::with_capacity(outcomes.len());

@@ -13,12 +13,16 @@
 //! IMMEDIATE transaction, each in its own savepoint (a failing one is rolled back alone), and
 //! share one commit, so one fsync. Each learns its result only after that commit, so nothing
 //! is acknowledged before it is durable; a failed commit fails every write of the group.
+//! One waiting writer at a time leads: it takes every queued write into its group, and the
+//! others sleep until a group ends, then return if theirs ran or elect the next leader. (A
+//! writer that queued for the writer mutex instead waited its turn at the mutex even when its
+//! write had long been committed: measured at 13-26 ms per write under 64 concurrent writers.)
 //!
 //! Every method here blocks; callers run them on tokio's blocking pool.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use memory_core::{Error, Memory, Result};
@@ -34,12 +38,31 @@ pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
 pub(crate) struct Connections {
     writer: Mutex<Writer>,
-    /// Writes waiting for the writer; whoever holds it next runs them all (group commit).
-    pending: Mutex<Vec<Job>>,
+    /// Writes waiting for a group (group commit), and whether a leader is running one.
+    pending: Mutex<Pending>,
+    /// Signalled when a group ends.
+    group_ended: Condvar,
     readers: Option<ReaderPool>,
     /// The event logs of a file store: each group's created memories are appended after its
     /// commit, under the log lock taken before its transaction began.
     log: Option<EventLog>,
+}
+
+/// The queue of grouped writes.
+#[derive(Default)]
+struct Pending {
+    jobs: Vec<Job>,
+    leading: bool,
+}
+
+/// Ends a leader's turn however its group ends (a panic included), so a next leader is elected.
+struct Turn<'a>(&'a Connections);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.pending).leading = false;
+        self.0.group_ended.notify_all();
+    }
 }
 
 /// One queued write: runs in its savepoint of the group's transaction (or learns why the
@@ -114,7 +137,8 @@ impl Connections {
         let writer = Writer { conn: writer, checkpointed: Some(Instant::now()), dirty: false };
         Connections {
             writer: Mutex::new(writer),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(Pending::default()),
+            group_ended: Condvar::new(),
             readers: Some(readers),
             log: Some(log),
         }
@@ -124,7 +148,8 @@ impl Connections {
     pub(crate) fn single(conn: Connection) -> Self {
         Connections {
             writer: Mutex::new(Writer { conn, checkpointed: None, dirty: false }),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(Pending::default()),
+            group_ended: Condvar::new(),
             readers: None,
             log: None,
         }
@@ -187,17 +212,32 @@ impl Connections {
             });
             Ran { created, complete }
         });
-        lock(&self.pending).push(Job { logs, run });
-        // Whoever holds the writer next runs every queued job, ours included; when another
-        // leader took ours, its outcome was sent before that leader let the writer go.
-        self.with_writer(|conn| {
-            let jobs = std::mem::take(&mut *lock(&self.pending));
-            if !jobs.is_empty() {
-                run_group(conn, jobs, self.log.as_ref());
+        let lost = || Error::internal("a grouped write was lost (its group panicked)");
+        let mut pending = lock(&self.pending);
+        pending.jobs.push(Job { logs, run });
+        // A leader's group sends each outcome before the group ends; until ours is here, wait
+        // for a group to end, and lead the next one when nobody else does.
+        loop {
+            match outcome.try_recv() {
+                Ok(out) => return out,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(lost()),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
+            if !pending.leading {
+                break;
+            }
+            pending = self.group_ended.wait(pending).unwrap_or_else(|e| e.into_inner());
+        }
+        pending.leading = true;
+        let jobs = std::mem::take(&mut pending.jobs);
+        drop(pending);
+        let turn = Turn(self);
+        self.with_writer(|conn| {
+            run_group(conn, jobs, self.log.as_ref());
             Ok(())
         })?;
-        outcome.recv().unwrap_or_else(|_| Err(Error::internal("a grouped write was lost (its group panicked)")))
+        drop(turn);
+        outcome.recv().unwrap_or_else(|_| Err(lost()))
     }
 
     /// Runs `f` in a read transaction, so it sees one snapshot even across statements.

@@ -162,3 +162,33 @@ async fn a_tenant_cold_start_never_blocks_another_tenant() {
     let beta_answer = cold.await.unwrap().unwrap();
     assert_eq!(beta_answer.memories[0].memory.content, "the beta tenant's note");
 }
+
+/// Many writers at once share catch-ups, and each still reads its own write the moment it is
+/// acknowledged (a catch-up that started before a write's put returned never counts for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_each_read_their_own_write_at_once() {
+    use memory_engine::RecallRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = memory_engine::HomeOptions::new(dir.path());
+    options.embedder = Some("hash".into());
+    let home = memory_engine::open_home(options).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let engine = home.engine.clone();
+        tasks.spawn(async move {
+            let caller = crate::support::who("u");
+            let word = format!("zebra{i}quokka");
+            engine.remember(&caller, &format!("note about {word}"), None).await.unwrap();
+            let mut request = RecallRequest::new(word.clone());
+            request.limit = 5;
+            let found = engine.recall(&caller, &request).await.unwrap();
+            assert!(
+                found.memories.iter().any(|r| r.memory.content.contains(&word)),
+                "writer {i} does not read its own write"
+            );
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+}
