@@ -23,7 +23,6 @@ use memory_core::ApiKeyId;
 use memory_engine::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use self::error::ApiError;
 use crate::config::ServerConfig;
@@ -82,7 +81,7 @@ pub fn router(engine: Engine, options: RouterOptions) -> Router {
         .fallback(|| async { ApiError::no_route() })
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(app.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(axum::middleware::from_fn_with_state(timeout, deadline))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::new(
@@ -92,6 +91,23 @@ pub fn router(engine: Engine, options: RouterOptions) -> Router {
             ))
         }))
         .layer(axum::Extension(app))
+}
+
+/// Answers 503 in the one error shape when a request outlives the request timeout (the work it
+/// started is dropped with it).
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            memory_core::ErrorKind::Unavailable.code(),
+            format!("the request took longer than the server's request timeout ({} s)", limit.as_secs_f64()),
+        )),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets

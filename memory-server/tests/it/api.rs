@@ -193,6 +193,25 @@ fn a_tenant_over_its_rate_gets_429_with_retry_after() {
     assert!(retry >= 1);
 }
 
+/// A request that outlives the request timeout is answered 503 (here: a recall of a tenant
+/// whose index another process keeps locked, so opening it waits), and the server goes on
+/// answering other requests.
+#[test]
+fn a_request_past_its_timeout_gets_503() {
+    let server = ServerConfig { request_timeout: std::time::Duration::from_secs(1), ..ServerConfig::default() };
+    let s = TestServer::with("", false, server);
+    let acme = s.other_tenant_key();
+    let dir = s.dir.path().join("index").join(memory_core::TenantId::new("acme").unwrap().path_token());
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    let (status, answer) = s.call("POST", "/v1/recall", Some(&acme), Some(json!({ "query": "anything" })));
+    assert_eq!((status, code(&answer)), (503, "unavailable"), "{answer}");
+    let (status, _) = s.call("GET", "/v1/namespaces", Some(&s.admin), None);
+    assert_eq!(status, 200, "the server answers others meanwhile");
+    lock.unlock().unwrap();
+}
+
 #[test]
 fn seed_001_scoped_keys_default_namespace_read_sets_403_and_404() {
     let s = TestServer::start();
