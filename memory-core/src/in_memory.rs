@@ -42,6 +42,8 @@ struct State {
     audit: BTreeMap<AuditId, AuditRecord>,
     keys: BTreeMap<ApiKeyId, ApiKey>,
     proposals: BTreeMap<ProposalId, Proposal>,
+    /// [`Store::namespace_version`] per tenant.
+    namespace_versions: HashMap<TenantId, u64>,
 }
 
 impl InMemoryStore {
@@ -78,6 +80,11 @@ impl State {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// Records a change of the tenant's catalog ([`Store::namespace_version`]).
+    fn bump_namespaces(&mut self, tenant: &TenantId) {
+        *self.namespace_versions.entry(tenant.clone()).or_insert(0) += 1;
     }
 
     fn live_namespace(&mut self, tenant: &TenantId, key: &NamespaceKey) -> Result<&mut Namespace> {
@@ -122,6 +129,7 @@ impl Store for InMemoryStore {
         if s.namespaces.contains_key(&key) {
             return Err(Error::already_exists(format!("namespace {:?} already exists", namespace.key.as_str())));
         }
+        s.bump_namespaces(&namespace.tenant);
         s.namespaces.insert(key, namespace);
         Ok(())
     }
@@ -133,6 +141,10 @@ impl Store for InMemoryStore {
     async fn list_namespaces(&self, tenant: &TenantId, filter: &NamespaceFilter) -> Result<Vec<Namespace>> {
         let s = self.lock();
         Ok(s.namespaces.values().filter(|ns| ns.tenant == *tenant && filter.matches(ns)).cloned().collect())
+    }
+
+    async fn namespace_version(&self, tenant: &TenantId) -> Result<u64> {
+        Ok(self.lock().namespace_versions.get(tenant).copied().unwrap_or(0))
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantId>> {
@@ -151,7 +163,9 @@ impl Store for InMemoryStore {
         let mut s = self.lock();
         let ns = s.live_namespace(tenant, key)?;
         patch.apply(ns, at)?;
-        Ok(ns.clone())
+        let ns = ns.clone();
+        s.bump_namespaces(tenant);
+        Ok(ns)
     }
 
     async fn touch_namespace(
@@ -172,12 +186,16 @@ impl Store for InMemoryStore {
 
     async fn archive_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
         let mut s = self.lock();
-        Ok(s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Archived, at))
+        let changed = s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Archived, at);
+        s.bump_namespaces(tenant);
+        Ok(changed)
     }
 
     async fn restore_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
         let mut s = self.lock();
-        Ok(s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Active, at))
+        let changed = s.live_namespace(tenant, key)?.set_status(NamespaceStatus::Active, at);
+        s.bump_namespaces(tenant);
+        Ok(changed)
     }
 
     async fn delete_namespace(&self, tenant: &TenantId, key: &NamespaceKey, at: Timestamp) -> Result<bool> {
@@ -189,6 +207,7 @@ impl Store for InMemoryStore {
         if !ns.set_status(NamespaceStatus::Deleted, at) {
             return Ok(false);
         }
+        s.bump_namespaces(tenant);
         let doomed: Vec<MemoryId> = s
             .memories
             .values()
@@ -385,6 +404,9 @@ impl Store for InMemoryStore {
             .collect();
         for k in &empty_deleted {
             s.namespaces.remove(k);
+        }
+        if !empty_deleted.is_empty() {
+            s.bump_namespaces(tenant);
         }
         Ok(PurgeReport { memories: doomed.len() as u64, namespaces: empty_deleted.len() as u64 })
     }

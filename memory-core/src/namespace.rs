@@ -8,7 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::error::Error;
-use crate::ids::TenantId;
+use crate::ids::{ApiKeyId, Principal, TenantId};
 use crate::limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES, check_text};
 use crate::memory::Metadata;
 use crate::timestamp::Timestamp;
@@ -121,6 +121,35 @@ impl NamespaceKey {
             }
         }
         Ok(NamespaceKey(key))
+    }
+
+    /// The key `seeds/004` derives from a display name: NFC, lowercased, each run of whitespace
+    /// and separators (`/`, `\`) a `-`, characters the key rule does not allow dropped, runs of
+    /// `-` and `.` collapsed, and neither at either end (`"Customer Data"` -> `customer-data`).
+    /// `InvalidInput` when nothing usable is left.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        let mut key = String::new();
+        let mut gap = false;
+        for ch in trim_nfc(name).chars().flat_map(char::to_lowercase) {
+            if ch.is_whitespace() || matches!(ch, '/' | '\\' | '-') {
+                gap = true;
+                continue;
+            }
+            let allowed = ch.is_alphanumeric() || is_combining_mark(ch) || matches!(ch, '.' | '_');
+            if !allowed || (ch == '.' && key.ends_with('.')) {
+                continue;
+            }
+            if gap && !key.is_empty() && !key.ends_with('.') {
+                key.push('-');
+            }
+            gap = false;
+            key.push(ch);
+        }
+        let key: String = key.trim_matches(|c| c == '.' || c == '-').chars().take(MAX_NAMESPACE_KEY_CHARS).collect();
+        let key = key.trim_end_matches(['.', '-']);
+        NamespaceKey::new(key).map_err(|e| {
+            Error::invalid_input(format!("the name {name:?} gives no usable namespace key ({e}); give a key"))
+        })
     }
 
     /// The tenant's default namespace, `default`.
@@ -335,6 +364,13 @@ pub struct Namespace {
     pub status: NamespaceStatus,
     /// Free-form metadata.
     pub metadata: Metadata,
+    /// The principal that created it (through the API or the CLI); `None` for namespaces
+    /// that came into being from configuration or a first write, and for older records.
+    #[serde(default)]
+    pub created_by: Option<Principal>,
+    /// The API key it was created with, if any.
+    #[serde(default)]
+    pub created_by_key: Option<ApiKeyId>,
     /// When it was created.
     pub created_at: Timestamp,
     /// Last change to this record.
@@ -362,6 +398,8 @@ impl Namespace {
             kind,
             status: NamespaceStatus::Active,
             metadata: Metadata::new(),
+            created_by: None,
+            created_by_key: None,
             created_at: at,
             updated_at: at,
             last_write_at: None,
@@ -507,6 +545,29 @@ impl NamespaceFilter {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn keys_are_derived_from_names_as_seeds_004_does() {
+        for (name, key) in [
+            ("Customer Data", "customer-data"),
+            ("  Customer   Data  ", "customer-data"),
+            ("Team #7 / Research!", "team-7-research"),
+            ("v1.2 Release", "v1.2-release"),
+            ("...hidden...", "hidden"),
+            ("Ärger über Öl", "ärger-über-öl"),
+            ("a--b", "a-b"),
+            ("snake_case Name", "snake_case-name"),
+        ] {
+            assert_eq!(NamespaceKey::from_name(name).unwrap().as_str(), key, "{name:?}");
+        }
+        for bad in ["", "   ", "!!!", "--", ".."] {
+            let e = NamespaceKey::from_name(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.message().contains("give a key"), "{e}");
+        }
+        let long = "x".repeat(100);
+        assert_eq!(NamespaceKey::from_name(&long).unwrap().as_str().chars().count(), MAX_NAMESPACE_KEY_CHARS);
+    }
 
     /// What a key must become: `Ok(normalized)` or the rule it breaks.
     #[derive(Debug)]

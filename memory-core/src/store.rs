@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// comes into being with its first namespace (the engine creates `default` and `shared`).
     async fn list_tenants(&self) -> Result<Vec<TenantId>>;
 
+    /// A number that grows whenever the tenant's catalog changes, through any handle of the
+    /// store in any process: every successful `create_namespace`, `update_namespace`,
+    /// `archive_namespace`, `restore_namespace` and `delete_namespace`, and a `purge` that
+    /// removes namespaces. `0` before the tenant's first namespace. Touches and memory writes
+    /// leave it alone. Engines cache what they know of namespaces (status, owner, access
+    /// rules) against it, so a change made elsewhere counts on the next request.
+    async fn namespace_version(&self, tenant: &TenantId) -> Result<u64>;
+
     /// Applies `patch` and stamps `updated_at`; returns the new record.
     /// - `NotFound` when the namespace is missing or deleted (archived ones can be edited).
     /// - `InvalidInput` when the result would not validate; nothing changes.

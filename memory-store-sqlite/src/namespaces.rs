@@ -17,15 +17,39 @@ fn not_found(key: &NamespaceKey) -> Error {
     Error::not_found(format!("namespace {:?} not found", key.as_str()))
 }
 
+/// Records a change of the tenant's catalog (see `Store::namespace_version`), in the
+/// transaction of the change.
+fn bump_version(conn: &Connection, tenant: &TenantId) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO namespace_versions (tenant, version) VALUES (?1, 1) \
+         ON CONFLICT (tenant) DO UPDATE SET version = version + 1",
+    )
+    .classify()?
+    .execute([tenant.as_str()])
+    .classify()
+    .map(drop)
+}
+
+pub(crate) fn version(conn: &Connection, tenant: &TenantId) -> Result<u64> {
+    let version: Option<i64> = conn
+        .prepare_cached("SELECT version FROM namespace_versions WHERE tenant = ?1")
+        .classify()?
+        .query_row([tenant.as_str()], |r| r.get(0))
+        .optional()
+        .classify()?;
+    Ok(version.unwrap_or(0) as u64)
+}
+
 pub(crate) fn create(conn: &Connection, ns: &Namespace) -> Result<()> {
     let sql = format!("INSERT INTO namespaces ({NAMESPACE_COLUMNS}) VALUES ({NAMESPACE_VALUES})");
     let mut stmt = conn.prepare_cached(&sql).classify()?;
     match execute_namespace(&mut stmt, ns) {
         Err(e) if e.kind() == memory_core::ErrorKind::AlreadyExists => {
-            Err(Error::already_exists(format!("namespace {:?} already exists", ns.key.as_str())))
+            return Err(Error::already_exists(format!("namespace {:?} already exists", ns.key.as_str())));
         }
-        other => other.map(drop),
+        other => other.map(drop)?,
     }
+    bump_version(conn, &ns.tenant)
 }
 
 pub(crate) fn get(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<Option<Namespace>> {
@@ -48,8 +72,8 @@ fn save(conn: &Connection, ns: &Namespace) -> Result<()> {
         .prepare_cached(
             "UPDATE namespaces SET display_name = ?3, description = ?4, team = ?5, sensitivity = ?6, \
              default_access = ?7, retention_days = ?8, kind = ?9, status = ?10, metadata = ?11, created_at = ?12, \
-             updated_at = ?13, last_write_at = ?14, last_read_at = ?15, last_maintenance_at = ?16 \
-             WHERE tenant = ?1 AND key = ?2",
+             updated_at = ?13, last_write_at = ?14, last_read_at = ?15, last_maintenance_at = ?16, created_by = ?17, \
+             created_by_key = ?18 WHERE tenant = ?1 AND key = ?2",
         )
         .classify()?;
     execute_namespace(&mut stmt, ns).map(drop)
@@ -90,6 +114,7 @@ pub(crate) fn update(
     let mut ns = get_live(conn, tenant, key)?;
     patch.apply(&mut ns, at)?;
     save(conn, &ns)?;
+    bump_version(conn, tenant)?;
     Ok(ns)
 }
 
@@ -123,6 +148,7 @@ pub(crate) fn set_status(
         return Ok(false);
     }
     save(conn, &ns)?;
+    bump_version(conn, tenant)?;
     Ok(true)
 }
 
@@ -132,6 +158,7 @@ pub(crate) fn delete(conn: &Connection, tenant: &TenantId, key: &NamespaceKey, a
         return Ok(false);
     }
     save(conn, &ns)?;
+    bump_version(conn, tenant)?;
     memories::tombstone_namespace(conn, tenant, key, at)?;
     Ok(true)
 }
@@ -172,5 +199,8 @@ pub(crate) fn purge_deleted(conn: &Connection, tenant: &TenantId) -> Result<u64>
         .classify()?
         .execute([tenant.as_str()])
         .classify()?;
+    if removed > 0 {
+        bump_version(conn, tenant)?;
+    }
     Ok(removed as u64)
 }

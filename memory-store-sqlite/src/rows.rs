@@ -187,10 +187,11 @@ pub(crate) fn execute_memory(stmt: &mut Statement<'_>, m: &Memory) -> Result<usi
 /// Columns of a namespace row, in the order of [`namespace_from_row`] and [`NAMESPACE_VALUES`].
 pub(crate) const NAMESPACE_COLUMNS: &str = "tenant, key, display_name, description, team, sensitivity, \
      default_access, retention_days, kind, status, metadata, created_at, updated_at, last_write_at, last_read_at, \
-     last_maintenance_at";
+     last_maintenance_at, created_by, created_by_key";
 
 /// Placeholders matching [`NAMESPACE_COLUMNS`].
-pub(crate) const NAMESPACE_VALUES: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16";
+pub(crate) const NAMESPACE_VALUES: &str =
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18";
 
 pub(crate) fn namespace_from_row(row: &Row<'_>) -> rusqlite::Result<Namespace> {
     Ok(Namespace {
@@ -210,6 +211,8 @@ pub(crate) fn namespace_from_row(row: &Row<'_>) -> rusqlite::Result<Namespace> {
         last_write_at: opt_time(row, 13)?,
         last_read_at: opt_time(row, 14)?,
         last_maintenance_at: opt_time(row, 15)?,
+        created_by: opt_parsed(row, 16)?,
+        created_by_key: row.get::<_, Option<Uuid>>(17)?.map(ApiKeyId::from_uuid),
     })
 }
 
@@ -233,6 +236,8 @@ pub(crate) fn execute_namespace(stmt: &mut Statement<'_>, ns: &Namespace) -> Res
         opt_micros(ns.last_write_at),
         opt_micros(ns.last_read_at),
         opt_micros(ns.last_maintenance_at),
+        ns.created_by.as_ref().map(Principal::as_str),
+        ns.created_by_key.map(|id| id.as_uuid()),
     ])
     .classify()
 }

@@ -169,6 +169,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1));
     "#,
+    // 6: who created a namespace (issue 11: `private` namespaces belong to their creator), and
+    // each tenant's catalog version, so every process sees a namespace change on its next
+    // request (`Store::namespace_version`).
+    r#"
+    ALTER TABLE namespaces ADD COLUMN created_by TEXT;
+    ALTER TABLE namespaces ADD COLUMN created_by_key BLOB;
+    CREATE TABLE namespace_versions (
+        tenant  TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO namespace_versions (tenant, version) SELECT DISTINCT tenant, 1 FROM namespaces;
+    "#,
 ];
 
 /// Settings every connection shares. The query planner's stability guarantee keeps a cached

@@ -228,6 +228,11 @@ impl Store for SqliteStore {
         self.read(namespaces::tenants).await
     }
 
+    async fn namespace_version(&self, tenant: &TenantId) -> Result<u64> {
+        let tenant = tenant.clone();
+        self.read(move |conn| namespaces::version(conn, &tenant)).await
+    }
+
     async fn update_namespace(
         &self,
         tenant: &TenantId,

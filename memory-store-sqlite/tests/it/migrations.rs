@@ -61,8 +61,20 @@ fn a_file_that_is_not_a_database_is_an_error() {
 /// Turns a current database back into what schema version 3 created: no identity, dedupe by
 /// namespace only, audit details as free text without an origin (migration 4).
 fn downgrade_to_version_4(dir: &std::path::Path) {
+    downgrade_to_version_5(dir);
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch("ALTER TABLE api_keys DROP COLUMN admin; PRAGMA user_version = 4;").unwrap();
+}
+
+/// Turns a current database back into what schema version 5 created: no namespace creators,
+/// no catalog versions (migration 6).
+fn downgrade_to_version_5(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE namespaces DROP COLUMN created_by; ALTER TABLE namespaces DROP COLUMN created_by_key; \
+         DROP TABLE namespace_versions; PRAGMA user_version = 5;",
+    )
+    .unwrap();
 }
 
 fn downgrade_to_version_3(dir: &std::path::Path) {
@@ -174,4 +186,27 @@ async fn a_version_4_database_keeps_its_keys_which_are_not_admin_keys() {
     assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
     key.admin = false;
     assert_eq!(store.get_api_key(&t, key.id).await.unwrap(), Some(key));
+}
+
+#[tokio::test]
+async fn a_version_5_database_gets_catalog_versions_and_namespaces_without_creators() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let before = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &t, "research").await;
+        store.get_namespace(&t, &memory_testkit::fixtures::ns("research")).await.unwrap().unwrap()
+    };
+    downgrade_to_version_5(dir.path());
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    let upgraded = store.get_namespace(&t, &memory_testkit::fixtures::ns("research")).await.unwrap().unwrap();
+    assert_eq!(upgraded, before);
+    assert_eq!(upgraded.created_by, None);
+    let version = store.namespace_version(&t).await.unwrap();
+    assert!(version > 0, "a tenant with namespaces starts above 0");
+    let mut patch = memory_core::NamespacePatch::default();
+    patch.display_name = Some("Research".into());
+    store.update_namespace(&t, &memory_testkit::fixtures::ns("research"), &patch, at(9)).await.unwrap();
+    assert!(store.namespace_version(&t).await.unwrap() > version);
 }

@@ -63,6 +63,8 @@ macro_rules! __conformance_checks {
             check_purge_frees_a_deleted_namespace_key,
             check_purge_keeps_a_deleted_namespace_with_memories_left,
             check_put_advances_last_write_at,
+            check_namespace_version_grows_with_every_catalog_change,
+            check_namespace_creator_round_trips,
             // memories
             check_put_then_get_returns_the_memory,
             check_get_missing_memory_is_none,

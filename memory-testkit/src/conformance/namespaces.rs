@@ -376,3 +376,50 @@ pub async fn check_put_advances_last_write_at(store: &dyn Store) {
     put(store, &tenant(), new_memory_at("research", "newest", at(20))).await;
     assert_eq!(last_write().await, Some(at(20)));
 }
+
+/// `namespace_version` is 0 before a tenant's first namespace, grows with every create,
+/// update, archive, restore, delete and namespace-removing purge, is per tenant, and stays put
+/// for touches and memory writes.
+pub async fn check_namespace_version_grows_with_every_catalog_change(store: &dyn Store) {
+    let (t, other) = (tenant(), other_tenant());
+    assert_eq!(store.namespace_version(&t).await.unwrap(), 0, "no namespace yet");
+    let mut last = 0;
+    let mut grew = |v: u64, what: &str| {
+        assert!(v > last, "namespace_version did not grow on {what}: {last} -> {v}");
+        last = v;
+    };
+    create_namespace(store, &t, "research").await;
+    grew(store.namespace_version(&t).await.unwrap(), "create");
+    let mut patch = NamespacePatch::default();
+    patch.sensitivity = Some(Sensitivity::Restricted);
+    store.update_namespace(&t, &ns("research"), &patch, at(1)).await.unwrap();
+    grew(store.namespace_version(&t).await.unwrap(), "update");
+    assert!(store.archive_namespace(&t, &ns("research"), at(2)).await.unwrap());
+    grew(store.namespace_version(&t).await.unwrap(), "archive");
+    assert!(store.restore_namespace(&t, &ns("research"), at(3)).await.unwrap());
+    grew(store.namespace_version(&t).await.unwrap(), "restore");
+
+    let before = store.namespace_version(&t).await.unwrap();
+    store.touch_namespace(&t, &ns("research"), NamespaceTouch::Read, at(4)).await.unwrap();
+    store.put_memories(&t, vec![new_memory("research", "a note")]).await.unwrap();
+    assert_eq!(store.namespace_version(&t).await.unwrap(), before, "touches and memory writes leave it");
+    assert_eq!(store.namespace_version(&other).await.unwrap(), 0, "another tenant's catalog is its own");
+
+    assert!(store.delete_namespace(&t, &ns("research"), at(6)).await.unwrap());
+    grew(store.namespace_version(&t).await.unwrap(), "delete");
+    let report = store.purge(&t, at(7)).await.unwrap();
+    assert_eq!(report.namespaces, 1);
+    grew(store.namespace_version(&t).await.unwrap(), "a purge that removed a namespace");
+}
+
+/// A namespace's creator (principal and API key) is stored and returned as given.
+pub async fn check_namespace_creator_round_trips(store: &dyn Store) {
+    let mut record = namespace(&tenant(), "private-notes");
+    record.created_by = Some(memory_core::Principal::new("alice").unwrap());
+    record.created_by_key = Some(memory_core::ApiKeyId::new_v7());
+    record.default_access = memory_core::DefaultAccess::Private;
+    store.create_namespace(record.clone()).await.unwrap();
+    assert_eq!(store.get_namespace(&tenant(), &ns("private-notes")).await.unwrap(), Some(record.clone()));
+    let listed = store.list_namespaces(&tenant(), &NamespaceFilter::default()).await.unwrap();
+    assert_eq!(listed, vec![record]);
+}

@@ -30,6 +30,8 @@ enum Fault {
     IgnoresOutcomeTime,
     /// `last_seq` forgets the newest change, as if it were `max(seq)` after a purge.
     LastSeqLags,
+    /// `namespace_version` ignores status changes (archive, restore, delete).
+    VersionMissesStatus,
 }
 
 #[derive(Debug)]
@@ -94,6 +96,11 @@ async fn the_suite_catches_a_lagging_change_sequence() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_catalog_version_that_misses_changes() {
+    assert_fails!(Fault::VersionMissesStatus, conformance::check_namespace_version_grows_with_every_catalog_change);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_test_catches_broken_stores() {
     let faults = [
         Fault::ShowsTombstones,
@@ -125,6 +132,27 @@ impl Store for Broken {
 
     async fn list_tenants(&self) -> Result<Vec<TenantId>> {
         self.inner.list_tenants().await
+    }
+
+    async fn namespace_version(&self, tenant: &TenantId) -> Result<u64> {
+        let version = self.inner.namespace_version(tenant).await?;
+        if self.fault != Fault::VersionMissesStatus {
+            return Ok(version);
+        }
+        // Counts only the records that ever changed apart from their status.
+        let mut filter = NamespaceFilter::default();
+        let mut changed = 0;
+        for status in memory_core::NamespaceStatus::ALL {
+            filter.status = Some(*status);
+            changed += self
+                .inner
+                .list_namespaces(tenant, &filter)
+                .await?
+                .iter()
+                .filter(|n| n.updated_at == n.created_at)
+                .count();
+        }
+        Ok(changed as u64 + version.min(1))
     }
 
     async fn update_namespace(
