@@ -265,6 +265,9 @@ pub struct InspectArgs {
     /// An explicit write namespace [default: the write default].
     #[arg(long, value_name = "NS")]
     pub write: Option<String>,
+    /// With `--namespace '*'`: also read sensitive namespaces.
+    #[arg(long)]
+    pub include_sensitive: bool,
 }
 
 /// Arguments of `memory eval`.
@@ -349,6 +352,9 @@ pub struct PlanArgs {
     /// An explicit write namespace (default: the plan's write default).
     #[arg(long, value_name = "NS")]
     pub write: Option<String>,
+    /// With `--namespace '*'`: also read sensitive namespaces.
+    #[arg(long)]
+    pub include_sensitive: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,

@@ -491,17 +491,16 @@ impl Engine {
 
     // ---- plans and visibility -----------------------------------------------------------------
 
+    /// The tenant's namespaces as the resolver sees them: the cached snapshot while the
+    /// store's catalog version says nothing changed since (in any process), else a new one.
     pub(crate) async fn catalog(&self, t: &Tenant) -> Result<Arc<Catalog>> {
-        if let Some(c) = t.catalog.read().expect("catalog lock").as_ref() {
+        let version = self.inner.store.namespace_version(&t.id).await?;
+        if let Some(c) = t.catalog.read().expect("catalog lock").as_ref().filter(|c| c.version == version) {
             return Ok(c.clone());
         }
-        let c = Arc::new(Catalog::load(self.inner.store.as_ref(), &t.id, &self.inner.policy).await?);
+        let c = Arc::new(Catalog::load(self.inner.store.as_ref(), &t.id, &self.inner.policy, version).await?);
         *t.catalog.write().expect("catalog lock") = Some(c.clone());
         Ok(c)
-    }
-
-    pub(crate) fn forget_catalog(&self, t: &Tenant) {
-        *t.catalog.write().expect("catalog lock") = None;
     }
 
     /// The scope plan of `caller` for this read and write request.
@@ -511,8 +510,15 @@ impl Engine {
         catalog: &dyn NamespaceCatalog,
         read: ReadRequest,
         write: Option<String>,
+        include_sensitive: bool,
     ) -> ScopePlan {
-        let request = PlanRequest { caller: caller.identity.clone(), project: caller.project.clone(), read, write };
+        let request = PlanRequest {
+            caller: caller.identity.clone(),
+            project: caller.project.clone(),
+            read,
+            write,
+            include_sensitive,
+        };
         self.inner.policy.plan(&request, catalog)
     }
 
@@ -520,17 +526,25 @@ impl Engine {
     /// `["*"]` every readable namespace) and a write into `write` (or the write default), with
     /// the reason of every decision: what `memory inspect` and `GET /v1/plan` show. Refusals
     /// are part of the plan (`error`, `write_refusal`), not an error of this call.
-    pub async fn inspect(&self, caller: &Caller, namespaces: &[String], write: Option<String>) -> Result<ScopePlan> {
+    pub async fn inspect(
+        &self,
+        caller: &Caller,
+        namespaces: &[String],
+        write: Option<String>,
+        include_sensitive: bool,
+    ) -> Result<ScopePlan> {
         let t = self.tenant(&caller.tenant).await?;
         let catalog = self.catalog(&t).await?;
         let read = ReadRequest::from_raw(namespaces);
-        Ok(self.plan(caller, catalog.as_ref(), read, write))
+        Ok(self.plan(caller, catalog.as_ref(), read, write, include_sensitive))
     }
 
-    /// What `caller` may see and change, from the plan of `*` (every readable namespace).
+    /// What `caller` may see and change, from the plan of `*` with sensitive namespaces
+    /// (every readable namespace): restricted ones are readable too, but only where a request
+    /// names them (one memory of them, or the namespace itself), never in a listing of all.
     pub(crate) async fn visibility(&self, caller: &Caller, t: &Tenant) -> Result<Visibility> {
         let catalog = self.catalog(t).await?;
-        let plan = self.plan(caller, catalog.as_ref(), ReadRequest::All, None);
+        let plan = self.plan(caller, catalog.as_ref(), ReadRequest::All, None, true);
         if let Some(e) = &plan.error {
             let err = plan_error(e.code, &e.message);
             self.audit_denied(caller, None, "access", &err).await;
@@ -539,7 +553,9 @@ impl Engine {
         let mut writable: HashSet<NamespaceKey> =
             plan.layers.iter().filter(|l| l.writable).filter_map(|l| l.namespace.clone()).collect();
         writable.extend(plan.write.clone());
-        Ok(Visibility { readable: plan.read.iter().cloned().collect(), read_order: plan.read, writable })
+        let mut readable: HashSet<NamespaceKey> = plan.read.iter().cloned().collect();
+        readable.extend(plan.readable_when_named.iter().cloned());
+        Ok(Visibility { readable, read_order: plan.read, writable, catalog })
     }
 
     /// Whether `caller` may change memories of `ns` (a readable namespace): a writable layer of
@@ -547,7 +563,22 @@ impl Engine {
     pub(crate) fn may_write(&self, caller: &Caller, vis: &Visibility, ns: &NamespaceKey) -> bool {
         vis.readable.contains(ns)
             && (vis.writable.contains(ns)
-                || self.inner.policy.can(&caller.identity, Operation::Write, ns.as_str()).allowed)
+                || self.inner.policy.can(&caller.identity, Operation::Write, ns.as_str(), vis.catalog.as_ref()).allowed)
+    }
+
+    /// Records a read of a restricted namespace (seeds/004: every read of one is audited).
+    pub(crate) async fn audit_restricted_read(
+        &self,
+        caller: &Caller,
+        catalog: &Catalog,
+        namespaces: &[&NamespaceKey],
+        operation: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        for ns in namespaces.iter().filter(|ns| catalog.is_restricted(ns)) {
+            self.audit(caller, Some(ns), operation, AuditOutcome::Ok, detail.clone()).await?;
+        }
+        Ok(())
     }
 
     // ---- audit ---------------------------------------------------------------------------------
@@ -612,6 +643,8 @@ pub(crate) struct Visibility {
     pub readable: HashSet<NamespaceKey>,
     /// Namespaces that are writable layers of the caller's plan.
     pub writable: HashSet<NamespaceKey>,
+    /// The catalog the plan was made with.
+    pub catalog: Arc<Catalog>,
 }
 
 /// The audit detail of a refused or failed operation: why, and its error kind.

@@ -185,6 +185,7 @@ impl Engine {
             principal: key.principal,
             scopes: key.scopes,
             default_namespace: key.default_namespace,
+            admin: key.admin,
         };
         let known = Authenticated { tenant: key.tenant, grant, admin: key.admin };
         self.inner.keys.put(hash, known.clone());

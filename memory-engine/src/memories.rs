@@ -30,7 +30,9 @@ impl Engine {
     pub async fn get(&self, caller: &Caller, id: MemoryId) -> Result<Memory> {
         let t = self.tenant(&caller.tenant).await?;
         let vis = self.visibility(caller, &t).await?;
-        self.visible(caller, &vis, id, "memory.get").await
+        let m = self.visible(caller, &vis, id, "memory.get").await?;
+        self.audit_restricted_read(caller, &vis.catalog, &[&m.namespace], "memory.get", json!({ "ids": [id] })).await?;
+        Ok(m)
     }
 
     /// A page of memories the caller may read, in id order.
@@ -60,6 +62,9 @@ impl Engine {
         let mut page = self.inner.store.list_memories(&caller.tenant, &filter, page).await?;
         let now = self.now();
         page.items.retain(|m| !m.is_expired(now));
+        let named: Vec<&NamespaceKey> = filter.namespaces.iter().flatten().collect();
+        let ids: Vec<MemoryId> = page.items.iter().map(|m| m.id).collect();
+        self.audit_restricted_read(caller, &vis.catalog, &named, "memory.list", json!({ "ids": ids })).await?;
         Ok(page)
     }
 

@@ -44,12 +44,29 @@ impl Engine {
     /// Creates a namespace of kind `explicit` with `patch` applied (display name, description,
     /// team, sensitivity, default access, retention, metadata). 409 when the key is taken
     /// (a deleted key stays taken until purged).
+    ///
+    /// The caller becomes its creator (principal and key). Operators create any namespace;
+    /// other callers what [`memory_policy::Policy::can_create`] allows. Without a default
+    /// access in `patch`, it is `team` (as seeds/004 says), which without an owning team
+    /// admits its creator and tenant admins only. An owning team must be a team of the
+    /// configuration.
     pub async fn create_namespace(&self, caller: &Caller, key: &str, patch: &NamespacePatch) -> Result<Namespace> {
         let key = parse_key(key)?;
         let t = self.tenant(&caller.tenant).await?;
-        self.authorize_manage(caller, &key, "namespace.create").await?;
+        self.check_team(patch)?;
+        if !caller.operator {
+            let catalog = self.catalog(&t).await?;
+            let verdict = self.inner.policy.can_create(&caller.identity, key.as_str(), catalog.as_ref());
+            if !verdict.allowed {
+                let err = Error::forbidden(format!("may not create namespace {:?}: {}", key.as_str(), verdict.reason));
+                self.audit_denied(caller, Some(&key), "namespace.create", &err).await;
+                return Err(err);
+            }
+        }
         let now = self.now();
         let mut ns = Namespace::new(caller.tenant.clone(), key.clone(), NamespaceKind::Explicit, now);
+        ns.created_by = self.principal_of(caller);
+        ns.created_by_key = caller.key_id();
         patch.apply(&mut ns, now)?;
         match self.inner.store.create_namespace(ns.clone()).await {
             Ok(()) => {}
@@ -58,9 +75,24 @@ impl Engine {
             }
             Err(e) => return Err(e),
         }
-        self.forget_catalog(&t);
-        self.audit(caller, Some(&key), "namespace.create", AuditOutcome::Ok, json!({ "kind": "explicit" })).await?;
+        let detail = json!({
+            "kind": "explicit",
+            "default_access": ns.default_access,
+            "sensitivity": ns.sensitivity,
+            "team": ns.team,
+        });
+        self.audit(caller, Some(&key), "namespace.create", AuditOutcome::Ok, detail).await?;
         Ok(ns)
+    }
+
+    /// An owning team must be one the configuration defines (else 400 naming it).
+    fn check_team(&self, patch: &NamespacePatch) -> Result<()> {
+        match &patch.team {
+            Some(Some(team)) if !self.inner.policy.has_team(team) => Err(Error::invalid_input(format!(
+                "unknown team {team:?}: the owning team must be a team of the configuration"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// One namespace with its count; 404 when missing, deleted, or not readable by a
@@ -103,9 +135,21 @@ impl Engine {
 
     /// Updates display name (`rename`), description, team, sensitivity, default access,
     /// retention or metadata. The key never changes.
+    ///
+    /// Who may use it (`default_access`, `team`, `sensitivity`) is a tenant admin's (an
+    /// operator's) to change; the change counts on the next request in every process.
     pub async fn update_namespace(&self, caller: &Caller, key: &str, patch: &NamespacePatch) -> Result<Namespace> {
         let key = parse_key(key)?;
         let _t = self.tenant(&caller.tenant).await?;
+        self.check_team(patch)?;
+        if !caller.operator && (patch.default_access.is_some() || patch.team.is_some() || patch.sensitivity.is_some()) {
+            let err = Error::forbidden(format!(
+                "may not change who may use namespace {:?} (default_access, team, sensitivity): a tenant admin's change",
+                key.as_str()
+            ));
+            self.audit_denied(caller, Some(&key), "namespace.update", &err).await;
+            return Err(err);
+        }
         self.authorize_manage(caller, &key, "namespace.update").await?;
         let ns = self.inner.store.update_namespace(&caller.tenant, &key, patch, self.now()).await?;
         self.audit(caller, Some(&key), "namespace.update", AuditOutcome::Ok, json!({ "patch": patch })).await?;
@@ -150,7 +194,6 @@ impl Engine {
             StatusChange::Restore => store.restore_namespace(tenant, &key, now).await?,
             StatusChange::Delete => store.delete_namespace(tenant, &key, now).await?,
         };
-        self.forget_catalog(&t);
         if change == StatusChange::Delete {
             let _ = self.catch_up(&t).await;
         }
@@ -282,7 +325,9 @@ impl Engine {
         if caller.operator {
             return Ok(());
         }
-        let verdict = self.inner.policy.can(&caller.identity, Operation::Write, key.as_str());
+        let t = self.tenant(&caller.tenant).await?;
+        let catalog = self.catalog(&t).await?;
+        let verdict = self.inner.policy.can(&caller.identity, Operation::Write, key.as_str(), catalog.as_ref());
         if verdict.allowed {
             return Ok(());
         }

@@ -34,7 +34,7 @@ impl Engine {
             other => return Err(self.memory_not_found(caller, other.as_ref(), id, "memory.promote").await),
         };
         let catalog = self.catalog(&t).await?;
-        let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None);
+        let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None, false);
         if let Some(e) = &plan.error {
             return Err(plan_error(e.code, &e.message));
         }
@@ -42,7 +42,8 @@ impl Engine {
             Some(raw) => {
                 let ns = NamespaceKey::new(raw).map_err(|e| Error::invalid_input(e.to_string()))?;
                 let listed = plan.promotion_targets.iter().find(|p| p.namespace.as_ref() == Some(&ns));
-                let verdict = self.inner.policy.can(&caller.identity, Operation::Promote, ns.as_str());
+                let verdict =
+                    self.inner.policy.can(&caller.identity, Operation::Promote, ns.as_str(), catalog.as_ref());
                 match listed {
                     Some(p) if p.authorized => (ns, p.reason.clone()),
                     _ if verdict.allowed => (ns, verdict.reason),

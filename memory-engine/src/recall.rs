@@ -51,6 +51,9 @@ pub struct RecallRequest {
     pub vector: Option<Vec<f32>>,
     /// Return each score component.
     pub explain: bool,
+    /// With `*`: also read `sensitive` namespaces (seeds/004; `restricted` ones are only read
+    /// when named).
+    pub include_sensitive: bool,
 }
 
 impl RecallRequest {
@@ -67,6 +70,7 @@ impl RecallRequest {
             metadata: Metadata::new(),
             vector: None,
             explain: false,
+            include_sensitive: false,
         }
     }
 }
@@ -181,7 +185,7 @@ impl Engine {
         let t = self.tenant(&caller.tenant).await?;
         let catalog = self.catalog(&t).await?;
         let read = ReadRequest::from_raw(&request.namespaces);
-        let plan = self.plan(caller, catalog.as_ref(), read, None);
+        let plan = self.plan(caller, catalog.as_ref(), read, None, request.include_sensitive);
         if let Some(e) = &plan.error {
             let err = plan_error(e.code, &e.message);
             let ns = request.namespaces.first().and_then(|n| NamespaceKey::new(n).ok());
@@ -191,6 +195,11 @@ impl Engine {
         let now = self.now();
         let settings = &self.inner.recall;
         let read_order = plan.read;
+        let restricted: Vec<&NamespaceKey> = read_order.iter().filter(|ns| catalog.is_restricted(ns)).collect();
+        if !restricted.is_empty() {
+            let detail = serde_json::json!({ "query_bytes": request.query.len() });
+            self.audit_restricted_read(caller, &catalog, &restricted, "memory.recall", detail).await?;
+        }
         let position: HashMap<&NamespaceKey, usize> = read_order.iter().enumerate().map(|(i, n)| (n, i)).collect();
         let mut warnings = plan.warnings;
         let mut degraded = false;

@@ -142,10 +142,11 @@ impl Engine {
     ) -> Result<TransferReport> {
         let t = self.tenant(&caller.tenant).await?;
         let all = self.inner.store.list_namespaces(&caller.tenant, &NamespaceFilter::default()).await?;
-        let readable = if caller.operator { None } else { Some(self.visibility(caller, &t).await?.readable) };
-        let may = |ns: &NamespaceKey| readable.as_ref().is_none_or(|r| r.contains(ns));
+        let vis = if caller.operator { None } else { Some(self.visibility(caller, &t).await?) };
+        let may = |ns: &NamespaceKey| vis.as_ref().is_none_or(|v| v.readable.contains(ns));
         let chosen: Vec<Namespace> = if request.namespaces.is_empty() {
-            all.into_iter().filter(|n| may(&n.key)).collect()
+            // All of them: restricted namespaces only when named (as `*` leaves them out).
+            all.into_iter().filter(|n| vis.as_ref().is_none_or(|v| v.read_order.contains(&n.key))).collect()
         } else {
             let mut keys = Vec::new();
             for raw in &request.namespaces {
@@ -160,6 +161,10 @@ impl Engine {
                 }
             }
             keys.sort_by(|a, b| a.key.cmp(&b.key));
+            if let Some(v) = &vis {
+                let named: Vec<&NamespaceKey> = keys.iter().map(|n| &n.key).collect();
+                self.audit_restricted_read(caller, &v.catalog, &named, "export", json!({})).await?;
+            }
             keys
         };
         let io = |e: std::io::Error| Error::unavailable(format!("cannot write the export: {e}"));
@@ -241,7 +246,6 @@ impl Engine {
         self.index_before_writing(&t).await;
         let import_id = AuditId::new_v7();
         let result = self.write_import(caller, input, start, &checked, import_id, progress).await;
-        self.forget_catalog(&t);
         if let Err(e) = self.catch_up(&t).await {
             t.note(format!("the index could not take in the import yet ({e}); the next command catches up"));
         }
@@ -372,8 +376,11 @@ impl Engine {
             )));
         }
         if !caller.operator {
+            let t = self.tenant(&caller.tenant).await?;
+            let catalog = self.catalog(&t).await?;
             for ns in &checked.namespaces {
-                let verdict = self.inner.policy.can(&caller.identity, Operation::Write, ns.key.as_str());
+                let verdict =
+                    self.inner.policy.can(&caller.identity, Operation::Write, ns.key.as_str(), catalog.as_ref());
                 if !verdict.allowed {
                     let err =
                         Error::forbidden(format!("may not import into {:?}: {}", ns.key.as_str(), verdict.reason));

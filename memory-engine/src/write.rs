@@ -257,7 +257,7 @@ impl Engine {
         let mut plans: HashMap<Option<String>, ScopePlan> = HashMap::new();
         for input in &inputs {
             if !plans.contains_key(&input.namespace) {
-                let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, input.namespace.clone());
+                let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, input.namespace.clone(), false);
                 if let Some(e) = &plan.error {
                     let err = plan_error(e.code, &e.message);
                     let ns = input.namespace.as_deref().and_then(|n| NamespaceKey::new(n).ok());
@@ -433,7 +433,7 @@ impl Engine {
         let promotion = match self.auto_promotion_configured() {
             true => Some((
                 self.visibility(caller, &t).await?,
-                self.plan(caller, catalog.as_ref(), ReadRequest::Default, None),
+                self.plan(caller, catalog.as_ref(), ReadRequest::Default, None, false),
             )),
             false => None,
         };
@@ -460,6 +460,7 @@ impl Engine {
                     project: caller.project.clone(),
                     read: ReadRequest::Default,
                     write: Some(ns.to_string()),
+                    include_sensitive: false,
                 };
                 let auto = self.inner.policy.auto_promotion(&request, catalog.as_ref(), &ns, &category, confidence);
                 let (vis, plan) = promotion.as_ref().expect("set when auto-promotion is configured");
@@ -566,7 +567,6 @@ impl Engine {
         let record = memory_core::Namespace::new(caller.tenant.clone(), ns.clone(), kind, self.now());
         match self.inner.store.create_namespace(record).await {
             Ok(()) => {
-                self.forget_catalog(t);
                 self.audit(
                     caller,
                     Some(ns),
@@ -576,10 +576,7 @@ impl Engine {
                 )
                 .await
             }
-            Err(e) if e.kind() == memory_core::ErrorKind::AlreadyExists => {
-                self.forget_catalog(t);
-                Ok(())
-            }
+            Err(e) if e.kind() == memory_core::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -197,7 +197,7 @@ fn requests(w: &World, scenario: Scenario, n: usize, rng: &mut Rng) -> Vec<PlanR
                         })
                         .collect::<Vec<_>>();
                     let default_namespace = scopes.first().map(|s| s.namespace.clone());
-                    let key = KeyGrant { key_id: None, principal, scopes, default_namespace };
+                    let key = KeyGrant { key_id: None, principal, scopes, default_namespace, admin: false };
                     PlanRequest { caller: Caller { api_key: Some(key), ..Caller::default() }, ..PlanRequest::default() }
                 }
             }

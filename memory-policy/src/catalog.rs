@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use memory_core::{NamespaceKey, NamespaceKind, NamespaceStatus};
+use memory_core::{DefaultAccess, Namespace, NamespaceKey, NamespaceKind, NamespaceStatus, Principal, Sensitivity};
 
 use crate::Policy;
 
@@ -16,6 +16,39 @@ pub trait NamespaceCatalog {
     fn kind(&self, key: &NamespaceKey) -> Option<NamespaceKind>;
     /// Every existing namespace that is active, for `*` requests.
     fn active_keys(&self) -> Vec<NamespaceKey>;
+    /// What the access rules need of an existing namespace (its owner, default access and
+    /// sensitivity), or `None` when the catalog holds no record of it (a namespace that only
+    /// the configuration names, or any namespace for the policy CLI).
+    fn facts(&self, key: &NamespaceKey) -> Option<&NamespaceFacts>;
+}
+
+/// The facts of a stored namespace that access decisions depend on (seeds/004).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceFacts {
+    /// How it came to be: only namespaces created over the API or the CLI (`explicit`) follow
+    /// their default access; the others keep the configuration's rules.
+    pub kind: NamespaceKind,
+    /// Its creator.
+    pub created_by: Option<Principal>,
+    /// Its owning team (a team of the configuration).
+    pub team: Option<String>,
+    /// Who may use it when no policy names it.
+    pub default_access: DefaultAccess,
+    /// How it is read.
+    pub sensitivity: Sensitivity,
+}
+
+impl NamespaceFacts {
+    /// The facts of a stored record.
+    pub fn of(ns: &Namespace) -> Self {
+        NamespaceFacts {
+            kind: ns.kind,
+            created_by: ns.created_by.clone(),
+            team: ns.team.clone(),
+            default_access: ns.default_access,
+            sensitivity: ns.sensitivity,
+        }
+    }
 }
 
 /// The catalog of a configuration without a store (SPEC 4 "Precise rules"): the default and
@@ -44,5 +77,9 @@ impl NamespaceCatalog for ConfiguredCatalog {
 
     fn active_keys(&self) -> Vec<NamespaceKey> {
         self.keys.iter().cloned().collect()
+    }
+
+    fn facts(&self, _: &NamespaceKey) -> Option<&NamespaceFacts> {
+        None
     }
 }

@@ -20,7 +20,7 @@ mod principal;
 mod promotion;
 mod template;
 
-pub use catalog::{ConfiguredCatalog, NamespaceCatalog};
+pub use catalog::{ConfiguredCatalog, NamespaceCatalog, NamespaceFacts};
 pub use config::{
     AutoPromoteToShared, DEFAULT_TEAM_PROJECT_TEMPLATE, Diagnostic, EMBEDDER_NAMES, EngineSettings, MAX_PATTERN_CHARS,
     MAX_REGEX_SESSION_KEY_CHARS, MaintenanceSettings, NamespacePolicy, PolicyConfig, PrincipalRef, ProfileAutoPromote,

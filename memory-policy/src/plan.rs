@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use memory_core::{NamespaceKey, NamespaceKind, NamespaceStatus, Principal};
+use memory_core::{NamespaceKey, NamespaceKind, NamespaceStatus, Principal, Sensitivity};
 use serde::Serialize;
 
 use crate::catalog::NamespaceCatalog;
@@ -66,6 +66,8 @@ pub struct PlanRequest {
     pub read: ReadRequest,
     /// An explicit write namespace (raw string from the caller).
     pub write: Option<String>,
+    /// `*` also reads `sensitive` namespaces (`restricted` ones are only ever read when named).
+    pub include_sensitive: bool,
 }
 
 /// One candidate namespace the plan considered, and what the caller may do there.
@@ -149,6 +151,11 @@ pub struct ScopePlan {
     /// deleted, not writable). Writes are then refused, never sent to another namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub write_refusal: Option<PlanError>,
+    /// Namespaces the caller may read that this read set leaves out for their sensitivity
+    /// (`restricted` ones always, `sensitive` ones from `*` unless asked for): readable when
+    /// named explicitly, as a request for one memory of them does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readable_when_named: Vec<NamespaceKey>,
 }
 
 impl Policy {
@@ -167,6 +174,7 @@ impl Policy {
             warnings: std::mem::take(&mut resolved.warnings),
             error: None,
             write_refusal: None,
+            readable_when_named: Vec::new(),
         };
         if let Some(message) = &resolved.invalid {
             return plan.refuse(PlanErrorCode::Invalid, message.clone());
@@ -179,7 +187,7 @@ impl Policy {
             return plan.refuse(PlanErrorCode::Unauthenticated, message);
         }
         let own = self.self_namespace(resolved.principal.as_ref().expect("checked above"));
-        let subject = Subject { own: Some(&own), ..self.subject(&request.caller, &resolved) };
+        let subject = Subject { own: Some(&own), ..self.subject(&request.caller, &resolved, catalog) };
         let mut planner = Planner { policy: self, subject, own: &own, request, catalog, plan };
         planner.run();
         planner.plan
@@ -233,6 +241,7 @@ impl ScopePlan {
         self.read.clear();
         self.write = None;
         self.write_refusal = None;
+        self.readable_when_named.clear();
         self.error = Some(PlanError { code, message });
         self
     }
@@ -273,15 +282,25 @@ impl Planner<'_> {
         let promotable = |ns: &Option<NamespaceKey>| {
             ns.is_some() && self.plan.promotion_targets.iter().any(|t| t.authorized && t.namespace == *ns)
         };
+        let everything = matches!(self.request.read, ReadRequest::All);
         let mut layers: Vec<LayerInfo> = slots
             .into_iter()
-            .map(|s| LayerInfo {
-                promotable: promotable(&s.namespace),
-                layer: s.layer,
-                namespace: s.namespace,
-                readable: s.access.read,
-                writable: s.access.can_write_target(),
-                reason: s.reason,
+            .map(|s| {
+                // A readable layer that sensitivity kept out of the read set says so.
+                let left_out =
+                    s.namespace.as_ref().filter(|ns| s.access.read && self.plan.readable_when_named.contains(ns));
+                let reason = match left_out.and_then(|ns| self.left_out_for_sensitivity(ns, everything)) {
+                    Some(why) => format!("{}; not read: {why}", s.reason),
+                    None => s.reason,
+                };
+                LayerInfo {
+                    promotable: promotable(&s.namespace),
+                    layer: s.layer,
+                    namespace: s.namespace,
+                    readable: s.access.read,
+                    writable: s.access.can_write_target(),
+                    reason,
+                }
             })
             .collect();
         layers.append(&mut self.plan.layers);
@@ -307,6 +326,7 @@ impl Planner<'_> {
 
     fn refuse(&mut self, code: PlanErrorCode, message: String) {
         self.plan.read.clear();
+        self.plan.readable_when_named.clear();
         self.plan.write = None;
         // The whole request is refused: a refusal of its writes alone says nothing more.
         self.plan.write_refusal = None;
@@ -592,6 +612,9 @@ impl Planner<'_> {
                     slot.layer,
                     ns.as_str()
                 ));
+            } else if let Some(why) = self.left_out_for_sensitivity(ns, false) {
+                self.plan.warnings.push(format!("{} layer {:?} not read: {why}", slot.layer, ns.as_str()));
+                self.note_readable_when_named(ns);
             } else {
                 read.insert(ns);
             }
@@ -599,14 +622,65 @@ impl Planner<'_> {
         read.keys
     }
 
+    /// Why a readable namespace stays out of an implicit read set (the default one, or `*`
+    /// when `everything`), if it does: seeds/004 sensitivity.
+    fn left_out_for_sensitivity(&self, ns: &NamespaceKey, everything: bool) -> Option<&'static str> {
+        match self.catalog.facts(ns).map(|f| f.sensitivity) {
+            Some(Sensitivity::Restricted) => Some("restricted: never in a default read set or *; name it to read it"),
+            Some(Sensitivity::Sensitive) if everything && !self.request.include_sensitive => {
+                Some("sensitive: not in * unless sensitive namespaces are asked for (include_sensitive)")
+            }
+            _ => None,
+        }
+    }
+
+    fn note_readable_when_named(&mut self, ns: &NamespaceKey) {
+        if !self.plan.readable_when_named.contains(ns) {
+            self.plan.readable_when_named.push(ns.clone());
+        }
+    }
+
     /// `*`: every namespace the caller can read: the readable layers, then every other known
     /// namespace (catalog, configuration, key scopes) that the policies let it read, by key.
     fn readable_everywhere(&mut self, slots: &[Slot]) -> Vec<NamespaceKey> {
-        let mut read = self.default_read_set(slots);
+        let mut read: Vec<NamespaceKey> = self.default_read_set(slots);
+        // Sensitive layers of the default read set are not part of `*` unless asked for.
+        let layers = std::mem::take(&mut read);
+        for ns in layers {
+            match self.left_out_for_sensitivity(&ns, true) {
+                Some(why) => {
+                    self.plan.warnings.push(format!("{:?} not read: {why}", ns.as_str()));
+                    self.note_readable_when_named(&ns);
+                }
+                None => read.push(ns),
+            }
+        }
         // Candidates are unique and never layers, so none repeats a namespace already read.
         for ns in self.all_candidates(slots) {
-            let (access, _) = self.policy.access(self.subject, &ns);
-            if access.read {
+            let (access, reason) = self.policy.access(self.subject, &ns);
+            let left_out = access.read.then(|| self.left_out_for_sensitivity(&ns, true)).flatten();
+            let admitted = access.read && left_out.is_none();
+            if let Some(why) = left_out {
+                self.note_readable_when_named(&ns);
+                self.plan.layers.push(LayerInfo {
+                    layer: "all".into(),
+                    namespace: Some(ns),
+                    readable: false,
+                    writable: false,
+                    promotable: false,
+                    reason: format!("{reason}; not in *: {why}"),
+                });
+                continue;
+            }
+            self.plan.layers.push(LayerInfo {
+                layer: "all".into(),
+                namespace: Some(ns.clone()),
+                readable: admitted,
+                writable: admitted && access.can_write_target(),
+                promotable: false,
+                reason,
+            });
+            if admitted {
                 read.push(ns);
             }
         }

@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use memory_core::{KeyScope, NamespaceKey, Permission, Principal};
+use memory_core::{DefaultAccess, KeyScope, NamespaceKey, NamespaceKind, Permission, Principal};
 use regex::{Regex, RegexSet};
 use sha2::{Digest, Sha256};
 
+use crate::catalog::{NamespaceCatalog, NamespaceFacts};
 use crate::config::{PolicyConfig, PrincipalRef, ScopeProfile, SessionKeyMode};
 use crate::template::Template;
 
@@ -52,8 +53,8 @@ pub struct Verdict {
 }
 
 /// Who is asking, as far as rights go: the resolved principal and, for an API key with
-/// scopes, how the scopes apply.
-#[derive(Debug, Clone, Copy)]
+/// scopes, how the scopes apply; and what is known of the namespaces asked about.
+#[derive(Clone, Copy)]
 pub(crate) struct Subject<'a> {
     pub principal: Option<&'a Principal>,
     /// The principal as the compiled grants know it (looked up once per request).
@@ -62,6 +63,10 @@ pub(crate) struct Subject<'a> {
     /// The principal's self namespace when the caller already has it (a plan computes it
     /// once; without it, every own-namespace check redoes NFC, template matching and SHA-256).
     pub own: Option<&'a NamespaceKey>,
+    /// A tenant admin acting with its own key.
+    pub admin: bool,
+    /// The existing namespaces: their owners and default access decide where no policy does.
+    pub catalog: &'a dyn NamespaceCatalog,
 }
 
 /// How a key's scopes bound the rights of a request.
@@ -137,6 +142,8 @@ pub struct Policy {
     /// Per principal id, the teams it is a member of, in config order.
     teams_of: Vec<Vec<usize>>,
     pub(crate) team_sets: Vec<TeamSets>,
+    /// Team ids to their index in `config.teams`.
+    team_index: HashMap<String, usize>,
     pub(crate) rules: Vec<CompiledRule>,
     /// The active scope profile and its parsed team-project template.
     pub(crate) profile: Option<(usize, Template)>,
@@ -171,7 +178,7 @@ impl Policy {
         let mut teams_of: Vec<Vec<usize>> = Vec::new();
         let mut team_sets = Vec::with_capacity(config.teams.len());
         for (i, team) in config.teams.iter().enumerate() {
-            team_index.insert(team.id.as_str(), i);
+            team_index.insert(team.id.clone(), i);
             for p in &team.principals {
                 let id = id_of(p) as usize;
                 if teams_of.len() <= id {
@@ -193,7 +200,7 @@ impl Policy {
                     PrincipalRef::Any => g.any = true,
                     PrincipalRef::Principal(p) => ids.push(id_of(p)),
                     PrincipalRef::Team(id) => {
-                        if let Some(&t) = team_index.get(id.as_str())
+                        if let Some(&t) = team_index.get(id)
                             && !g.teams.contains(&t)
                         {
                             g.teams.push(t);
@@ -249,6 +256,7 @@ impl Policy {
             principal_ids,
             teams_of,
             team_sets,
+            team_index,
             rules,
             profile,
             template_shapes,
@@ -281,6 +289,16 @@ impl Policy {
 
     pub(crate) fn is_configured(&self, ns: &NamespaceKey) -> bool {
         self.configured.contains(ns)
+    }
+
+    /// Whether some profile's team-project template could render `ns`.
+    pub(crate) fn is_template_shaped(&self, ns: &NamespaceKey) -> bool {
+        self.template_shapes.is_match(ns.as_str())
+    }
+
+    /// Whether the configuration has a team with this id (a namespace's owning team must be one).
+    pub fn has_team(&self, id: &str) -> bool {
+        self.team_index.contains_key(id)
     }
 
     /// Names that templates may not produce unless a policy allows: default, shared and every
@@ -323,7 +341,7 @@ impl Policy {
 
     /// Whether `ns` is the principal's own namespace or one of its project overlays (scope
     /// profile active only).
-    fn is_own(&self, principal: &Principal, own: Option<&NamespaceKey>, ns: &NamespaceKey) -> bool {
+    pub(crate) fn is_own(&self, principal: &Principal, own: Option<&NamespaceKey>, ns: &NamespaceKey) -> bool {
         let computed;
         let own = match own {
             Some(own) => own,
@@ -382,16 +400,10 @@ impl Policy {
         }
     }
 
-    pub(crate) fn principal_access(
-        &self,
-        principal: &Principal,
-        member: Member<'_>,
-        own: Option<&NamespaceKey>,
-        ns: &NamespaceKey,
-        note: &str,
-    ) -> (Access, String) {
+    pub(crate) fn principal_access(&self, subject: Subject<'_>, ns: &NamespaceKey, note: &str) -> (Access, String) {
+        let principal = subject.principal.expect("callers check for a principal");
         if let Some(&i) = self.by_namespace.get(ns) {
-            return self.policy_grant(i, principal, member, note);
+            return self.policy_grant(i, principal, subject.member, note);
         }
         if *ns == self.config.default_namespace {
             return (
@@ -415,7 +427,12 @@ impl Policy {
                 ]),
             );
         }
-        if self.profile.is_some() && self.is_own(principal, own, ns) {
+        // A namespace created over the API or the CLI follows its default access, even when
+        // its name is some principal's own: that principal did not create it.
+        if let Some(facts) = subject.catalog.facts(ns).filter(|f| f.kind == NamespaceKind::Explicit) {
+            return self.default_access(subject, principal, ns, facts, note);
+        }
+        if self.profile.is_some() && self.is_own(principal, subject.own, ns) {
             return (
                 Access::READ_WRITE,
                 sentence(&[
@@ -428,6 +445,73 @@ impl Policy {
             );
         }
         (Access::NONE, sentence(&[T(note), T("no policy names "), Q(ns.as_str()), T(", so it is denied")]))
+    }
+
+    /// Rights on a namespace created over the API or the CLI that no policy names: its default
+    /// access (seeds/004). `public` and `org`: every principal of the tenant reads, its
+    /// creator, its team's writers and admins write; `team`: the owning team's lists (without
+    /// a team, as `private`); `private`: its creator and admins.
+    fn default_access(
+        &self,
+        subject: Subject<'_>,
+        principal: &Principal,
+        ns: &NamespaceKey,
+        facts: &NamespaceFacts,
+        note: &str,
+    ) -> (Access, String) {
+        let creator = facts.created_by.as_ref() == Some(principal);
+        let team = facts.team.as_deref().and_then(|id| Some((id, self.team_index.get(id)?)));
+        let team_sets = team.map(|(_, &t)| &self.team_sets[t]);
+        let in_team_write = team_sets.is_some_and(|s| s.write.contains(subject.member));
+        let (access, why): (Access, String) = match facts.default_access {
+            DefaultAccess::Public | DefaultAccess::Org => {
+                let write = creator || subject.admin || in_team_write;
+                let who = if creator {
+                    "its creator"
+                } else if subject.admin {
+                    "a tenant admin"
+                } else if in_team_write {
+                    "a writer of its team"
+                } else {
+                    "not its creator, a writer of its team or an admin, so read only"
+                };
+                let level = facts.default_access.as_str();
+                (Access { read: true, write }, format!("{level}: every principal of the tenant reads it; {who}"))
+            }
+            DefaultAccess::Team if team.is_some() => {
+                let (id, _) = team.expect("checked");
+                let sets = team_sets.expect("checked");
+                let access = Access { read: sets.read.contains(subject.member), write: in_team_write };
+                (access, sentence(&[T("team: its owning team "), Q(id), T(" gives "), T(access.describe())]))
+            }
+            DefaultAccess::Team | DefaultAccess::Private => {
+                let level = match facts.default_access {
+                    DefaultAccess::Team => "team without an owning team, so private",
+                    _ => "private",
+                };
+                let (access, who) = if creator {
+                    (Access::READ_WRITE, "its creator")
+                } else if subject.admin {
+                    (Access::READ_WRITE, "a tenant admin")
+                } else {
+                    (Access::NONE, "only its creator and tenant admins")
+                };
+                (access, format!("{level}: {who}"))
+            }
+        };
+        let reason = sentence(&[
+            T(note),
+            T("no policy names "),
+            Q(ns.as_str()),
+            T("; its default access is "),
+            T(&why),
+            T(" ("),
+            Q(principal.as_str()),
+            T(": "),
+            T(access.describe()),
+            T(")"),
+        ]);
+        (access, reason)
     }
 
     /// Rights of a subject on `ns`: the policies, bounded by a key's scopes (SPEC 4).
@@ -446,14 +530,14 @@ impl Policy {
                 (Access::NONE, sentence(&[T(note), T("namespaces are disabled: only the default namespace exists")]))
             };
         }
-        let Some(principal) = subject.principal else {
+        if subject.principal.is_none() {
             return (Access::NONE, sentence(&[T(note), T("no principal: unauthenticated callers are denied")]));
-        };
+        }
         match subject.scopes {
-            None => self.principal_access(principal, subject.member, subject.own, ns, note),
+            None => self.principal_access(subject, ns, note),
             Some(ScopeRule::Exactly(scopes)) => scope_access(scopes, ns, note),
             Some(ScopeRule::Narrowing(scopes)) => {
-                let (base, why) = self.principal_access(principal, subject.member, subject.own, ns, note);
+                let (base, why) = self.principal_access(subject, ns, note);
                 let (scope, scope_why) = scope_access(scopes, ns, "");
                 (base.and(scope), format!("{why}; {scope_why}"))
             }

@@ -4,6 +4,7 @@
 
 use memory_core::{ApiKeyId, KeyScope, NamespaceKey, Principal};
 
+use crate::catalog::NamespaceCatalog;
 use crate::config::{MAX_REGEX_SESSION_KEY_CHARS, SessionKeyMode};
 use crate::policy::Piece::{Q, T};
 use crate::policy::{Policy, ScopeRule, Subject, sentence};
@@ -22,6 +23,10 @@ pub struct KeyGrant {
     pub scopes: Vec<KeyScope>,
     /// Where its writes go by default.
     pub default_namespace: Option<NamespaceKey>,
+    /// A tenant admin's key: with its own principal, it reads and writes `private` and
+    /// `public`/`org` namespaces like their creator (seeds/004). Behind a trusted principal
+    /// header it is not: the header principal acts, not the admin.
+    pub admin: bool,
 }
 
 /// The identity facts of one request, as the front end found them. Nothing here is trusted
@@ -191,7 +196,12 @@ impl Policy {
         None
     }
 
-    pub(crate) fn subject<'a>(&'a self, caller: &'a Caller, resolved: &'a ResolvedPrincipal) -> Subject<'a> {
+    pub(crate) fn subject<'a>(
+        &'a self,
+        caller: &'a Caller,
+        resolved: &'a ResolvedPrincipal,
+        catalog: &'a dyn NamespaceCatalog,
+    ) -> Subject<'a> {
         let scopes = caller.api_key.as_ref().map(|k| k.scopes.as_slice()).filter(|s| !s.is_empty());
         Subject {
             principal: resolved.principal.as_ref(),
@@ -201,6 +211,8 @@ impl Policy {
                 _ => ScopeRule::Exactly(s),
             }),
             own: None,
+            admin: resolved.source == PrincipalSource::ApiKey && caller.api_key.as_ref().is_some_and(|k| k.admin),
+            catalog,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Promotion rules (SPEC 4 "Promotion"): may a principal promote into a namespace, and where
 //! does an extracted memory get promoted automatically.
 
-use memory_core::{Category, Confidence, NamespaceKey};
+use memory_core::{Category, Confidence, NamespaceKey, Sensitivity};
 use serde::Serialize;
 
 use crate::catalog::NamespaceCatalog;
@@ -37,9 +37,16 @@ pub enum Operation {
 
 impl Policy {
     /// May `caller` do `operation` on the explicitly named namespace `namespace`? Explicit names
-    /// are judged by the namespace policies and key scopes alone (a team-project name given by
+    /// are judged by the namespace policies and key scopes, and for namespaces of `catalog`
+    /// created over the API or the CLI by their default access (a team-project name given by
     /// a caller is an ordinary namespace); a write or promotion also needs read access.
-    pub fn can(&self, caller: &Caller, operation: Operation, namespace: &str) -> Verdict {
+    pub fn can(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        namespace: &str,
+        catalog: &dyn NamespaceCatalog,
+    ) -> Verdict {
         let ns = match NamespaceKey::new(namespace) {
             Ok(ns) => ns,
             Err(e) => return Verdict { allowed: false, reason: e.to_string() },
@@ -48,7 +55,7 @@ impl Policy {
         if let Some(invalid) = resolved.invalid {
             return Verdict { allowed: false, reason: invalid };
         }
-        let (access, reason) = self.access(self.subject(caller, &resolved), &ns);
+        let (access, reason) = self.access(self.subject(caller, &resolved, catalog), &ns);
         let allowed = match operation {
             Operation::Read => access.read,
             Operation::Write | Operation::Promote => access.can_write_target(),
@@ -61,6 +68,53 @@ impl Policy {
             _ => reason,
         };
         Verdict { allowed, reason }
+    }
+
+    /// May `caller` create the namespace `namespace` over the API or the CLI (and so become its
+    /// creator)? A key with scopes only within them, read-write; a namespace the configuration
+    /// names (`default`, `shared`, a policy's) needs write access under its rules; a name a
+    /// template or a principal's own namespace could render is reserved for that, and under a
+    /// scope profile (where any name may be some principal's own) so is every name but the
+    /// caller's own; any other name is free to every authenticated principal, and its default
+    /// access then decides who else may use it (seeds/004).
+    pub fn can_create(&self, caller: &Caller, namespace: &str, catalog: &dyn NamespaceCatalog) -> Verdict {
+        let deny = |reason: String| Verdict { allowed: false, reason };
+        let ns = match NamespaceKey::new(namespace) {
+            Ok(ns) => ns,
+            Err(e) => return deny(e.to_string()),
+        };
+        let resolved = self.resolve_principal(caller);
+        if let Some(invalid) = resolved.invalid {
+            return deny(invalid);
+        }
+        let subject = self.subject(caller, &resolved, catalog);
+        if !self.config.enabled || subject.principal.is_none() || subject.scopes.is_some() || self.is_configured(&ns) {
+            return self.can(caller, Operation::Write, namespace, catalog);
+        }
+        let principal = subject.principal.expect("checked above");
+        if self.profile.is_some() && !self.is_own(principal, subject.own, &ns) {
+            // Under a scope profile any name may be some principal's own namespace: a creator
+            // would gain rights on what that principal writes there.
+            return deny(format!(
+                "with a scope profile any name may be a principal's own namespace; only an operator \
+                 may create {:?}",
+                ns.as_str()
+            ));
+        }
+        if Policy::is_principal_shaped(&ns) || self.is_template_shaped(&ns) {
+            return deny(format!(
+                "{:?} is shaped like a namespace a team template or a principal's own namespace renders; \
+                 only an operator may create it",
+                ns.as_str()
+            ));
+        }
+        Verdict {
+            allowed: true,
+            reason: format!(
+                "no policy names {:?}: any principal may create it, and its default access decides who else uses it",
+                ns.as_str()
+            ),
+        }
     }
 
     /// Where an extracted memory of `category` and `confidence`, written into `from` by the
@@ -83,6 +137,17 @@ impl Policy {
         if !self.config.enabled {
             return AutoPromotion::none("namespaces are disabled");
         }
+        match catalog.facts(from).map(|f| f.sensitivity) {
+            Some(Sensitivity::Restricted) => {
+                return AutoPromotion::none("the source namespace is restricted: never a source of auto-promotion");
+            }
+            Some(Sensitivity::Sensitive) => {
+                return AutoPromotion::none("the source namespace is sensitive: never a source of auto-promotion");
+            }
+            _ => {}
+        }
+        let restricted =
+            |ns: &NamespaceKey| catalog.facts(ns).is_some_and(|f| f.sensitivity == Sensitivity::Restricted);
         let plan = self.plan(request, catalog);
         if let Some(error) = &plan.error {
             return AutoPromotion::none(format!("no plan: {}", error.message));
@@ -108,6 +173,9 @@ impl Policy {
             for layer in &auto.targets {
                 for t in plan.promotion_targets.iter().filter(|t| t.target == layer.as_str()) {
                     match &t.namespace {
+                        Some(ns) if restricted(ns) => {
+                            skipped.push(format!("{} is restricted: never a target of auto-promotion", layer.as_str()))
+                        }
                         Some(ns) if t.authorized && ns != from => {
                             if !targets.contains(ns) {
                                 targets.push(ns.clone());
@@ -145,6 +213,9 @@ impl Policy {
         }
         if from == shared {
             return AutoPromotion::none("the memory is already in the shared namespace");
+        }
+        if restricted(shared) {
+            return AutoPromotion::none("the shared namespace is restricted: never a target of auto-promotion");
         }
         if let Some(key) = request.caller.api_key.as_ref().filter(|k| !k.scopes.is_empty())
             && !key.scopes.iter().any(|s| s.namespace == *shared && s.permission == memory_core::Permission::ReadWrite)

@@ -342,6 +342,10 @@ pub struct RecallBody {
     /// Return every score component.
     #[serde(default)]
     pub explain: bool,
+    /// With `["*"]`: also read `sensitive` namespaces (`restricted` ones are read only when
+    /// named) [default: false].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_sensitive: bool,
     /// The client's session key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key: Option<String>,
@@ -408,6 +412,7 @@ impl RecallBody {
             r.metadata = f.metadata.clone().unwrap_or_default();
         }
         r.explain = self.explain;
+        r.include_sensitive = self.include_sensitive;
         Ok(r)
     }
 }
@@ -680,6 +685,12 @@ pub struct NamespaceDto {
     /// Live memories (listings and `GET` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memories: Option<u64>,
+    /// The principal that created it over the API or the CLI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The id of the API key it was created with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_key: Option<String>,
 }
 
 impl From<&Namespace> for NamespaceDto {
@@ -700,6 +711,8 @@ impl From<&Namespace> for NamespaceDto {
             updated_at: n.updated_at.to_string(),
             last_write_at: n.last_write_at.map(|t| t.to_string()),
             memories: None,
+            created_by: n.created_by.as_ref().map(|p| p.to_string()),
+            created_by_key: n.created_by_key.as_ref().map(|k| k.to_string()),
         }
     }
 }
@@ -721,8 +734,9 @@ pub struct NamespaceList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNamespace {
-    /// The stable key.
-    pub key: String,
+    /// The stable key [default: derived from `name`, `"Customer Data"` -> `customer-data`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// The display name [default: the key].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -748,6 +762,16 @@ pub struct CreateNamespace {
 }
 
 impl CreateNamespace {
+    /// The key to create: the one given, else the one `seeds/004` derives from the name (a taken
+    /// key is then a 409 naming it, never a silent suffix).
+    pub fn key(&self) -> Result<String> {
+        match (&self.key, &self.name) {
+            (Some(key), _) => Ok(key.clone()),
+            (None, Some(name)) => Ok(NamespaceKey::from_name(name)?.to_string()),
+            (None, None) => Err(Error::invalid_input("a namespace needs a key or a name to derive one from")),
+        }
+    }
+
     /// The attributes to set on the new namespace.
     pub fn patch(&self) -> Result<NamespacePatch> {
         let mut p = NamespacePatch::default();

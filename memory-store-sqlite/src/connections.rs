@@ -25,11 +25,11 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memory_core::{Error, Memory, Result};
+use memory_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Classify;
-use crate::event_log::EventLog;
+use crate::event_log::{EventLog, ToLog};
 use crate::schema;
 
 /// Longest time committed writes stay in the WAL only (SQLite's own checkpoint waits for
@@ -81,7 +81,7 @@ type RunJob = Box<dyn FnOnce(std::result::Result<&Connection, &Error>) -> Ran + 
 /// its caller the outcome once the commit and the log append are known (`Some(error)` when
 /// either failed).
 struct Ran {
-    created: Vec<Memory>,
+    created: Vec<ToLog>,
     complete: Completion,
 }
 
@@ -186,7 +186,7 @@ impl Connections {
     /// write fails although its rows are stored (see `event_log`).
     pub(crate) fn write_logged<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<(T, Vec<ToLog>)> + Send + 'static,
     ) -> Result<T> {
         self.enqueue(true, f)
     }
@@ -194,7 +194,7 @@ impl Connections {
     fn enqueue<T: Send + 'static>(
         &self,
         logs: bool,
-        f: impl FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<(T, Vec<ToLog>)> + Send + 'static,
     ) -> Result<T> {
         let (done, outcome) = std::sync::mpsc::sync_channel::<Result<T>>(1);
         let run = Box::new(move |conn: std::result::Result<&Connection, &Error>| {
@@ -288,7 +288,7 @@ fn run_group(conn: &mut Connection, jobs: Vec<Job>, log: Option<&EventLog>) {
         return;
     }
     let logged: Vec<bool> = ran.iter().map(|r| !r.created.is_empty()).collect();
-    let created: Vec<Memory> = ran.iter_mut().flat_map(|r| std::mem::take(&mut r.created)).collect();
+    let created: Vec<ToLog> = ran.iter_mut().flat_map(|r| std::mem::take(&mut r.created)).collect();
     let appended = match &held {
         Some((log, held)) if !created.is_empty() => log.append(held, &created).err(),
         _ => None,

@@ -1,7 +1,10 @@
 //! The per-namespace, per-day JSONL event logs (SPEC 6): one `remember` line per memory a put
 //! created, so data can be replayed or audited without the database.
 //!
-//! A line is `{"event":"remember","memory":<Memory>}` followed by `\n`. Lines are written
+//! A line is `{"event":"remember","memory":<Memory>}` followed by `\n`. A memory of a
+//! `restricted` namespace keeps its content out of the log (`seeds/004`): its line is
+//! `{"event":"withheld","id":..,"namespace":..,"created_at":..,"content_hash":..}`, unless the
+//! namespace's metadata opts in with `"log_content": true`. Lines are written
 //! after the database commit and before the put returns, one `write` per file per group commit
 //! (see `connections`). A crash can therefore leave a final line without its `\n`; that line
 //! was never acknowledged, so [`read_log`] ignores it and the next append cuts it off before
@@ -23,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memory_core::{Error, Memory, NamespaceKey, Result, TenantId, Timestamp};
+use memory_core::{ContentHash, Error, Memory, MemoryId, NamespaceKey, Result, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::io_error;
@@ -40,13 +43,58 @@ pub enum LogEvent {
         /// The memory.
         memory: Memory,
     },
+    /// A put created a memory in a `restricted` namespace: what identifies it, not its content.
+    Withheld {
+        /// The memory's id.
+        id: MemoryId,
+        /// Its namespace.
+        namespace: NamespaceKey,
+        /// When it was created.
+        created_at: Timestamp,
+        /// The hash of its content.
+        content_hash: ContentHash,
+    },
 }
 
-/// Borrowing twin of [`LogEvent::Remember`], so writing a line does not copy the memory.
+/// The namespace metadata key by which a `restricted` namespace lets its content into the log.
+pub const LOG_CONTENT_KEY: &str = "log_content";
+
+/// How much of a created memory its event log line carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogContent {
+    /// The whole record.
+    Full,
+    /// Id, namespace, time and hash only.
+    Withheld,
+}
+
+/// A memory a put created, for the log.
+pub(crate) struct ToLog {
+    pub memory: Memory,
+    pub content: LogContent,
+}
+
+/// Borrowing twins of [`LogEvent`]'s lines, so writing a line does not copy the memory.
 #[derive(Serialize)]
-struct RememberLine<'a> {
-    event: &'static str,
-    memory: &'a Memory,
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Line<'a> {
+    Remember { memory: &'a Memory },
+    Withheld { id: MemoryId, namespace: &'a NamespaceKey, created_at: Timestamp, content_hash: &'a ContentHash },
+}
+
+impl<'a> Line<'a> {
+    fn of(entry: &'a ToLog) -> Self {
+        let m = &entry.memory;
+        match entry.content {
+            LogContent::Full => Line::Remember { memory: m },
+            LogContent::Withheld => Line::Withheld {
+                id: m.id,
+                namespace: &m.namespace,
+                created_at: m.created_at,
+                content_hash: &m.content_hash,
+            },
+        }
+    }
 }
 
 /// The log file of `namespace` for the UTC day of `at`, under `log_dir` (`<data_dir>/log`):
@@ -166,14 +214,15 @@ impl EventLog {
         }
     }
 
-    /// Appends one `remember` line per memory, grouped into one write per file, under the log
-    /// lock `_held`.
-    pub(crate) fn append(&self, _held: &LogLock<'_>, created: &[Memory]) -> Result<()> {
+    /// Appends one line per memory, grouped into one write per file, under the log lock
+    /// `_held`.
+    pub(crate) fn append(&self, _held: &LogLock<'_>, created: &[ToLog]) -> Result<()> {
         let mut batches: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
-        for memory in created {
+        for entry in created {
+            let memory = &entry.memory;
             let path = log_file_path(&self.dir, &memory.tenant, &memory.namespace, memory.created_at);
             let buf = batches.entry(path).or_default();
-            serde_json::to_writer(&mut *buf, &RememberLine { event: "remember", memory })
+            serde_json::to_writer(&mut *buf, &Line::of(entry))
                 .map_err(|e| Error::internal(format!("cannot encode a log line: {e}")).with_source(e))?;
             buf.push(b'\n');
         }

@@ -33,7 +33,7 @@ mod schema;
 mod store;
 
 pub use backup::BackupReport;
-pub use event_log::{LogEvent, log_file_path, read_log};
+pub use event_log::{LOG_CONTENT_KEY, LogEvent, log_file_path, read_log};
 pub use options::{Durability, SqliteOptions};
 pub use schema::SCHEMA_VERSION;
 pub use store::{DATABASE_FILE, LOG_DIR, SqliteStore};

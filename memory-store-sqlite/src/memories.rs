@@ -14,6 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Classify;
+use crate::event_log::{LogContent, ToLog};
 use crate::namespaces;
 use crate::paging::{fetch_limit, into_page, start_after};
 use crate::rows::{
@@ -89,16 +90,16 @@ fn id_taken(conn: &Connection, id: MemoryId) -> Result<bool> {
 /// What a put wrote: one outcome per input, and the memories it created, as stored.
 pub(crate) struct PutResult {
     pub outcomes: Vec<PutOutcome>,
-    pub created: Vec<Memory>,
+    pub created: Vec<ToLog>,
 }
 
 pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -> Result<PutResult> {
     // Inputs were validated by the caller; the namespaces come next, in input order.
-    let mut checked = HashSet::new();
+    let mut logs: HashMap<NamespaceKey, LogContent> = HashMap::new();
     for m in &batch {
-        if !checked.contains(&m.namespace) {
-            namespaces::check_writable(conn, tenant, &m.namespace)?;
-            checked.insert(m.namespace.clone());
+        if !logs.contains_key(&m.namespace) {
+            let content = namespaces::check_writable(conn, tenant, &m.namespace)?;
+            logs.insert(m.namespace.clone(), content);
         }
     }
     // Plan the batch in input order (as the reference store does): each input becomes a fresh
@@ -151,7 +152,7 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
             insert(conn, &memory)?;
             let t = last_write.entry(memory.namespace.clone()).or_insert(memory.created_at);
             *t = (*t).max(memory.created_at);
-            created.push(memory);
+            created.push(ToLog { content: logs[&memory.namespace], memory });
         } else if needs_seq {
             save(conn, &memory)?;
         } else {

@@ -4,12 +4,13 @@
 //! reference store's order, so both report the same error when several things are wrong.
 
 use memory_core::{
-    Error, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, Result, TenantId,
-    Timestamp,
+    Error, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, Result,
+    Sensitivity, TenantId, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Classify;
+use crate::event_log::{LOG_CONTENT_KEY, LogContent};
 use crate::memories;
 use crate::rows::{NAMESPACE_COLUMNS, NAMESPACE_VALUES, execute_namespace, micros, namespace_from_row};
 
@@ -163,19 +164,29 @@ pub(crate) fn delete(conn: &Connection, tenant: &TenantId, key: &NamespaceKey, a
     Ok(true)
 }
 
-/// Whether the namespace takes writes: `NotFound` naming why not, as the reference store does.
-pub(crate) fn check_writable(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<()> {
-    let status: Option<String> = conn
-        .prepare_cached("SELECT status FROM namespaces WHERE tenant = ?1 AND key = ?2")
+/// Whether the namespace takes writes (`NotFound` naming why not, as the reference store
+/// does), and whether the event log may carry its memories' content: not for a `restricted`
+/// namespace, unless its metadata opts in with `"log_content": true`.
+pub(crate) fn check_writable(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<LogContent> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT status, sensitivity, metadata FROM namespaces WHERE tenant = ?1 AND key = ?2")
         .classify()?
-        .query_row((tenant.as_str(), key.as_str()), |r| r.get(0))
+        .query_row((tenant.as_str(), key.as_str()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .classify()?;
-    match status.as_deref().map(str::parse::<NamespaceStatus>).transpose()? {
-        Some(NamespaceStatus::Active) => Ok(()),
-        Some(status) => Err(Error::not_found(format!("namespace {:?} is {status}; it takes no writes", key.as_str()))),
-        None => Err(not_found(key)),
+    let Some((status, sensitivity, metadata)) = row else { return Err(not_found(key)) };
+    match status.parse::<NamespaceStatus>()? {
+        NamespaceStatus::Active => {}
+        status => {
+            return Err(Error::not_found(format!("namespace {:?} is {status}; it takes no writes", key.as_str())));
+        }
     }
+    let opted_in = || {
+        serde_json::from_str::<serde_json::Value>(&metadata)
+            .is_ok_and(|m| m.get(LOG_CONTENT_KEY) == Some(&serde_json::Value::Bool(true)))
+    };
+    let restricted = sensitivity.parse::<Sensitivity>()? == Sensitivity::Restricted;
+    Ok(if restricted && !opted_in() { LogContent::Withheld } else { LogContent::Full })
 }
 
 /// Raises `last_write_at` to `at` if it is earlier (or unset).

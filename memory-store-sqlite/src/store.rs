@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::backup::BackupReport;
 use crate::connections::Connections;
 use crate::error::{Classify, io_error};
-use crate::event_log::EventLog;
+use crate::event_log::{EventLog, ToLog};
 use crate::options::SqliteOptions;
 use crate::{memories, namespaces, records, schema};
 
@@ -138,7 +138,7 @@ impl SqliteStore {
     async fn write_logged<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<(T, Vec<Memory>)> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, Vec<ToLog>)> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.conns.write_logged(f)).await

@@ -67,6 +67,10 @@ pub struct RecallArgs {
     /// Show every score component of each memory.
     #[arg(long)]
     pub explain: bool,
+    /// With `--namespace '*'`: also read sensitive namespaces (restricted ones are read only
+    /// when named).
+    #[arg(long)]
+    pub include_sensitive: bool,
 }
 
 /// One memory id.
@@ -161,10 +165,12 @@ pub struct NamespacesLsArgs {
 /// Arguments of `memory namespaces create`.
 #[derive(Debug, Args)]
 pub struct NamespacesCreateArgs {
-    /// The key (letters, digits, '.', '_' and '-'; at most 64 characters).
-    pub key: String,
+    /// The key (letters, digits, '.', '_' and '-'; at most 64 characters) [default: derived from
+    /// the name: "Customer Data" -> customer-data].
+    #[arg(required_unless_present = "display_name")]
+    pub key: Option<String>,
     /// A human-readable label [default: the key].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, visible_alias = "name", value_name = "NAME")]
     pub display_name: Option<String>,
     /// What the namespace is for.
     #[arg(long, value_name = "TEXT")]
@@ -175,7 +181,7 @@ pub struct NamespacesCreateArgs {
     /// normal, sensitive or restricted [default: normal].
     #[arg(long, value_name = "S")]
     pub sensitivity: Option<String>,
-    /// public, org, team or private (informational; policies decide) [default: team].
+    /// public, org, team or private: who may use it when no policy names it [default: team].
     #[arg(long, value_name = "A")]
     pub default_access: Option<String>,
     /// Delete memories older than this many days (at least 1) [default: keep them].

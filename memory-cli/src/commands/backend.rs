@@ -166,7 +166,7 @@ impl Backend {
     pub fn create_namespace(&self, body: &CreateNamespace) -> Result<NamespaceDto, CliError> {
         match self {
             Backend::Local(s) => {
-                let ns = s.block_on(s.engine.create_namespace(&s.caller, &body.key, &body.patch()?))?;
+                let ns = s.block_on(s.engine.create_namespace(&s.caller, &body.key()?, &body.patch()?))?;
                 Ok(NamespaceDto::from(&ns))
             }
             Backend::Remote(c) => Ok(c.post("/v1/namespaces", body)?),

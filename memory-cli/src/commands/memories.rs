@@ -178,6 +178,7 @@ fn recall_body(args: &RecallArgs) -> Result<RecallBody, CliError> {
         body.filters = Some(filters);
     }
     body.explain = args.explain;
+    body.include_sensitive = args.include_sensitive;
     Ok(body)
 }
 

@@ -129,9 +129,11 @@ fn filter(args: &NamespacesLsArgs) -> Result<NamespaceFilter, CliError> {
 }
 
 fn create_body(args: &NamespacesCreateArgs) -> Result<CreateNamespace, CliError> {
-    let key = parse::namespace("KEY", &args.key)?;
-    let mut body = CreateNamespace { key: key.to_string(), ..CreateNamespace::default() };
+    let key = args.key.as_deref().map(|k| parse::namespace("KEY", k)).transpose()?;
+    let mut body = CreateNamespace { key: key.map(|k| k.to_string()), ..CreateNamespace::default() };
     body.name = args.display_name.as_deref().map(|n| display_name("--display-name", n)).transpose()?;
+    // Derive the key here too, so that a name with nothing usable in it fails before any request.
+    body.key = Some(body.key()?);
     body.description.clone_from(&args.description);
     body.team = args.team.as_deref().map(|t| team("--team", t)).transpose()?;
     let sensitivity: Option<Sensitivity> =

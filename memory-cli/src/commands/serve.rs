@@ -378,7 +378,7 @@ pub fn inspect(
     }
     let session = Session::open(global, Acting::Principal, err)?;
     let result = session
-        .block_on(session.engine.inspect(&session.caller, &args.namespaces, args.write.clone()))
+        .block_on(session.engine.inspect(&session.caller, &args.namespaces, args.write.clone(), args.include_sensitive))
         .map_err(CliError::from)
         .and_then(|plan| {
             if global.json {

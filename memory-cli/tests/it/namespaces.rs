@@ -21,6 +21,9 @@ fn listed(home: &Home, extra: &[&str]) -> Vec<String> {
 /// Namespace management needs no policy (the CLI is the operator); writing and reading
 /// `team.alpha` as `admin` does.
 const ADMIN_OWNS_TEAM_ALPHA: &str = r#"
+[namespaces.teams.alpha]
+principals = ["admin"]
+
 [[namespaces.policies]]
 name = "team.alpha"
 read = ["admin"]

@@ -3,8 +3,11 @@
 
 use crate::{Home, arg, keys};
 
-/// Alice owns `alice`; `team.alpha` is hers too.
+/// Alice owns `alice`; `team.alpha` is hers too, and she is team `alpha`.
 const CONFIG: &str = r#"
+[namespaces.teams.alpha]
+principals = ["alice"]
+
 [[namespaces.policies]]
 name = "alice"
 read = ["alice"]

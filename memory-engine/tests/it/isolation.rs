@@ -437,6 +437,7 @@ impl Who {
                     })
                     .collect(),
                 default_namespace: k.default.as_ref().map(|d| NamespaceKey::new(d).expect("valid key")),
+                admin: false,
             }),
             server_principal: server.map(p),
             session_key: session.clone(),
@@ -2046,6 +2047,7 @@ async fn the_first_write_into_a_new_namespace_is_auto_promoted_too() {
         principal: Principal::new("agent").unwrap(),
         scopes: vec![scope("mine"), scope("shared")],
         default_namespace: Some(NamespaceKey::new("mine").unwrap()),
+        admin: false,
     };
     let caller = Caller::new(TenantId::default_tenant(), Identity { api_key: Some(key), ..Identity::default() });
     let first = e.remember_now(&caller, MemoryInput::new(Layer::Semantic, "the deploy runs on fridays")).await.unwrap();

@@ -11,6 +11,9 @@ const CONFIG: &str = r#"
 name = "research"
 read = ["r"]
 write = ["r"]
+
+[namespaces.teams.alpha]
+principals = ["r"]
 "#;
 
 #[tokio::test]

@@ -212,8 +212,10 @@ fn star_in_a_list_means_everything_readable() {
             read: [default, shared, payroll]
             write: default
             layers:
-              self   default rw-
-              shared shared  r--
+              self   default  rw-
+              shared shared   r--
+              all    payroll  rw-
+              all    research ---
             promote: shared=shared no
         "#]],
     );

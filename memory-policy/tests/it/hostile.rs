@@ -138,7 +138,12 @@ fn control_characters_in_a_trusted_header_are_a_clean_error() {
         assert_eq!(error.code, PlanErrorCode::Invalid, "{header:?}");
         assert!(plan.read.is_empty() && plan.write.is_none() && plan.principal.is_none());
         assert!(error.message.len() < 1000, "the message stays short: {} bytes", error.message.len());
-        let verdict = policy.can(&request.caller, memory_policy::Operation::Read, "default");
+        let verdict = policy.can(
+            &request.caller,
+            memory_policy::Operation::Read,
+            "default",
+            &memory_policy::ConfiguredCatalog::new(&policy),
+        );
         assert!(!verdict.allowed, "{header:?}: {verdict:?}");
     }
 }

@@ -90,6 +90,9 @@ fn a_scoped_key_never_reaches_outside_its_scopes() {
             write: - (refused: Forbidden)
             layers:
               key-scope research r--
+              all       default  ---
+              all       ops      ---
+              all       shared   ---
             promote: shared=shared no
             warning: the default namespace "default" unavailable: the API key's scopes do not include "default"; writes are refused rather than sent to another namespace
         "#]],

@@ -2,6 +2,7 @@
 //! through one `check` helper per area, the seeds/002 examples, a property test and hostile
 //! inputs. `UPDATE_EXPECT=1 cargo test -p memory-policy --test it` refreshes the snapshots.
 
+mod default_access;
 mod evaluation;
 mod explicit;
 mod hostile;

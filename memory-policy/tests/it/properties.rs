@@ -202,7 +202,8 @@ fn request(c: &mut Choices<'_>) -> PlanRequest {
             }
         }
         let default_namespace = c.flag().then(|| ns(c.one(NAMESPACES)));
-        caller.api_key = Some(KeyGrant { key_id: None, principal: p(c.one(PRINCIPALS)), scopes, default_namespace });
+        caller.api_key =
+            Some(KeyGrant { key_id: None, principal: p(c.one(PRINCIPALS)), scopes, default_namespace, admin: false });
     }
     if c.pick(3) == 1 {
         caller.server_principal = Some(p(c.one(PRINCIPALS)));
@@ -226,7 +227,7 @@ fn request(c: &mut Choices<'_>) -> PlanRequest {
         _ => ReadRequest::Explicit(vec![c.one(&names).to_owned()]),
     };
     let write = (c.pick(3) == 1).then(|| c.one(&names).to_owned());
-    PlanRequest { caller, project, read, write }
+    PlanRequest { caller, project, read, write, include_sensitive: false }
 }
 
 fn catalog(c: &mut Choices<'_>) -> TestCatalog {
@@ -325,7 +326,11 @@ fn check_plan(policy: &Policy, request: &PlanRequest, catalog: &TestCatalog) -> 
         let (r, wr) = model(policy, &plan, caller, w);
         prop_assert!((r && wr) || team_row(&plan, w, true), "write {:?} not allowed: {:#?}", w, plan);
         if !team_row(&plan, w, true) {
-            prop_assert!(policy.can(caller, Operation::Write, w.as_str()).allowed);
+            prop_assert!(
+                policy
+                    .can(caller, Operation::Write, w.as_str(), &memory_policy::ConfiguredCatalog::new(&policy))
+                    .allowed
+            );
         }
         prop_assert!(
             !enabled || !matches!(catalog.statuses.get(w), Some(NamespaceStatus::Archived | NamespaceStatus::Deleted)),
@@ -374,8 +379,10 @@ fn check_plan(policy: &Policy, request: &PlanRequest, catalog: &TestCatalog) -> 
     names.extend(plan.layers.iter().filter_map(|l| l.namespace.clone()));
     for n in &names {
         let (r, w) = model(policy, &plan, caller, n);
-        let can_read = policy.can(caller, Operation::Read, n.as_str()).allowed;
-        let can_write = policy.can(caller, Operation::Write, n.as_str()).allowed;
+        let can_read =
+            policy.can(caller, Operation::Read, n.as_str(), &memory_policy::ConfiguredCatalog::new(&policy)).allowed;
+        let can_write =
+            policy.can(caller, Operation::Write, n.as_str(), &memory_policy::ConfiguredCatalog::new(&policy)).allowed;
         prop_assert_eq!((can_read, can_write), (r, r && w), "can disagrees with the model on {:?}: {:#?}", n, plan);
     }
     // Authorized promotion targets are readable and never archived.

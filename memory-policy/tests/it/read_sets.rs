@@ -154,6 +154,9 @@ fn a_star_request_reads_everything_readable() {
               self   alice    rw-
               shared shared   r--
               policy handbook r--
+              all    default  rw-
+              all    secrets  ---
+              all    zzz      ---
             promote: shared=shared no
         "#]],
     );
@@ -168,6 +171,9 @@ fn a_star_request_reads_everything_readable() {
               self   alice    rw-
               shared shared   r--
               policy handbook r--
+              all    default  rw-
+              all    research r--
+              all    secrets  ---
             promote: shared=shared no
         "#]],
     );

@@ -15,7 +15,8 @@ fn session(key: &str) -> Caller {
 }
 
 fn plan(policy: &Policy, caller: Caller, read: ReadRequest, write: Option<&str>) -> ScopePlan {
-    let request = PlanRequest { caller, project: None, read, write: write.map(str::to_owned) };
+    let request =
+        PlanRequest { caller, project: None, read, write: write.map(str::to_owned), include_sensitive: false };
     policy.plan(&request, &TestCatalog::configured(policy))
 }
 
@@ -49,18 +50,26 @@ fn multi_tenant_alpha_agent_reads_and_writes_project_alpha_reads_shared_and_neve
     let all = plan(&policy, alpha(), ReadRequest::All, None);
     assert_eq!(names(&all.read), ["shared", "default", "project-alpha"], "{all:#?}");
 
-    assert!(policy.can(&alpha(), Operation::Read, "default").allowed);
-    assert!(!policy.can(&alpha(), Operation::Write, "default").allowed);
-    assert!(!policy.can(&alpha(), Operation::Read, "project-beta").allowed);
+    assert!(policy.can(&alpha(), Operation::Read, "default", &memory_policy::ConfiguredCatalog::new(&policy)).allowed);
+    assert!(
+        !policy.can(&alpha(), Operation::Write, "default", &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
+    assert!(
+        !policy.can(&alpha(), Operation::Read, "project-beta", &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
 }
 
 #[test]
 fn multi_tenant_beta_agent_mirrors_alpha() {
     let policy = policy_json(MULTI_TENANT);
     let beta = session("project-beta:s2");
-    assert!(policy.can(&beta, Operation::Write, "project-beta").allowed);
-    assert!(!policy.can(&beta, Operation::Read, "project-alpha").allowed);
-    assert!(!policy.can(&beta, Operation::Write, "shared").allowed);
+    assert!(
+        policy.can(&beta, Operation::Write, "project-beta", &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
+    assert!(
+        !policy.can(&beta, Operation::Read, "project-alpha", &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
+    assert!(!policy.can(&beta, Operation::Write, "shared", &memory_policy::ConfiguredCatalog::new(&policy)).allowed);
 }
 
 #[test]
@@ -68,11 +77,20 @@ fn multi_tenant_admin_reads_both_projects_and_writes_shared() {
     let policy = policy_json(MULTI_TENANT);
     let admin = || Caller::principal(principal("admin"));
     for ns in ["project-alpha", "project-beta", "shared", "default"] {
-        assert!(policy.can(&admin(), Operation::Read, ns).allowed, "admin reads {ns}");
+        assert!(
+            policy.can(&admin(), Operation::Read, ns, &memory_policy::ConfiguredCatalog::new(&policy)).allowed,
+            "admin reads {ns}"
+        );
     }
-    assert!(policy.can(&admin(), Operation::Write, "shared").allowed);
-    assert!(policy.can(&admin(), Operation::Promote, "shared").allowed);
-    assert!(!policy.can(&admin(), Operation::Write, "project-alpha").allowed);
+    assert!(policy.can(&admin(), Operation::Write, "shared", &memory_policy::ConfiguredCatalog::new(&policy)).allowed);
+    assert!(
+        policy.can(&admin(), Operation::Promote, "shared", &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
+    assert!(
+        !policy
+            .can(&admin(), Operation::Write, "project-alpha", &memory_policy::ConfiguredCatalog::new(&policy))
+            .allowed
+    );
     let p = plan(&policy, admin(), ReadRequest::Default, Some("shared"));
     assert_eq!((names(&p.read), p.write.as_ref().map(|w| w.as_str())), (vec!["shared"], Some("shared")));
     let promote = &p.promotion_targets;
@@ -115,7 +133,9 @@ fn team_coding_isolates_user_projects_and_shares_the_team_project() {
     // teamProject: pi-geek is in promote; serverShared: nobody writes `shared` without a policy.
     assert_eq!(targets, [("teamProject", true), ("serverShared", false)]);
     let caller = Caller::principal(principal("pi-friend"));
-    assert!(!policy.can(&caller, Operation::Read, &geek_project).allowed);
+    assert!(
+        !policy.can(&caller, Operation::Read, &geek_project, &memory_policy::ConfiguredCatalog::new(&policy)).allowed
+    );
 }
 
 #[test]

@@ -47,12 +47,24 @@ pub fn compile(text: &str, dialect: Dialect) -> (Policy, Vec<String>) {
 #[derive(Debug, Clone, Default)]
 pub struct TestCatalog {
     pub statuses: BTreeMap<NamespaceKey, NamespaceStatus>,
+    /// Stored records' facts (creator, team, default access, sensitivity); a namespace
+    /// without is one only the configuration knows.
+    pub facts: BTreeMap<NamespaceKey, memory_policy::NamespaceFacts>,
 }
 
 impl TestCatalog {
     /// The configured namespaces (default, shared, every policy namespace), all active.
     pub fn configured(policy: &Policy) -> Self {
-        TestCatalog { statuses: policy.configured_namespaces().map(|k| (k.clone(), NamespaceStatus::Active)).collect() }
+        TestCatalog {
+            statuses: policy.configured_namespaces().map(|k| (k.clone(), NamespaceStatus::Active)).collect(),
+            facts: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an active namespace created over the API with these facts.
+    pub fn created(&mut self, ns: &str, facts: memory_policy::NamespaceFacts) {
+        self.statuses.insert(key(ns), NamespaceStatus::Active);
+        self.facts.insert(key(ns), facts);
     }
 
     pub fn set(&mut self, ns: &str, status: NamespaceStatus) {
@@ -67,7 +79,14 @@ impl NamespaceCatalog for TestCatalog {
 
     /// Test catalogs know no kinds: names that the default template renders (`team-...`) are
     /// team-project namespaces, the rest explicit ones.
+    fn facts(&self, key: &NamespaceKey) -> Option<&memory_policy::NamespaceFacts> {
+        self.facts.get(key)
+    }
+
     fn kind(&self, key: &NamespaceKey) -> Option<NamespaceKind> {
+        if let Some(f) = self.facts.get(key) {
+            return Some(f.kind);
+        }
         self.statuses.get(key).map(|_| {
             if key.as_str().starts_with("team-") { NamespaceKind::TeamProject } else { NamespaceKind::Explicit }
         })
@@ -139,7 +158,8 @@ pub fn request(policy: &Policy, line: &str) -> (PlanRequest, TestCatalog) {
         catalog.set(&ns, status);
     }
     if let Some(p) = key_principal {
-        req.caller.api_key = Some(KeyGrant { key_id: None, principal: p, scopes, default_namespace: key_default });
+        req.caller.api_key =
+            Some(KeyGrant { key_id: None, principal: p, scopes, default_namespace: key_default, admin: false });
     } else {
         assert!(scopes.is_empty() && key_default.is_none(), "scopes and key-default need key=P");
     }
@@ -248,7 +268,7 @@ pub fn can_line(policy: &Policy, caller: &Caller, question: &str) -> String {
         "promote" => Operation::Promote,
         other => panic!("unknown operation {other:?}"),
     };
-    let v = policy.can(caller, op, ns);
+    let v = policy.can(caller, op, ns, &memory_policy::ConfiguredCatalog::new(policy));
     format!("{}: {}", if v.allowed { "allow" } else { "deny" }, v.reason)
 }
 

@@ -288,26 +288,28 @@ write_default = "userProject"
         config,
         "as=alice read=shared,*",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, default, alice]
-        write: alice
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          serverShared shared r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: alice (server)
+            read: [shared, default, alice]
+            write: alice
+            layers:
+              userProject  -       --- (skipped: missing project context)
+              serverShared shared  r--
+              all          default rw-
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
     check(
         config,
         "as=alice read=*",
         expect![[r#"
-        principal: alice (server)
-        read: [shared, default, alice]
-        write: alice
-        layers:
-          userProject  -      --- (skipped: missing project context)
-          serverShared shared r--
-        warning: writeDefault userProject unavailable: skipped: missing project context
-    "#]],
+            principal: alice (server)
+            read: [shared, default, alice]
+            write: alice
+            layers:
+              userProject  -       --- (skipped: missing project context)
+              serverShared shared  r--
+              all          default rw-
+            warning: writeDefault userProject unavailable: skipped: missing project context
+        "#]],
     );
 }

@@ -311,7 +311,7 @@ async fn create_namespace(
     Body(body): Body<CreateNamespace>,
 ) -> Result<Response> {
     let patch = body.patch()?;
-    let ns = app.engine.create_namespace(&caller, &body.key, &patch).await?;
+    let ns = app.engine.create_namespace(&caller, &body.key()?, &patch).await?;
     Ok((StatusCode::CREATED, axum::Json(NamespaceDto::from(&ns))).into_response())
 }
 
@@ -476,6 +476,8 @@ struct PlanQuery {
     write: Option<String>,
     /// The client's session key.
     session_key: Option<String>,
+    /// With `*`: also read sensitive namespaces.
+    include_sensitive: Option<bool>,
 }
 
 /// The caller's scope plan: as whom, reading where in which order, writing where, and why.
@@ -492,7 +494,7 @@ async fn plan(
         .as_deref()
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
-    let plan = app.engine.inspect(&caller, &names, q.write).await?;
+    let plan = app.engine.inspect(&caller, &names, q.write, q.include_sensitive.unwrap_or(false)).await?;
     Ok(axum::Json(plan).into_response())
 }
 

@@ -160,8 +160,13 @@ fn error_statuses_follow_the_contract() {
     s.namespace("research");
     let (status, answer) = s.call("POST", "/v1/namespaces", Some(&s.admin), Some(json!({ "key": "research" })));
     assert_eq!(status, 409, "{answer}");
-    // 403: management with a key that is not an admin.
+    // Any principal creates a namespace no policy names (and becomes its creator); a key with
+    // scopes only within them: 403.
     let (status, answer) = s.call("POST", "/v1/namespaces", Some(&alice), Some(json!({ "key": "mine" })));
+    assert_eq!((status, answer["created_by"].as_str()), (201, Some("alice")), "{answer}");
+    let scoped =
+        s.key(json!({ "principal": "carol", "scopes": [{ "namespace": "default", "permissions": ["read"] }] }));
+    let (status, answer) = s.call("POST", "/v1/namespaces", Some(&scoped), Some(json!({ "key": "theirs" })));
     assert_eq!((status, code(&answer)), (403, "forbidden"));
     let (status, _) = s.call("POST", "/v1/keys", Some(&alice), Some(json!({ "principal": "mallory", "admin": true })));
     assert_eq!(status, 403);
@@ -323,7 +328,7 @@ fn seed_003_pinned_layers_and_working_expiry() {
 
 #[test]
 fn seed_004_namespace_fields_are_stored_filtered_and_updated() {
-    let s = TestServer::start();
+    let s = TestServer::with("[namespaces.teams.sales]\nprincipals = [\"sam\"]\n", false, ServerConfig::default());
     let body = json!({ "key": "customer-data", "name": "Customer Data", "description": "CRM notes", "team": "sales",
         "sensitivity": "restricted", "default_access": "private", "retention_days": 30, "metadata": { "owner": "ops" } });
     let (status, ns) = s.call("POST", "/v1/namespaces", Some(&s.admin), Some(body));

@@ -17,7 +17,7 @@ pub fn run(args: &CanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<S
     // A malformed key is a bad argument (exit 2), not a denial (exit 1).
     let namespace = request::namespace_arg(flag, raw)?;
     let policy = super::compile(&args.file, err)?;
-    let verdict = policy.can(&caller, operation, namespace.as_str());
+    let verdict = policy.can(&caller, operation, namespace.as_str(), &memory_policy::ConfiguredCatalog::new(&policy));
     if args.json {
         super::write_json(out, &verdict)?;
     } else {

@@ -44,6 +44,7 @@ fn plan_request(args: &PlanArgs) -> Result<PlanRequest, CliError> {
         project: request::project(&args.project)?,
         read,
         write: args.write.clone(),
+        include_sensitive: args.include_sensitive,
     })
 }
 

@@ -19,7 +19,7 @@ pub fn run(args: &PromoteArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let confidence = parse::confidence("--confidence", &args.confidence)?;
     let policy = super::compile(&args.file, err)?;
     let catalog = ConfiguredCatalog::new(&policy);
-    let request = PlanRequest { caller, project, read: ReadRequest::Default, write: None };
+    let request = PlanRequest { caller, project, read: ReadRequest::Default, write: None, include_sensitive: false };
     let promotion = policy.auto_promotion(&request, &catalog, &from, &category, confidence);
     if args.json {
         super::write_json(out, &promotion)?;

@@ -28,7 +28,7 @@ pub fn caller(args: &CallerArgs) -> Result<Caller, CliError> {
         validate_scopes(&scopes).map_err(|e| CliError::invalid_input(format!("--api-key-scope: {}", e.message())))?;
         let default_namespace =
             args.api_key_default.as_deref().map(|ns| namespace_arg("--api-key-default", ns)).transpose()?;
-        caller.api_key = Some(KeyGrant { key_id: None, principal, scopes, default_namespace });
+        caller.api_key = Some(KeyGrant { key_id: None, principal, scopes, default_namespace, admin: false });
     } else {
         caller.server_principal = principal;
     }
