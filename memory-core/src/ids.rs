@@ -159,6 +159,27 @@ uuid_id!(
     MemoryId,
     "memory"
 );
+
+impl MemoryId {
+    /// The id of this memory's copy in namespace `namespace` (an import into another
+    /// namespace): the same for the same pair, so importing a file twice changes nothing, and
+    /// time-ordered like the original (its 48-bit time prefix is kept; the rest is a SHA-256 of
+    /// the id and the key, marked as a UUIDv7).
+    pub fn copy_in(&self, namespace: &crate::NamespaceKey) -> MemoryId {
+        use sha2::{Digest, Sha256};
+        let original = self.0.into_bytes();
+        let digest = Sha256::new().chain_update(original).chain_update(namespace.as_str().as_bytes()).finalize();
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(&original[..6]);
+        bytes[6..].copy_from_slice(&digest[..10]);
+        MemoryId(
+            uuid::Builder::from_bytes(bytes)
+                .with_version(uuid::Version::SortRand)
+                .with_variant(uuid::Variant::RFC4122)
+                .into_uuid(),
+        )
+    }
+}
 uuid_id!(
     /// The id of an audit record (UUIDv7; its order is the log's order).
     AuditId,

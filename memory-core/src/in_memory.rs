@@ -10,7 +10,9 @@ use crate::api_key::{ApiKey, KeyHash, KeyScope, validate_scopes};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, StoreId, TenantId};
-use crate::memory::{ContentHash, Layer, Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::memory::{
+    ContentHash, Layer, Memory, MemoryFilter, MemoryPatch, MoveOutcome, NewMemory, Outcome, PutOutcome,
+};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
 use crate::store::{Page, PageRequest, PurgeReport, Store};
@@ -365,6 +367,44 @@ impl Store for InMemoryStore {
         }
         s.memories.insert(id, next.clone());
         Ok(next)
+    }
+
+    async fn move_memories(
+        &self,
+        tenant: &TenantId,
+        from: &NamespaceKey,
+        to: &NamespaceKey,
+        ids: &[MemoryId],
+        at: Timestamp,
+    ) -> Result<Vec<MoveOutcome>> {
+        let mut s = self.lock();
+        match s.namespaces.get(&(tenant.clone(), to.clone())) {
+            Some(ns) if ns.status == NamespaceStatus::Active => {}
+            _ => return Err(Error::not_found(format!("namespace {:?} not found or not active", to.as_str()))),
+        }
+        let mut memories = Vec::with_capacity(ids.len());
+        for id in ids {
+            let m = s.live_memory(tenant, *id).ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
+            memories.push(m.clone());
+        }
+        let (records, outcomes) = crate::plan_move(memories, from, to, at, |m| {
+            let key = (tenant.clone(), to.clone(), m.layer, m.content_hash.clone());
+            Ok(s.by_hash.get(&key).map(|id| s.memories[id].clone()))
+        })?;
+        for mut record in records {
+            if let Some(old) = s.memories.get(&record.id)
+                && State::dedupes(old)
+            {
+                let key = State::hash_key(old);
+                s.by_hash.remove(&key);
+            }
+            record.seq = s.next_seq();
+            if State::dedupes(&record) {
+                s.by_hash.insert(State::hash_key(&record), record.id);
+            }
+            s.memories.insert(record.id, record);
+        }
+        Ok(outcomes)
     }
 
     async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {

@@ -23,7 +23,8 @@ pub use in_memory::{InMemoryStore, validate_proposal};
 pub use limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
 pub use memory::{
     Category, Confidence, ConfidenceTier, ContentHash, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
-    MemoryFilter, MemoryPatch, Merged, Metadata, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
+    MemoryFilter, MemoryPatch, Merged, Metadata, MoveOutcome, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
+    plan_move,
 };
 pub use namespace::{
     DefaultAccess, MAX_NAMESPACE_KEY_CHARS, Namespace, NamespaceFilter, NamespaceKey, NamespaceKeyError, NamespaceKind,

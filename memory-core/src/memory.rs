@@ -724,6 +724,25 @@ pub enum PutOutcome {
     },
 }
 
+/// What a move ([`crate::Store::move_memories`]) did with one memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum MoveOutcome {
+    /// It moved into the target namespace as it was.
+    Moved {
+        /// The memory's id (unchanged).
+        id: MemoryId,
+    },
+    /// The target already held the same content in the same layer: that memory absorbed this
+    /// one, which moved in superseded by it (its id and history kept).
+    Merged {
+        /// The moved memory's id (unchanged).
+        id: MemoryId,
+        /// The memory of the target that absorbed it.
+        into: MemoryId,
+    },
+}
+
 impl PutOutcome {
     /// The id of the stored memory either way.
     pub fn id(&self) -> MemoryId {
@@ -767,12 +786,39 @@ impl Memory {
     /// otherwise succeed with its category discarded); merged metadata over the size limit is
     /// `InvalidInput`. On error `self` is unchanged.
     pub fn absorb_duplicate(&mut self, input: &NewMemory) -> Result<Merged, Error> {
-        if input.category != self.category {
-            return Err(self.category_conflict(&input.category));
+        let incoming = Incoming {
+            category: &input.category,
+            metadata: &input.metadata,
+            expires_at: input.expires_at,
+            confidence: input.confidence,
+            updated_at: input.updated_at,
+            evidence: 1,
+        };
+        self.absorb(&incoming)
+    }
+
+    /// Folds another stored memory with the same content into this one (a namespace
+    /// migration): the rule of [`Memory::absorb_duplicate`], with the other's evidence count
+    /// added instead of one.
+    pub fn absorb_memory(&mut self, other: &Memory) -> Result<Merged, Error> {
+        let incoming = Incoming {
+            category: &other.category,
+            metadata: &other.metadata,
+            expires_at: other.expires_at,
+            confidence: other.confidence,
+            updated_at: other.updated_at,
+            evidence: other.stats.evidence_count.max(1),
+        };
+        self.absorb(&incoming)
+    }
+
+    fn absorb(&mut self, input: &Incoming<'_>) -> Result<Merged, Error> {
+        if *input.category != self.category {
+            return Err(self.category_conflict(input.category));
         }
         let mut merged = Merged::default();
         let mut metadata = self.metadata.clone();
-        for (key, value) in &input.metadata {
+        for (key, value) in input.metadata {
             if metadata.get(key) != Some(value) {
                 metadata.insert(key.clone(), value.clone());
                 merged.metadata.push(key.clone());
@@ -791,7 +837,7 @@ impl Memory {
         if input.confidence.value() > self.confidence.value() {
             merged.confidence = Some(input.confidence);
         }
-        self.stats.evidence_count = self.stats.evidence_count.saturating_add(1).min(UsageStats::MAX_COUNT);
+        self.stats.evidence_count = self.stats.evidence_count.saturating_add(input.evidence).min(UsageStats::MAX_COUNT);
         if !merged.is_empty() {
             self.metadata = metadata;
             if let Some(t) = merged.expires_at {
@@ -804,6 +850,65 @@ impl Memory {
         }
         Ok(merged)
     }
+}
+
+/// The records a move of `memories` (all of namespace `from`) into `to` writes, in order, each
+/// to be stored with a new `seq`, and one outcome per memory: the one rule of
+/// [`crate::Store::move_memories`] for every store. `survivor` finds the live, unsuperseded
+/// memory of `to` with the same layer and content hash as a memory.
+pub fn plan_move(
+    memories: Vec<Memory>,
+    from: &NamespaceKey,
+    to: &NamespaceKey,
+    at: Timestamp,
+    mut survivor: impl FnMut(&Memory) -> Result<Option<Memory>, Error>,
+) -> Result<(Vec<Memory>, Vec<MoveOutcome>), Error> {
+    if from == to {
+        return Err(Error::invalid_input(format!("cannot move memories of {:?} into itself", to.as_str())));
+    }
+    let mut survivors: Vec<Memory> = Vec::new();
+    let mut moved = Vec::with_capacity(memories.len());
+    let mut outcomes = Vec::with_capacity(memories.len());
+    for mut m in memories {
+        if m.namespace != *from {
+            return Err(Error::not_found(format!("memory {} is not in namespace {:?}", m.id, from.as_str())));
+        }
+        let mut into = None;
+        if m.deleted_at.is_none() && m.superseded_by.is_none() {
+            let known = survivors.iter().position(|s| s.layer == m.layer && s.content_hash == m.content_hash);
+            let slot = match known {
+                Some(i) => Some(i),
+                None => survivor(&m)?.map(|s| {
+                    survivors.push(s);
+                    survivors.len() - 1
+                }),
+            };
+            if let Some(i) = slot {
+                survivors[i].absorb_memory(&m)?;
+                m.superseded_by = Some(survivors[i].id);
+                into = Some(survivors[i].id);
+            }
+        }
+        outcomes.push(match into {
+            Some(into) => MoveOutcome::Merged { id: m.id, into },
+            None => MoveOutcome::Moved { id: m.id },
+        });
+        m.namespace = to.clone();
+        m.updated_at = m.updated_at.max(at);
+        moved.push(m);
+    }
+    survivors.extend(moved);
+    Ok((survivors, outcomes))
+}
+
+/// What a merge folds into a memory: a duplicate write, or another stored memory.
+struct Incoming<'a> {
+    category: &'a Category,
+    metadata: &'a Metadata,
+    expires_at: Option<Timestamp>,
+    confidence: Confidence,
+    updated_at: Timestamp,
+    evidence: u64,
 }
 
 #[cfg(test)]

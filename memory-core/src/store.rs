@@ -42,7 +42,7 @@ use crate::api_key::{ApiKey, KeyHash, KeyScope};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, StoreId, TenantId};
-use crate::memory::{Memory, MemoryFilter, MemoryPatch, NewMemory, Outcome, PutOutcome};
+use crate::memory::{Memory, MemoryFilter, MemoryPatch, MoveOutcome, NewMemory, Outcome, PutOutcome};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter};
 use crate::timestamp::Timestamp;
@@ -229,6 +229,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// - `Ok(true)` when it was live, `Ok(false)` when it was already tombstoned.
     /// - `NotFound` when no memory has this id (or it was purged).
     async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool>;
+
+    /// Moves the live memories `ids` (superseded ones too) of namespace `from` into namespace
+    /// `to` of the same tenant, all or nothing: a namespace migration. Each keeps its id,
+    /// content, links, statistics and `created_at`, and takes `to`, a new `seq` and
+    /// `updated_at = max(updated_at, at)`. A live, unsuperseded memory whose layer and content
+    /// hash equal those of a live, unsuperseded memory of `to` merges: that survivor absorbs it
+    /// ([`Memory::absorb_memory`], new `seq`) and it moves in superseded by the survivor, so its
+    /// id and history stay. One outcome per id, in order ([`crate::plan_move`] is the rule).
+    /// - `NotFound` when `to` is missing, archived or deleted, or an id is not a live memory of
+    ///   `from` in this tenant; `Conflict` when a duplicate has another category;
+    ///   `InvalidInput` when `from == to`. Then nothing changes.
+    async fn move_memories(
+        &self,
+        tenant: &TenantId,
+        from: &NamespaceKey,
+        to: &NamespaceKey,
+        ids: &[MemoryId],
+        at: Timestamp,
+    ) -> Result<Vec<MoveOutcome>>;
 
     /// Removes for good every memory tombstoned at or before `before`, then every deleted
     /// namespace that has no memories left (its key becomes free).

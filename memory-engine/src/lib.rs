@@ -20,6 +20,7 @@ pub mod eval;
 mod home;
 mod keys;
 mod memories;
+mod migrate;
 mod namespaces;
 mod promote;
 mod recall;
@@ -38,6 +39,7 @@ pub use memories::ListRequest;
 /// The identity facts of a request (header principal, key grant, server principal, session
 /// key, account), as a front end found them; the policy decides what they mean.
 pub use memory_policy::{Caller as Identity, KeyGrant, ScopePlan};
+pub use migrate::{DEFAULT_MIGRATE_BATCH, Duplicate, MigrateRequest, Migration};
 pub use namespaces::{NamespaceInfo, VerifyReport};
 pub use promote::Promoted;
 pub use recall::{Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};

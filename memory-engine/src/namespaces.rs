@@ -321,7 +321,7 @@ impl Engine {
     }
 
     /// Operators manage anything; others need write access to the namespace under the policies.
-    async fn authorize_manage(&self, caller: &Caller, key: &NamespaceKey, op: &str) -> Result<()> {
+    pub(crate) async fn authorize_manage(&self, caller: &Caller, key: &NamespaceKey, op: &str) -> Result<()> {
         if caller.operator {
             return Ok(());
         }
@@ -356,6 +356,6 @@ impl StatusChange {
     }
 }
 
-fn parse_key(key: &str) -> Result<NamespaceKey> {
+pub(crate) fn parse_key(key: &str) -> Result<NamespaceKey> {
     NamespaceKey::new(key).map_err(|e| Error::invalid_input(e.to_string()))
 }

@@ -26,8 +26,8 @@ use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
 use memory_core::{
     AuditFilter, AuditId, AuditOrigin, AuditOutcome, AuditRecord, ContentHash, Error, ErrorKind, MAX_PAGE_LIMIT,
-    Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus,
-    NewMemory, PageRequest, PutOutcome, Result, Timestamp,
+    Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch,
+    NamespaceStatus, NewMemory, PageRequest, PutOutcome, Result, Timestamp,
 };
 use memory_policy::Operation;
 use serde::{Deserialize, Serialize};
@@ -104,6 +104,11 @@ pub struct ImportRequest {
     /// The tenant the file may say it came from when that is not the caller's (a file of
     /// another tenant is refused unless named here).
     pub from_tenant: Option<String>,
+    /// Import an export of one namespace into this namespace instead (seeds/002 `import
+    /// --namespace`): its memories become copies there, each under an id derived from its own
+    /// and the target ([`MemoryId::copy_in`]), so importing twice changes nothing; an existing
+    /// target keeps its attributes. A file of several namespaces is an error naming them.
+    pub namespace: Option<String>,
 }
 
 /// What an import reads: seekable, because it reads the file twice (validate, then write).
@@ -289,6 +294,11 @@ impl Engine {
         let start = input.stream_position().map_err(read_err)?;
         let mut lines = Lines::new(input);
         let mut checked = CheckedImport::default();
+        checked.target = request
+            .namespace
+            .as_deref()
+            .map(|raw| NamespaceKey::new(raw).map_err(|e| Error::invalid_input(format!("namespace: {e}"))))
+            .transpose()?;
         let mut ids = HashSet::new();
         let mut counts = (0u64, 0u64, 0u64);
         let mut end = None;
@@ -331,6 +341,18 @@ impl Engine {
                 ExportLine::Namespace { mut namespace } => {
                     namespace.tenant = caller.tenant.clone();
                     namespace.validate().map_err(|e| at(e.message().to_owned()))?;
+                    if let Some(target) = &checked.target {
+                        checked.file_namespaces.push(namespace.key.clone());
+                        if checked.file_namespaces.len() > 1 {
+                            continue;
+                        }
+                        namespace.key = target.clone();
+                        namespace.display_name = target.to_string();
+                        namespace.kind = NamespaceKind::Explicit;
+                        namespace.status = NamespaceStatus::Active;
+                        namespace.created_by = self.principal_of(caller);
+                        namespace.created_by_key = caller.key_id();
+                    }
                     if namespace.status == NamespaceStatus::Deleted {
                         return Err(at(format!(
                             "namespace {:?} is deleted; exports never hold one",
@@ -345,6 +367,10 @@ impl Engine {
                 }
                 ExportLine::Memory { memory } => {
                     memory.validate().map_err(|e| at(e.message().to_owned()))?;
+                    if checked.file_namespaces.len() > 1 {
+                        continue;
+                    }
+                    let memory = checked.copied(memory);
                     if !checked.namespaces.iter().any(|n| n.key == memory.namespace) {
                         return Err(at(format!(
                             "memory {} is in namespace {:?}, which no earlier line declares",
@@ -366,6 +392,14 @@ impl Engine {
             }
         }
         drop(ids);
+        if checked.file_namespaces.len() > 1 {
+            let names: Vec<&str> = checked.file_namespaces.iter().map(NamespaceKey::as_str).collect();
+            return Err(Error::invalid_input(format!(
+                "the file holds {} namespaces ({}); importing into one namespace takes an export of one",
+                names.len(),
+                names.join(", ")
+            )));
+        }
         let Some(declared) = end else {
             return Err(Error::invalid_input("the file has no end line: it is truncated or not an export"));
         };
@@ -390,7 +424,14 @@ impl Engine {
             }
         }
         for ns in &checked.namespaces {
-            if let Some(existing) = self.inner.store.get_namespace(&caller.tenant, &ns.key).await?
+            let existing = self.inner.store.get_namespace(&caller.tenant, &ns.key).await?;
+            if checked.target.is_some() && existing.as_ref().is_some_and(|n| n.status == NamespaceStatus::Archived) {
+                return Err(Error::not_found(format!(
+                    "namespace {:?} is archived; restore it to import into it",
+                    ns.key.as_str()
+                )));
+            }
+            if let Some(existing) = existing
                 && existing.status == NamespaceStatus::Deleted
             {
                 return Err(Error::conflict(format!(
@@ -405,7 +446,7 @@ impl Engine {
         let mut chunk: Vec<NewMemory> = Vec::new();
         while let Some((_, line)) = lines.next_unchanged(&checked)? {
             if let Ok(ExportLine::Memory { memory }) = serde_json::from_str::<ExportLine>(&line) {
-                chunk.push(memory);
+                chunk.push(checked.copied(memory));
                 if chunk.len() == IMPORT_CHUNK {
                     self.check_import_ids(caller, &mut chunk, &mut checked).await?;
                 }
@@ -502,6 +543,8 @@ impl Engine {
                     created.push(ns.key.clone());
                     report.namespaces += 1;
                 }
+                // Importing into another namespace leaves an existing target as it is.
+                Some(_) if checked.target.is_some() => {}
                 Some(current) => {
                     // Existing namespaces (the tenant's default and shared, say) take the file's metadata.
                     let mut patch = NamespacePatch::default();
@@ -534,8 +577,12 @@ impl Engine {
             let parsed: ExportLine =
                 serde_json::from_str(&line).map_err(|e| Error::internal(format!("line {n}: {e}")))?;
             match parsed {
-                ExportLine::Memory { memory } if checked.present.contains(&memory.id) => report.skipped += 1,
                 ExportLine::Memory { memory } => {
+                    let memory = checked.copied(memory);
+                    if checked.present.contains(&memory.id) {
+                        report.skipped += 1;
+                        continue;
+                    }
                     batch.push(memory);
                     if batch.len() == IMPORT_CHUNK {
                         self.put_import_batch(caller, &mut batch, &mut report).await?;
@@ -594,6 +641,10 @@ struct CheckedImport {
     namespaces: Vec<Namespace>,
     /// Ids the store already holds with the same memory.
     present: HashSet<MemoryId>,
+    /// The namespace everything goes into instead of the file's own (`import --namespace`).
+    target: Option<NamespaceKey>,
+    /// With a target: the namespaces the file declares (one, or an error naming them).
+    file_namespaces: Vec<NamespaceKey>,
     /// Per line, a fingerprint of its bytes: later passes must read the same file.
     line_hashes: Vec<u64>,
     /// Keyed at random for this import, so nobody can craft a changed line that fingerprints
@@ -602,6 +653,20 @@ struct CheckedImport {
 }
 
 impl CheckedImport {
+    /// A memory of the file as it is imported: unchanged, or with a target its copy there
+    /// (its id and its links within the file's namespace derived for the target).
+    fn copied(&self, mut memory: NewMemory) -> NewMemory {
+        let (Some(target), Some(source)) = (&self.target, self.file_namespaces.first()) else { return memory };
+        if memory.namespace != *source {
+            return memory;
+        }
+        memory.namespace = target.clone();
+        memory.id = memory.id.copy_in(target);
+        memory.supersedes = memory.supersedes.map(|id| id.copy_in(target));
+        memory.superseded_by = memory.superseded_by.map(|id| id.copy_in(target));
+        memory
+    }
+
     fn fingerprint(&self, line: &str) -> u64 {
         std::hash::BuildHasher::hash_one(&self.hasher, line)
     }

@@ -13,8 +13,8 @@ use memory_core::{
     NamespacePatch, Outcome, Permission, Result, Timestamp,
 };
 use memory_engine::{
-    Explain, IssuedKey, MemoryInput, NamespaceInfo, Promoted, Recall, RecallOutcome, RecallRequest, Recalled,
-    TransferReport, Written,
+    Duplicate, Explain, IssuedKey, MemoryInput, MigrateRequest, Migration, NamespaceInfo, Promoted, Recall,
+    RecallOutcome, RecallRequest, Recalled, TransferReport, Written,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -844,6 +844,89 @@ pub struct NamespaceChange {
     pub status: String,
     /// `false` when it was already in that state.
     pub changed: bool,
+}
+
+/// A namespace migration (`POST /v1/namespaces/{key}/migrate`): every memory of the path's
+/// namespace moves into `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateBody {
+    /// The namespace that receives the memories.
+    pub to: String,
+    /// Move them; without it the answer is only the plan (a dry run).
+    #[serde(default)]
+    pub apply: bool,
+    /// Memories per atomic batch (1..=1000) [default: 500].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
+}
+
+/// A memory of the source that duplicates one of the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct DuplicateDto {
+    /// The memory of the source.
+    pub id: String,
+    /// The memory of the target with the same layer and content.
+    pub into: String,
+    /// Why it cannot merge (another category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+}
+
+/// What a migration does (dry run) or did (apply); the CLI's `namespaces migrate --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct MigrationDto {
+    /// The source.
+    pub from: String,
+    /// The target.
+    pub to: String,
+    /// Whether memories were moved.
+    pub applied: bool,
+    /// Live memories of the source when planned (superseded ones included).
+    pub memories: u64,
+    /// Those that move as they are.
+    pub moves: u64,
+    /// Duplicates that merge into a memory of the target (moved in superseded by it).
+    pub merges: Vec<DuplicateDto>,
+    /// Duplicates of another category: an apply refuses while there are any.
+    pub conflicts: Vec<DuplicateDto>,
+    /// Memories moved by this apply.
+    pub moved: u64,
+    /// Batches this apply committed.
+    pub batches: u64,
+}
+
+impl From<&Migration> for MigrationDto {
+    fn from(m: &Migration) -> Self {
+        let dup = |d: &Duplicate| DuplicateDto {
+            id: d.id.to_string(),
+            into: d.into.to_string(),
+            conflict: d.conflict.clone(),
+        };
+        MigrationDto {
+            from: m.from.to_string(),
+            to: m.to.to_string(),
+            applied: m.applied,
+            memories: m.memories,
+            moves: m.moves,
+            merges: m.merges.iter().map(dup).collect(),
+            conflicts: m.conflicts.iter().map(dup).collect(),
+            moved: m.moved,
+            batches: m.batches,
+        }
+    }
+}
+
+impl MigrateBody {
+    /// The engine's request for migrating `from`.
+    pub fn request(&self, from: &str) -> MigrateRequest {
+        let mut request =
+            if self.apply { MigrateRequest::apply(from, &self.to) } else { MigrateRequest::dry_run(from, &self.to) };
+        if let Some(batch) = self.batch {
+            request.batch = batch;
+        }
+        request
+    }
 }
 
 /// What revoking a key did.

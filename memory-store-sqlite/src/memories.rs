@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use memory_core::{
-    ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, NamespaceKey, NewMemory, Outcome, Page,
-    PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats,
+    ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey, NewMemory,
+    Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
@@ -163,6 +163,37 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
         namespaces::note_write(conn, tenant, ns, *at)?;
     }
     Ok(PutResult { outcomes, created })
+}
+
+/// Moves live memories of `from` into `to` ([`memory_core::Store::move_memories`]).
+pub(crate) fn move_to(
+    conn: &Connection,
+    tenant: &TenantId,
+    from: &NamespaceKey,
+    to: &NamespaceKey,
+    ids: &[MemoryId],
+    at: Timestamp,
+) -> Result<Vec<MoveOutcome>> {
+    namespaces::check_writable(conn, tenant, to)?;
+    let mut memories = Vec::with_capacity(ids.len());
+    for id in ids {
+        memories.push(get(conn, tenant, *id)?.ok_or_else(|| Error::not_found(format!("memory {id} not found")))?);
+    }
+    let (records, outcomes) =
+        plan_move(memories, from, to, at, |m| live_by_hash(conn, tenant, to, m.layer, &m.content_hash))?;
+    if !records.is_empty() {
+        let mut seq = reserve_seqs(conn, records.len())?;
+        // Superseded records first: a moved duplicate leaves the live-content index before its
+        // survivor (already in `to`) is rewritten.
+        let (superseded, live): (Vec<Memory>, Vec<Memory>) =
+            records.into_iter().partition(|m| m.superseded_by.is_some());
+        for mut record in superseded.into_iter().chain(live) {
+            record.seq = seq;
+            seq += 1;
+            save(conn, &record)?;
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Stores the evidence count a duplicate raised (usage statistics keep the seq).

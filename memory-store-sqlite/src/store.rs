@@ -8,9 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use memory_core::{
     ApiKey, ApiKeyId, AuditFilter, AuditRecord, ContentHash, Decision, Error, KeyHash, KeyScope, Layer, Memory,
-    MemoryFilter, MemoryId, MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus,
-    NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId,
-    PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp, validate_proposal, validate_scopes,
+    MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch,
+    NamespaceStatus, NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter,
+    ProposalId, PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp, validate_proposal,
+    validate_scopes,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -330,6 +331,18 @@ impl Store for SqliteStore {
     ) -> Result<Memory> {
         let (tenant, patch) = (tenant.clone(), patch.clone());
         self.write(move |c| memories::update(c, &tenant, id, &patch, at)).await
+    }
+
+    async fn move_memories(
+        &self,
+        tenant: &TenantId,
+        from: &NamespaceKey,
+        to: &NamespaceKey,
+        ids: &[MemoryId],
+        at: Timestamp,
+    ) -> Result<Vec<MoveOutcome>> {
+        let (tenant, from, to, ids) = (tenant.clone(), from.clone(), to.clone(), ids.to_vec());
+        self.write(move |c| memories::move_to(c, &tenant, &from, &to, &ids, at)).await
     }
 
     async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {

@@ -137,6 +137,12 @@ pub enum NamespacesCommand {
     /// Delete a namespace: its memories stop being retrievable at once.
     #[command(arg_required_else_help = true)]
     Delete(NamespaceKeyArgs),
+    /// Move every memory of a namespace into another (ids and history kept; FROM is left
+    /// empty, not deleted). Without --apply only the plan is printed.
+    ///
+    /// Exit status: 0 planned or moved, 1 conflicts keep it from applying, 2 invalid input.
+    #[command(arg_required_else_help = true)]
+    Migrate(NamespacesMigrateArgs),
     /// Check the catalog against the stored memories and the index.
     ///
     /// Exit status: 0 all is well, 1 problems found (each printed).
@@ -189,6 +195,25 @@ pub struct NamespacesCreateArgs {
     pub retention_days: Option<String>,
 }
 
+/// Arguments of `memory namespaces migrate`.
+#[derive(Debug, Args)]
+pub struct NamespacesMigrateArgs {
+    /// The namespace to empty.
+    pub from: String,
+    /// The namespace that receives its memories (it must exist and be active).
+    #[arg(long, value_name = "NS")]
+    pub to: String,
+    /// Only print the plan: counts, duplicates that would merge, conflicts (the default).
+    #[arg(long, conflicts_with = "apply")]
+    pub dry_run: bool,
+    /// Move the memories, in atomic batches; run it again to finish an interrupted one.
+    #[arg(long)]
+    pub apply: bool,
+    /// Memories per atomic batch (1..=1000) [default: 500].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<String>,
+}
+
 /// Arguments of `memory namespaces rename`.
 #[derive(Debug, Args)]
 pub struct NamespacesRenameArgs {
@@ -228,6 +253,10 @@ pub struct ImportArgs {
     /// Accept a file exported from this other tenant (refused otherwise).
     #[arg(long, value_name = "T")]
     pub from_tenant: Option<String>,
+    /// Import an export of one namespace into this namespace instead (its memories become
+    /// copies there; a file of several namespaces is refused).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 /// Arguments of `memory backup`.

@@ -11,8 +11,9 @@ use memory_core::NamespaceFilter;
 use memory_engine::MAX_RECALL_LIMIT;
 use memory_server::client::{Acting as Headers, Client};
 use memory_server::dto::{
-    CreateMemory, CreateNamespace, Forgotten, MemoryDto, NamespaceChange, NamespaceDto, NamespaceList, OutcomeBody,
-    PromoteBody, PromotedDto, RecallBody, RecallResponse, Reported, UpdateNamespace, WrittenDto,
+    CreateMemory, CreateNamespace, Forgotten, MemoryDto, MigrateBody, MigrationDto, NamespaceChange, NamespaceDto,
+    NamespaceList, OutcomeBody, PromoteBody, PromotedDto, RecallBody, RecallResponse, Reported, UpdateNamespace,
+    WrittenDto,
 };
 use memory_server::ops;
 use serde::{Deserialize, Serialize};
@@ -181,6 +182,17 @@ impl Backend {
                 Ok(NamespaceDto::from(&ns))
             }
             Backend::Remote(c) => Ok(c.patch(&format!("/v1/namespaces/{}", segment(key)), body)?),
+        }
+    }
+
+    /// Plans or applies a namespace migration.
+    pub fn migrate_namespace(&self, from: &str, body: &MigrateBody) -> Result<MigrationDto, CliError> {
+        match self {
+            Backend::Local(s) => {
+                let migration = s.block_on(s.engine.migrate_namespace(&s.caller, &body.request(from)))?;
+                Ok(MigrationDto::from(&migration))
+            }
+            Backend::Remote(c) => Ok(c.post(&format!("/v1/namespaces/{}/migrate", segment(from)), body)?),
         }
     }
 

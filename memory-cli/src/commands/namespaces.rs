@@ -1,16 +1,18 @@
-//! `memory namespaces ls | create | rename | archive | restore | delete | verify`, as the
+//! `memory namespaces ls | create | rename | archive | restore | delete | migrate | verify`, as the
 //! operator of the home.
 
 use std::io::Write;
 
 use memory_core::{DefaultAccess, NamespaceFilter, NamespaceKey, NamespaceStatus, Sensitivity};
 use memory_engine::VerifyReport;
-use memory_server::dto::{CreateNamespace, NamespaceDto, UpdateNamespace};
+use memory_server::dto::{CreateNamespace, MigrateBody, MigrationDto, NamespaceDto, UpdateNamespace};
 
 use super::backend::Backend;
 use super::home::{Acting, Session};
 use super::parse;
-use crate::args::{GlobalArgs, NamespacesCommand, NamespacesCreateArgs, NamespacesLsArgs, NamespacesRenameArgs};
+use crate::args::{
+    GlobalArgs, NamespacesCommand, NamespacesCreateArgs, NamespacesLsArgs, NamespacesMigrateArgs, NamespacesRenameArgs,
+};
 use crate::error::{CliError, Status, plural};
 
 /// Runs one `memory namespaces` subcommand.
@@ -34,6 +36,7 @@ pub fn run(
         NamespacesCommand::Delete(args) => {
             Action::Status(parse::namespace("KEY", &args.key)?, NamespaceStatus::Deleted)
         }
+        NamespacesCommand::Migrate(args) => migrate(&args)?,
         NamespacesCommand::Verify => {
             // Verification reads the home's own files (store, index), whoever serves it.
             let session = Session::open(global, Acting::Operator, err)?;
@@ -54,6 +57,8 @@ enum Action {
     Rename(NamespaceKey, UpdateNamespace),
     /// Archive, restore (to active) or delete.
     Status(NamespaceKey, NamespaceStatus),
+    /// Plan or apply moving every memory of a namespace into another.
+    Migrate(NamespaceKey, MigrateBody),
 }
 
 impl Action {
@@ -81,6 +86,17 @@ impl Action {
                     super::write_json(out, &ns)?;
                 } else {
                     writeln!(out, "renamed namespace {}: display name {:?}", ns.key, ns.name)?;
+                }
+            }
+            Action::Migrate(from, body) => {
+                let plan = backend.migrate_namespace(from.as_str(), &body)?;
+                if json {
+                    super::write_json(out, &plan)?;
+                } else {
+                    write_migration(out, &plan)?;
+                }
+                if !plan.applied && !plan.conflicts.is_empty() {
+                    return Ok(Status::Negative);
                 }
             }
             Action::Status(key, to) => {
@@ -147,6 +163,51 @@ fn create_body(args: &NamespacesCreateArgs) -> Result<CreateNamespace, CliError>
         body.retention_days = Some(u32::try_from(days).expect("bounded above"));
     }
     Ok(body)
+}
+
+fn migrate(args: &NamespacesMigrateArgs) -> Result<Action, CliError> {
+    let from = parse::namespace("FROM", &args.from)?;
+    let to = parse::namespace("--to", &args.to)?;
+    let batch = args
+        .batch
+        .as_deref()
+        .map(|b| parse::whole("--batch", b, 1, 1000).map(|n| usize::try_from(n).expect("bounded above")))
+        .transpose()?;
+    Ok(Action::Migrate(from, MigrateBody { to: to.to_string(), apply: args.apply, batch }))
+}
+
+/// The plan (or what an apply did), then its duplicates and conflicts.
+fn write_migration(out: &mut dyn Write, m: &MigrationDto) -> Result<(), CliError> {
+    let what = if m.applied { "moved" } else { "would move" };
+    writeln!(
+        out,
+        "{} -> {}: {} {what} ({} as they are, {} merging into a duplicate), {}",
+        m.from,
+        m.to,
+        count_memories(m.memories),
+        m.moves,
+        m.merges.len(),
+        plural(m.conflicts.len(), "conflict")
+    )?;
+    for d in &m.merges {
+        writeln!(out, "  merge    {} -> {}", d.id, d.into)?;
+    }
+    for d in &m.conflicts {
+        writeln!(out, "  conflict {} / {}: {}", d.id, d.into, d.conflict.as_deref().unwrap_or("-"))?;
+    }
+    if m.applied {
+        let batches = if m.batches == 1 { "1 batch".to_owned() } else { format!("{} batches", m.batches) };
+        writeln!(out, "moved {} in {batches}; {} is empty", count_memories(m.moved), m.from)?;
+    } else if m.conflicts.is_empty() {
+        writeln!(out, "dry run: nothing changed; --apply moves them")?;
+    } else {
+        writeln!(out, "dry run: resolve the conflicts (forget or change one of each pair) before --apply")?;
+    }
+    Ok(())
+}
+
+fn count_memories(n: u64) -> String {
+    if n == 1 { "1 memory".to_owned() } else { format!("{n} memories") }
 }
 
 fn rename(args: &NamespacesRenameArgs) -> Result<Action, CliError> {

@@ -138,7 +138,8 @@ pub fn import(
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Err(cannot(&"it is not a regular file (an import reads its file twice)"));
     }
-    let request = ImportRequest { from_tenant: args.from_tenant.clone() };
+    let namespace = args.namespace.as_deref().map(|n| parse::namespace("--namespace", n)).transpose()?;
+    let request = ImportRequest { from_tenant: args.from_tenant.clone(), namespace: namespace.map(|n| n.to_string()) };
     let backend = Backend::open(global, Acting::Operator, err)?;
     let result = match &backend {
         Backend::Local(session) => {
@@ -152,10 +153,14 @@ pub fn import(
         }
         Backend::Remote(client) => {
             let bytes = std::fs::read(path).map_err(|e| cannot(&e))?;
-            let query = match &request.from_tenant {
-                Some(t) => format!("?from_tenant={}", t.trim()),
-                None => String::new(),
-            };
+            let mut pairs = Vec::new();
+            if let Some(t) = &request.from_tenant {
+                pairs.push(format!("from_tenant={}", t.trim()));
+            }
+            if let Some(ns) = &request.namespace {
+                pairs.push(format!("namespace={ns}"));
+            }
+            let query = if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) };
             client.post_bytes::<TransferDto>(&format!("/v1/import{query}"), &bytes).map_err(CliError::from)
         }
     };

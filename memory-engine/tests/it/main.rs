@@ -2,6 +2,7 @@
 
 mod eval;
 mod isolation;
+mod migrate;
 mod namespaces;
 mod recall;
 mod seeds;

@@ -22,9 +22,9 @@ use super::error::{ApiError, Body, Path, Query};
 use super::metrics;
 use crate::dto::{
     self, AuditDto, AuditPage, BatchWritten, CreateBatch, CreateKey, CreateMemory, CreateNamespace, ErrorBody,
-    Forgotten, Health, IssuedKeyDto, KeyDto, KeyList, KeyRevoked, MemoryDto, MemoryPage, NamespaceChange, NamespaceDto,
-    NamespaceList, Observed, OutcomeBody, PromoteBody, PromotedDto, RecallBody, RecallResponse, Reported, TransferDto,
-    UpdateKey, UpdateNamespace, WrittenDto,
+    Forgotten, Health, IssuedKeyDto, KeyDto, KeyList, KeyRevoked, MemoryDto, MemoryPage, MigrateBody, MigrationDto,
+    NamespaceChange, NamespaceDto, NamespaceList, Observed, OutcomeBody, PromoteBody, PromotedDto, RecallBody,
+    RecallResponse, Reported, TransferDto, UpdateKey, UpdateNamespace, WrittenDto,
 };
 use crate::ops;
 
@@ -66,6 +66,7 @@ pub(super) fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(get_namespace, update_namespace, delete_namespace))
         .routes(routes!(archive_namespace))
         .routes(routes!(restore_namespace))
+        .routes(routes!(migrate_namespace))
         .routes(routes!(create_key, list_keys))
         .routes(routes!(get_key, update_key, revoke_key))
         .routes(routes!(plan))
@@ -354,6 +355,23 @@ async fn delete_namespace(
     Ok(axum::Json(NamespaceChange { namespace: key, status: "deleted".into(), changed }))
 }
 
+/// Move every memory of a namespace into another (seeds/002 `namespaces migrate`): without
+/// `apply` only the plan (counts, duplicates that merge, conflicts); with it, atomic batches,
+/// resumable, audited, ids and history kept, the source left empty but not deleted.
+#[utoipa::path(post, path = "/v1/namespaces/{key}/migrate", params(("key" = String, Path)), request_body = MigrateBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = MigrationDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn migrate_namespace(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    Body(body): Body<MigrateBody>,
+) -> Result<axum::Json<MigrationDto>> {
+    let migration = app.engine.migrate_namespace(&caller, &body.request(&key)).await?;
+    Ok(axum::Json(MigrationDto::from(&migration)))
+}
+
 /// Archive a namespace (admin keys): no reads or writes until restored.
 #[utoipa::path(post, path = "/v1/namespaces/{key}/archive", params(("key" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NamespaceChange), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -563,6 +581,8 @@ async fn export(
 struct ImportQuery {
     /// Accept a file exported from this other tenant.
     from_tenant: Option<String>,
+    /// Import an export of one namespace into this namespace instead.
+    namespace: Option<String>,
 }
 
 /// Read an export file (the body, JSON lines) into the caller's tenant; all of it is checked
@@ -576,7 +596,7 @@ async fn import(
     Query(q): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<axum::Json<TransferDto>> {
-    let request = ImportRequest { from_tenant: q.from_tenant };
+    let request = ImportRequest { from_tenant: q.from_tenant, namespace: q.namespace };
     let mut input = Cursor::new(body.to_vec());
     let report = app.engine.import(&caller, &mut input, &request, &mut |_| {}).await?;
     Ok(axum::Json(TransferDto::from(&report)))

@@ -2,8 +2,8 @@
 //! get_memories, update, delete and purge.
 
 use memory_core::{
-    Category, Confidence, ContentHash, ErrorKind, Layer, MemoryFilter, MemoryPatch, Metadata, Provenance, PutOutcome,
-    Store, UsageStats,
+    Category, Confidence, ContentHash, ErrorKind, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, Metadata,
+    MoveOutcome, Provenance, PutOutcome, Store, UsageStats,
 };
 use serde_json::json;
 
@@ -512,4 +512,77 @@ pub async fn check_a_superseded_input_is_no_dedupe_target(store: &dyn Store) {
     assert_eq!(store.put_memories(&tenant(), vec![later]).await.unwrap(), [existing(again.id)]);
     let found = duplicate_of(store, &tenant(), "research", Layer::Semantic, "the sky is green").await;
     assert_eq!(found, Some(again.id));
+}
+
+/// `move_memories` moves each memory into the target as it was (id, content, statistics,
+/// `created_at` kept), with a new `seq` and `updated_at = max(updated_at, at)`; a live,
+/// unsuperseded duplicate of a memory of the target merges: the survivor absorbs its evidence
+/// and it moves in superseded by the survivor. The source is left without live memories.
+pub async fn check_move_memories_keeps_ids_and_merges_duplicates(store: &dyn Store) {
+    let t = tenant();
+    create_namespace(store, &t, "old").await;
+    create_namespace(store, &t, "new").await;
+    let mut plain = new_memory_at("old", "Alice prefers Python", at(1));
+    plain.stats.evidence_count = 2;
+    let plain = put(store, &t, plain).await;
+    let twin = put(store, &t, new_memory_at("old", "The deploy runs on Fridays", at(2))).await;
+    let survivor = put(store, &t, new_memory_at("new", "The deploy runs on Fridays", at(3))).await;
+    let before = live(store, &t, plain).await;
+    let seq = store.last_seq().await.unwrap();
+    let outcomes = store.move_memories(&t, &ns("old"), &ns("new"), &[plain, twin], at(9)).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![MoveOutcome::Moved { id: plain }, MoveOutcome::Merged { id: twin, into: survivor }],
+        "one outcome per id, in order"
+    );
+    let moved = live(store, &t, plain).await;
+    assert!(moved.seq > seq, "a moved memory takes a new seq");
+    let expected = Memory { namespace: ns("new"), updated_at: at(9), seq: moved.seq, ..before };
+    assert_eq!(moved, expected, "a moved memory keeps everything but its namespace, seq and updated_at");
+    let merged = live(store, &t, twin).await;
+    assert_eq!((merged.namespace.as_str(), merged.superseded_by), ("new", Some(survivor)));
+    let kept = live(store, &t, survivor).await;
+    assert_eq!(kept.stats.evidence_count, 2, "the survivor absorbs the duplicate's evidence");
+    assert!(kept.seq > seq, "the survivor changed, so it takes a new seq");
+    let mut left = MemoryFilter::default();
+    left.namespaces = Some(vec![ns("old")]);
+    assert_eq!(store.count_memories(&t, &left).await.unwrap(), 0, "the source is left empty");
+    let changes = store.changes_since(&t, seq, 100).await.unwrap();
+    let changed: Vec<MemoryId> = changes.iter().map(|m| m.id).collect();
+    for id in [plain, twin, survivor] {
+        assert!(changed.contains(&id), "change readers see memory {id} move");
+    }
+}
+
+/// A move that cannot complete changes nothing: an unknown target or id, an id of another
+/// namespace, a duplicate of another category, or a move into the source itself.
+pub async fn check_move_memories_is_all_or_nothing(store: &dyn Store) {
+    let t = tenant();
+    create_namespace(store, &t, "old").await;
+    create_namespace(store, &t, "new").await;
+    create_namespace(store, &t, "other").await;
+    let first = put(store, &t, new_memory_at("old", "Alice prefers Python", at(1))).await;
+    let mut fact = new_memory_at("old", "Bob likes tea", at(2));
+    fact.category = Category::new("fact").unwrap();
+    let fact = put(store, &t, fact).await;
+    let mut pref = new_memory_at("new", "Bob likes tea", at(3));
+    pref.category = Category::new("preference").unwrap();
+    put(store, &t, pref).await;
+    let elsewhere = put(store, &t, new_memory_at("other", "Carol writes Go", at(4))).await;
+    let seq = store.last_seq().await.unwrap();
+    let attempts = [
+        (ns("old"), ns("nowhere"), vec![first], ErrorKind::NotFound),
+        (ns("old"), ns("new"), vec![first, memory_id()], ErrorKind::NotFound),
+        (ns("old"), ns("new"), vec![first, elsewhere], ErrorKind::NotFound),
+        (ns("old"), ns("new"), vec![first, fact], ErrorKind::Conflict),
+        (ns("old"), ns("old"), vec![first], ErrorKind::InvalidInput),
+    ];
+    for (from, to, ids, kind) in attempts {
+        let err = store.move_memories(&t, &from, &to, &ids, at(9)).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "moving {ids:?} from {from} to {to}: {err}");
+    }
+    assert_eq!(store.last_seq().await.unwrap(), seq, "a refused move changes nothing");
+    assert_eq!(live(store, &t, first).await.namespace.as_str(), "old");
+    let other = store.move_memories(&other_tenant(), &ns("old"), &ns("new"), &[first], at(9)).await;
+    assert_eq!(other.unwrap_err().kind(), ErrorKind::NotFound, "another tenant's memories are not found");
 }

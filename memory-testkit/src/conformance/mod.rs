@@ -99,6 +99,8 @@ macro_rules! __conformance_checks {
             check_delete_missing_memory_is_not_found,
             check_tombstoned_memory_is_invisible,
             check_purge_removes_tombstones_up_to_the_cutoff,
+            check_move_memories_keeps_ids_and_merges_duplicates,
+            check_move_memories_is_all_or_nothing,
             // paging
             check_list_paging_visits_every_item_once,
             check_list_orders_by_id,

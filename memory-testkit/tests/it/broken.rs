@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use memory_core::{
     ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, InMemoryStore, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory,
-    MemoryFilter, MemoryId, MemoryPatch, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch,
-    NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome,
-    Result, Store, StoreId, TenantId, Timestamp,
+    MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch,
+    NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId,
+    PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp,
 };
 use memory_testkit::{conformance, model};
 
@@ -32,6 +32,8 @@ enum Fault {
     LastSeqLags,
     /// `namespace_version` ignores status changes (archive, restore, delete).
     VersionMissesStatus,
+    /// `move_memories` drops a merged duplicate instead of keeping it, superseded, in the target.
+    MoveDropsDuplicates,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,7 @@ async fn the_suite_catches_a_lagging_change_sequence() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_catches_a_catalog_version_that_misses_changes() {
     assert_fails!(Fault::VersionMissesStatus, conformance::check_namespace_version_grows_with_every_catalog_change);
+    assert_fails!(Fault::MoveDropsDuplicates, conformance::check_move_memories_keeps_ids_and_merges_duplicates);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,6 +240,25 @@ impl Store for Broken {
         at: Timestamp,
     ) -> Result<Memory> {
         self.inner.update_memory(tenant, id, patch, at).await
+    }
+
+    async fn move_memories(
+        &self,
+        tenant: &TenantId,
+        from: &NamespaceKey,
+        to: &NamespaceKey,
+        ids: &[MemoryId],
+        at: Timestamp,
+    ) -> Result<Vec<MoveOutcome>> {
+        let outcomes = self.inner.move_memories(tenant, from, to, ids, at).await?;
+        if self.fault == Fault::MoveDropsDuplicates {
+            for o in &outcomes {
+                if let MoveOutcome::Merged { id, .. } = o {
+                    self.inner.delete_memory(tenant, *id, at).await?;
+                }
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
