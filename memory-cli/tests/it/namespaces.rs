@@ -149,3 +149,84 @@ fn bad_namespace_arguments_exit_2() {
     home.run("admin", &["namespaces", "archive", "nowhere"]).expect_code(4);
     home.run("admin", &["namespaces", "rename", "nowhere", "Name"]).expect_code(4);
 }
+
+/// `team_789` of seeds/004: tom writes and reads, rita reads.
+const TEAM_789: &str = r#"
+[namespaces.teams.team_789]
+principals = ["tom", "rita"]
+read = ["tom", "rita"]
+write = ["tom"]
+"#;
+
+#[test]
+fn seed_004_a_team_namespace_created_by_name_is_read_by_its_members_only() {
+    let home = Home::with_config(TEAM_789);
+    let created = home
+        .run(
+            "admin",
+            &[
+                "namespaces",
+                "create",
+                "--name",
+                "Customer Data",
+                "--team",
+                "team_789",
+                "--default-access",
+                "team",
+                "--json",
+            ],
+        )
+        .expect_code(0)
+        .json();
+    assert_eq!(created["key"], "customer-data");
+    home.run("admin", &["namespaces", "create", "--name", "customer data"]).expect_code(1);
+    home.remember("tom", "ACME renews in May", &["--namespace", "customer-data"]);
+    home.run("rita", &["remember", "Rita was here", "--namespace", "customer-data"]).expect_code(3);
+    assert_eq!(home.recall("rita", "ACME renewal", &["--namespace", "customer-data"]), ["ACME renews in May"]);
+    home.run("oscar", &["recall", "ACME renewal", "--namespace", "customer-data"]).expect_code(3);
+    // Private: its creator only; restricted: only when named, and the plan says why.
+    home.run("alice", &["namespaces", "create", "diary", "--default-access", "private"]).expect_code(0);
+    home.run("admin", &["namespaces", "create", "vault", "--default-access", "public", "--sensitivity", "restricted"])
+        .expect_code(0);
+    home.remember("admin", "The vault code is 1234", &["--namespace", "vault"]);
+    assert!(home.recall("oscar", "vault code", &["--namespace", "*"]).is_empty());
+    assert_eq!(home.recall("oscar", "vault code", &["--namespace", "vault"]), ["The vault code is 1234"]);
+    let plan = home.run("oscar", &["inspect", "--namespace", "*"]).expect_code(0);
+    assert!(plan.stdout.contains("restricted: never in a default read set or *"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("private: only its creator"), "{}", plan.stdout);
+}
+
+#[test]
+fn migrate_moves_a_namespace_and_import_copies_one_into_another() {
+    let home = Home::new();
+    for ns in ["old", "new"] {
+        home.run("admin", &["namespaces", "create", ns]).expect_code(0);
+    }
+    home.remember("admin", "Alice prefers Python", &["--namespace", "old"]);
+    home.remember("admin", "Bob is on call", &["--namespace", "old"]);
+    home.remember("admin", "Bob is on call", &["--namespace", "new"]);
+    let dry = home.run("admin", &["namespaces", "migrate", "old", "--to", "new", "--dry-run"]).expect_code(0);
+    assert!(dry.stdout.contains("2 memories would move (1 as they are, 1 merging into a duplicate)"), "{}", dry.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.jsonl");
+    let file = file.to_str().unwrap();
+    home.run("admin", &["export", "--namespace", "old", "--out", file]).expect_code(0);
+    let done =
+        home.run("admin", &["namespaces", "migrate", "old", "--to", "new", "--apply", "--json"]).expect_code(0).json();
+    assert_eq!((done["applied"].as_bool(), done["moved"].as_u64()), (Some(true), Some(2)));
+    let listed = home.run("admin", &["namespaces", "ls", "--json"]).expect_code(0).json();
+    let count = |key: &str| {
+        listed["namespaces"].as_array().unwrap().iter().find(|n| n["key"] == key).unwrap()["memories"].as_u64()
+    };
+    assert_eq!(
+        (count("old"), count("new")),
+        (Some(0), Some(3)),
+        "old is empty, not deleted; new holds its own and both moved"
+    );
+    // The export taken before the move imports into a third namespace as copies.
+    let report = home.run("admin", &["import", file, "--namespace", "copy", "--json"]).expect_code(0).json();
+    assert_eq!(report["memories"].as_u64(), Some(2), "{report}");
+    let copied = home.recall("admin", "Who is on call?", &["--namespace", "copy"]);
+    assert_eq!(copied.len(), 2, "{copied:?}");
+    assert_eq!(copied[0], "Bob is on call");
+}

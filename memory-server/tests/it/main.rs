@@ -1,5 +1,6 @@
 //! End-to-end tests of the HTTP API: a real server on a loopback port over a real SQLite home.
 
+mod access;
 mod api;
 mod isolation;
 mod support;

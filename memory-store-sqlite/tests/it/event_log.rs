@@ -133,3 +133,38 @@ async fn the_in_memory_store_writes_no_logs() {
     store.put_memories(&tenant(), vec![memory("default", "a", 1)]).await.unwrap();
     assert_eq!(format!("{store:?}"), "SqliteStore(in memory)");
 }
+
+/// seeds/004: a restricted namespace keeps its memories' content out of the log (the line
+/// keeps id, namespace, time and hash) unless its metadata opts in with `"log_content": true`.
+#[tokio::test]
+async fn restricted_namespaces_keep_content_out_of_the_log_unless_they_opt_in() {
+    let (store, _dir) = temp_store();
+    let t = tenant();
+    let mut patch = memory_core::NamespacePatch::default();
+    patch.sensitivity = Some(memory_core::Sensitivity::Restricted);
+    for key in ["vault", "ledger"] {
+        create_ns(&store, &t, key).await;
+        store.update_namespace(&t, &ns(key), &patch, BASE).await.unwrap();
+    }
+    let mut opt_in = memory_core::NamespacePatch::default();
+    opt_in.metadata =
+        Some(memory_core::Metadata::from([(memory_store_sqlite::LOG_CONTENT_KEY.to_owned(), serde_json::json!(true))]));
+    store.update_namespace(&t, &ns("ledger"), &opt_in, BASE).await.unwrap();
+    store.put_memories(&t, vec![memory("vault", "the code is 1234", 1), memory("ledger", "paid", 2)]).await.unwrap();
+
+    let log_dir = store.log_dir().unwrap();
+    let vault = log_file_path(&log_dir, &t, &ns("vault"), BASE);
+    let stored = store.get_memory(&t, id(1)).await.unwrap().unwrap();
+    assert_eq!(
+        read_log(&vault).unwrap(),
+        [LogEvent::Withheld {
+            id: stored.id,
+            namespace: stored.namespace.clone(),
+            created_at: stored.created_at,
+            content_hash: stored.content_hash.clone()
+        }]
+    );
+    assert!(!fs::read_to_string(&vault).unwrap().contains("1234"), "the content is not in the file");
+    let ledger = log_file_path(&log_dir, &t, &ns("ledger"), BASE);
+    assert_eq!(remembered(read_log(&ledger).unwrap()), store.get_memories(&t, &[id(2)]).await.unwrap());
+}
