@@ -293,12 +293,12 @@ impl Engine {
     ) -> Result<CheckedImport> {
         let start = input.stream_position().map_err(read_err)?;
         let mut lines = Lines::new(input);
-        let mut checked = CheckedImport::default();
-        checked.target = request
+        let target = request
             .namespace
             .as_deref()
             .map(|raw| NamespaceKey::new(raw).map_err(|e| Error::invalid_input(format!("namespace: {e}"))))
             .transpose()?;
+        let mut checked = CheckedImport { target, ..CheckedImport::default() };
         let mut ids = HashSet::new();
         let mut counts = (0u64, 0u64, 0u64);
         let mut end = None;

@@ -41,7 +41,7 @@ pub enum LogEvent {
     /// when the put committed.
     Remember {
         /// The memory.
-        memory: Memory,
+        memory: Box<Memory>,
     },
     /// A put created a memory in a `restricted` namespace: what identifies it, not its content.
     Withheld {

@@ -182,14 +182,13 @@ pub(crate) fn move_to(
     let (records, outcomes) =
         plan_move(memories, from, to, at, |m| live_by_hash(conn, tenant, to, m.layer, &m.content_hash))?;
     if !records.is_empty() {
-        let mut seq = reserve_seqs(conn, records.len())?;
+        let first = reserve_seqs(conn, records.len())?;
         // Superseded records first: a moved duplicate leaves the live-content index before its
         // survivor (already in `to`) is rewritten.
         let (superseded, live): (Vec<Memory>, Vec<Memory>) =
             records.into_iter().partition(|m| m.superseded_by.is_some());
-        for mut record in superseded.into_iter().chain(live) {
+        for (seq, mut record) in (first..).zip(superseded.into_iter().chain(live)) {
             record.seq = seq;
-            seq += 1;
             save(conn, &record)?;
         }
     }

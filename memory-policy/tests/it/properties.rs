@@ -328,7 +328,7 @@ fn check_plan(policy: &Policy, request: &PlanRequest, catalog: &TestCatalog) -> 
         if !team_row(&plan, w, true) {
             prop_assert!(
                 policy
-                    .can(caller, Operation::Write, w.as_str(), &memory_policy::ConfiguredCatalog::new(&policy))
+                    .can(caller, Operation::Write, w.as_str(), &memory_policy::ConfiguredCatalog::new(policy))
                     .allowed
             );
         }
@@ -380,9 +380,9 @@ fn check_plan(policy: &Policy, request: &PlanRequest, catalog: &TestCatalog) -> 
     for n in &names {
         let (r, w) = model(policy, &plan, caller, n);
         let can_read =
-            policy.can(caller, Operation::Read, n.as_str(), &memory_policy::ConfiguredCatalog::new(&policy)).allowed;
+            policy.can(caller, Operation::Read, n.as_str(), &memory_policy::ConfiguredCatalog::new(policy)).allowed;
         let can_write =
-            policy.can(caller, Operation::Write, n.as_str(), &memory_policy::ConfiguredCatalog::new(&policy)).allowed;
+            policy.can(caller, Operation::Write, n.as_str(), &memory_policy::ConfiguredCatalog::new(policy)).allowed;
         prop_assert_eq!((can_read, can_write), (r, r && w), "can disagrees with the model on {:?}: {:#?}", n, plan);
     }
     // Authorized promotion targets are readable and never archived.

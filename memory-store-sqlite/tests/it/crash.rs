@@ -113,7 +113,7 @@ async fn check_after_crash(dir: &Path, acked: &[(u64, u64)]) {
     for file in &files {
         for event in read_log(file).unwrap_or_else(|e| panic!("{}: {e}", file.display())) {
             match event {
-                LogEvent::Remember { memory } => assert!(logged.insert(memory.id, memory).is_none()),
+                LogEvent::Remember { memory } => assert!(logged.insert(memory.id, *memory).is_none()),
                 other => panic!("unexpected event {other:?}"),
             }
         }

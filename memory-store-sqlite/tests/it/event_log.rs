@@ -13,7 +13,7 @@ fn remembered(events: Vec<LogEvent>) -> Vec<memory_core::Memory> {
     events
         .into_iter()
         .map(|e| match e {
-            LogEvent::Remember { memory } => memory,
+            LogEvent::Remember { memory } => *memory,
             other => panic!("unexpected event {other:?}"),
         })
         .collect()
