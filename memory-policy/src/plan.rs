@@ -47,6 +47,15 @@ impl ReadRequest {
 
     /// The names of a really explicit list: `None` for the default read set, `*`, an empty
     /// list (the default read set) and a list containing `*` (everything readable).
+    /// `*`, alone or in a list.
+    fn is_everything(&self) -> bool {
+        match self {
+            ReadRequest::All => true,
+            ReadRequest::Explicit(list) => list.iter().any(|n| n.trim() == "*"),
+            ReadRequest::Default => false,
+        }
+    }
+
     fn named(&self) -> Option<&[String]> {
         match self {
             ReadRequest::Explicit(list) if !list.is_empty() && !list.iter().any(|n| n.trim() == "*") => Some(list),
@@ -282,7 +291,7 @@ impl Planner<'_> {
         let promotable = |ns: &Option<NamespaceKey>| {
             ns.is_some() && self.plan.promotion_targets.iter().any(|t| t.authorized && t.namespace == *ns)
         };
-        let everything = matches!(self.request.read, ReadRequest::All);
+        let everything = self.request.read.is_everything();
         let mut layers: Vec<LayerInfo> = slots
             .into_iter()
             .map(|s| {
@@ -313,12 +322,19 @@ impl Planner<'_> {
         let mut read = read;
         // An empty list or one with `*` is an implicit read set too (see `read_set`); testing
         // only for `Explicit(_)` let `read: ["a", "*"]` write outside its read set.
+        let everything = self.request.read.is_everything();
         if let Some(w) = &write
             && self.request.read.named().is_none()
             && !read.contains(w)
         {
-            // A principal never writes where it cannot read: the write target joins the read set.
-            read.push(w.clone());
+            // A principal never writes where it cannot read: the write target joins the read
+            // set, unless its sensitivity keeps it out of implicit ones (seeds/004); then it
+            // is read only where a request names it.
+            if self.left_out_for_sensitivity(w, everything).is_some() {
+                self.note_readable_when_named(w);
+            } else {
+                read.push(w.clone());
+            }
         }
         self.plan.read = read;
         self.plan.write = write;

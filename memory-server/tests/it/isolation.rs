@@ -1,22 +1,47 @@
 //! The server twin of the engine's isolation property (`memory-engine/tests/it/isolation.rs`;
-//! SPEC 4 and 9 "Safe"), over real HTTP: a real server over a real SQLite home, two tenants
-//! (the default tenant and `acme`), namespaces created by each tenant's admin key, random API
-//! keys (random principal, random `read` / `read_write` scopes over random subsets of their
-//! tenant's namespaces, now and then over a name that exists only in the other tenant or
-//! nowhere, or no scopes; a random default namespace), and a random sequence of requests with
-//! random keys (now and then with an untrusted `X-Memory-Principal` header, which must change
-//! nothing): remember (explicit namespace or none), observe, batch remember, recall (no
-//! namespaces, `["*"]`, explicit lists that mix the caller's names, the other tenant's names
-//! and unknown ones), get, list, delete, outcome reports, promotion, the namespace catalog and
-//! one namespace, the audit log, export (with and without audit records), archive / restore /
-//! delete of namespaces by the admins, and key changes by the admins (new scopes, which apply
-//! from the next request on; revocation, refused to the other tenant's admin with 404).
+//! SPEC 4 and 9 "Safe"), over real HTTP: a real server over a real SQLite home whose
+//! configuration defines two teams and nothing else, two tenants (the default tenant and
+//! `acme`), namespaces created by each tenant's admin key and by random other keys, each with a
+//! random default access (`public`, `org`, `team`, `private`, or none: `team`), sensitivity
+//! (`normal`, `sensitive`, `restricted`, or none: `normal`) and owning team (or none), random
+//! API keys (random principal, random `read` / `read_write` scopes over random subsets of their
+//! tenant's namespaces, now and then over a name that exists only in the other tenant, nowhere
+//! yet or nowhere, or no scopes; a random default namespace), and a random sequence of requests
+//! with random keys (now and then with an untrusted `X-Memory-Principal` header, which must
+//! change nothing): remember (explicit namespace or none), observe, batch remember, recall (no
+//! namespaces, `["*"]` with and without `include_sensitive`, explicit lists that mix the
+//! caller's names, the other tenant's names and unknown ones), get, list, delete, outcome
+//! reports, promotion, the namespace catalog and one namespace, the audit log, export (with and
+//! without audit records), namespace creation by any key (`key` or a `name` to derive it from,
+//! random attributes, now and then an unknown team), changes of who may use a namespace
+//! (`PATCH` of `default_access`, `sensitivity`, `team`: the admins' alone, seen by the next
+//! request), archive / restore / delete of namespaces by the admins, and key changes by the
+//! admins (new scopes, which apply from the next request on; revocation, refused to the other
+//! tenant's admin with 404).
 //!
-//! The oracle is SPEC 4 for exactly these constructs (no configuration file): a key with scopes
-//! reads exactly its scoped namespaces that are not archived or deleted and writes exactly its
-//! `read_write` ones; a key without scopes reads `default` and `shared` and writes `default`; an
-//! admin key is the operator of its own tenant (its catalog and export cover the whole tenant)
-//! and nothing else. Every answer is checked against it:
+//! The oracle is SPEC 4 and seeds/004 for exactly these constructs (the configuration defines
+//! teams only: no policies, no profile):
+//!
+//! - rights: a key with scopes has exactly its scopes (they win over default access); a key
+//!   without scopes reads `default` and `shared` and writes `default`, and on a namespace
+//!   created over the API (or on a first write) follows its default access: `public` / `org`:
+//!   every principal of the tenant reads, its creator, its owning team's `write` list and
+//!   tenant admins write; `team` with an owning team: the team's `read` / `write` lists;
+//!   `team` without one and `private`: its creator and tenant admins. A tenant admin is an
+//!   admin key (its own principal); an admin key is also the operator of its own tenant (its
+//!   catalog, export and namespace changes cover the whole tenant) and nothing else. Writing
+//!   needs reading. Archived and deleted namespaces are read and written by nobody;
+//! - sensitivity: `restricted` is never in a default read set or in `*` (recall without
+//!   namespaces or with `*`, a listing or a non-admin's export of everything), only read when
+//!   named (recall naming it, a listing of it, a memory by id, an export naming it) by a
+//!   caller allowed to read it; `sensitive` is not in `*` unless the recall asks for
+//!   `include_sensitive`, and a listing of everything includes it;
+//! - creation: any key may create a name the configuration does not name (any but `default`
+//!   and `shared`), a key with scopes only a name it has `read_write` on; `default` / `shared`
+//!   need write access (and then exist: 409); the admins create anything; a taken key (in any
+//!   status) is a 409; an unknown team a 400; the creator is the key's principal.
+//!
+//! Every answer is checked against it:
 //!
 //! - the status (and error code) the oracle predicts: 403 for an existing namespace outside the
 //!   caller's rights, 404 for an unknown, archived or deleted one and for a memory id the
@@ -32,10 +57,12 @@
 //!   be of the caller's tenant; links to memories the caller may not read are counted and
 //!   printed, not failed (a promoted copy links back to its source by design);
 //! - refusals of an unreadable id read exactly like those of a never-existing id, and a recall
-//!   naming the other tenant's namespace reads exactly like one naming a never-existing name;
+//!   naming the other tenant's namespace (or a change of it by a non-admin) reads exactly like
+//!   one naming a never-existing name;
 //! - successful writes land where the oracle says (and exports by the admin, which cover the
 //!   whole tenant, and memory listings, which cover the caller's visible namespaces, hold
-//!   exactly the memories the model holds, so a write that lands anywhere unexpected fails).
+//!   exactly the memories the model holds, so a write that lands anywhere unexpected fails);
+//!   created and changed namespaces answer with the attributes and creator the model holds.
 //!
 //! Size: `MEMORY_TEST_ISOLATION_CASES` cases (default 8; 32 when `CI=true`), each a fresh
 //! server with `MEMORY_TEST_ISOLATION_OPS` requests (default 120). Seed:
@@ -44,6 +71,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use memory_server::ServerConfig;
 use serde_json::{Value, json};
 
 use crate::support::TestServer;
@@ -76,12 +104,16 @@ fn no_request_returns_a_memory_outside_the_callers_tenant_or_read_set() {
         stats.add(&run.stats);
     }
     eprintln!("isolation over HTTP: seed {seed}, {cases} cases, {:?}: {stats:#?}", started.elapsed());
-    // The checks must not hold vacuously: memories were returned, writes and refusals happened.
+    // The checks must not hold vacuously: memories were returned (restricted ones too), writes,
+    // refusals, creations by keys and changes of access happened.
     if cases * ops as u64 >= 300 {
         assert!(stats.returned > 50, "too few memories returned to mean anything: {stats:?}");
         assert!(stats.refused > 50, "too few refusals to mean anything: {stats:?}");
         assert!(stats.written > 50, "too few writes to mean anything: {stats:?}");
         assert!(stats.foreign > 5, "too few requests naming the other tenant's things: {stats:?}");
+        assert!(stats.created_by_keys > 5, "too few namespaces created by keys other than the admins': {stats:?}");
+        assert!(stats.restricted > 5, "too few memories of restricted namespaces returned: {stats:?}");
+        assert!(stats.reshaped > 3, "too few changes of who may use a namespace: {stats:?}");
     }
 }
 
@@ -93,7 +125,7 @@ fn the_body_check_rejects_a_leak() {
     let mut run = Run::new(1);
     let who = run.admins[0].clone();
     let allowed = run.visible_set(&who);
-    assert_eq!(allowed, ["default", "shared"].map(String::from).into_iter().collect());
+    assert!(allowed.contains("default") && allowed.contains("shared") && !allowed.contains(GHOST), "{allowed:?}");
     let known = |run: &mut Run, tenant: usize, ns: &str| {
         run.serial += 1;
         let id = fresh_id();
@@ -104,7 +136,7 @@ fn the_body_check_rejects_a_leak() {
     };
     let (mine, my_content) = known(&mut run, 0, "default");
     let (theirs, their_content) = known(&mut run, 1, "default");
-    let (hidden, hidden_content) = known(&mut run, 0, "alpha");
+    let (hidden, hidden_content) = known(&mut run, 0, GHOST);
     run.serial += 1;
     let refused = format!("tea t=0;ns=default;n={};", run.serial);
     let mut check = |body: Value, request: &str| run.check_body(&who, "probe", request, &body.to_string(), &allowed);
@@ -140,11 +172,31 @@ fn env_number(name: &str) -> Option<u64> {
 const NAMES: [&[&str]; 2] = [&["alpha", "beta", "gamma", "common", "team.x"], &["delta", "omega", "common", "team.x"]];
 /// A name no tenant has at the start (a key may still be scoped to it and create it).
 const GHOST: &str = "ghost";
+/// Names nobody has at the start that keys create over the API as the run goes (some already
+/// while setting up), given as a key or, where there is one, as the display name it is derived
+/// from.
+const CREATABLE: &[(&str, Option<&str>)] = &[
+    ("kappa", None),
+    ("lambda", None),
+    ("sigma", None),
+    ("zeta-files", Some("Zeta Files")),
+    ("team-notes", Some("Team / Notes")),
+];
+/// The teams of the configuration (the same in both tenants): id, `read` list, `write` list. A
+/// principal may be in a team's `write` list but not its `read` list: it then writes nothing
+/// there (a principal never writes where it cannot read).
+const TEAMS: &[(&str, &[&str], &[&str])] =
+    &[("reds", &["p0", "alice", "admin"], &["p0", "admin"]), ("blues", &["p1", "alpha"], &["p1", "alice"])];
+/// A team the configuration does not define: naming it as an owner is a 400.
+const UNKNOWN_TEAM: &str = "greens";
 /// A name no key is scoped to and nothing ever creates: the reference answers of "nobody's
 /// namespace" are asked with it.
 const NOBODY: &str = "nobody-at-all";
-/// Principals of random keys, the same in both tenants (one is also a namespace name).
+/// Principals of random keys, the same in both tenants (one is also a namespace name, one the
+/// principal of `acme`'s admin key: such a key is the creator of what that admin created).
 const PRINCIPALS: &[&str] = &["p0", "p1", "alice", "alpha"];
+/// The principals of the two admin keys (`TestServer`'s).
+const ADMIN_PRINCIPALS: [&str; 2] = ["admin", "alice"];
 const LAYERS: &[&str] = &["semantic", "episodic", "procedural", "identity"];
 const WORDS: &[&str] = &[
     "tea", "berlin", "deploy", "friday", "budget", "alpha", "review", "release", "coffee", "python", "rust", "meeting",
@@ -160,13 +212,134 @@ enum Status {
     Deleted,
 }
 
-/// A caller: an API key of one tenant.
+/// Who may use a namespace created over the API (or on a first write) where no key scope
+/// names it (seeds/004).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    Org,
+    Team,
+    Private,
+}
+
+impl Access {
+    const ALL: [Access; 4] = [Access::Public, Access::Org, Access::Team, Access::Private];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Org => "org",
+            Access::Team => "team",
+            Access::Private => "private",
+        }
+    }
+}
+
+/// How a namespace is read (seeds/004).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sensitivity {
+    Normal,
+    Sensitive,
+    Restricted,
+}
+
+impl Sensitivity {
+    const ALL: [Sensitivity; 3] = [Sensitivity::Normal, Sensitivity::Sensitive, Sensitivity::Restricted];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Sensitivity::Normal => "normal",
+            Sensitivity::Sensitive => "sensitive",
+            Sensitivity::Restricted => "restricted",
+        }
+    }
+}
+
+/// What decides who uses a namespace created over the API or on a first write (`default` and
+/// `shared` keep the configuration's rules and have none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Facts {
+    /// The principal that created it (none when a write made it).
+    creator: Option<String>,
+    team: Option<String>,
+    access: Access,
+    sensitivity: Sensitivity,
+}
+
+/// Random attributes of a namespace to create or change: each field set or left out (`team`:
+/// `Some(None)` clears it); `unknown`: now and then a team the configuration does not define.
+#[derive(Debug, Clone, Default)]
+struct Shape {
+    team: Option<Option<String>>,
+    access: Option<Access>,
+    sensitivity: Option<Sensitivity>,
+}
+
+impl Shape {
+    fn random(rng: &mut Rng, unknown: bool) -> Shape {
+        let team = if unknown && rng.percent(6) {
+            Some(Some(UNKNOWN_TEAM.to_owned()))
+        } else if rng.percent(35) {
+            Some(Some(rng.pick(TEAMS).0.to_owned()))
+        } else {
+            None
+        };
+        let access = rng.percent(80).then(|| *rng.pick(&Access::ALL));
+        let sensitivity = rng.percent(75).then(|| *rng.pick(&Sensitivity::ALL));
+        Shape { team, access, sensitivity }
+    }
+
+    /// Its fields in a request body.
+    fn write_into(&self, body: &mut Value) {
+        if let Some(team) = &self.team {
+            body["team"] = json!(team);
+        }
+        if let Some(a) = self.access {
+            body["default_access"] = a.as_str().into();
+        }
+        if let Some(s) = self.sensitivity {
+            body["sensitivity"] = s.as_str().into();
+        }
+    }
+
+    fn unknown_team(&self) -> bool {
+        self.team.as_ref().is_some_and(|t| t.as_deref() == Some(UNKNOWN_TEAM))
+    }
+
+    /// `facts` changed by this shape.
+    fn apply(&self, facts: &mut Facts) {
+        if let Some(team) = &self.team {
+            facts.team.clone_from(team);
+        }
+        if let Some(a) = self.access {
+            facts.access = a;
+        }
+        if let Some(s) = self.sensitivity {
+            facts.sensitivity = s;
+        }
+    }
+
+    /// The facts of a namespace `creator` creates with this shape (defaults: `team`, `normal`).
+    fn created_by(&self, creator: &str) -> Facts {
+        let mut facts = Facts {
+            creator: Some(creator.to_owned()),
+            team: None,
+            access: Access::Team,
+            sensitivity: Sensitivity::Normal,
+        };
+        self.apply(&mut facts);
+        facts
+    }
+}
+
+// A caller: an API key of one tenant.
 #[derive(Debug, Clone)]
 struct Who {
     label: String,
     tenant: usize,
     secret: String,
     key_id: String,
+    principal: String,
     /// Non-empty scopes `(namespace, read_write)`; `None`: the principal's rights (no
     /// configuration: read-write `default`, read `shared`).
     scopes: Option<Vec<(String, bool)>>,
@@ -191,6 +364,12 @@ struct Stats {
     returned: usize,
     /// Requests naming another tenant's memory id or namespace.
     foreign: usize,
+    /// Namespaces created over the API by keys other than the admins'.
+    created_by_keys: usize,
+    /// Memories of restricted namespaces returned (to requests naming them, or the admins').
+    restricted: usize,
+    /// Changes of who may use a namespace.
+    reshaped: usize,
     /// Link fields naming a memory the caller may not read, by field: how often, and the first.
     unreadable_links: BTreeMap<&'static str, (usize, String)>,
     /// Audit records exports and the audit log handed out to callers other than the admin.
@@ -205,6 +384,9 @@ impl Stats {
         self.written += o.written;
         self.returned += o.returned;
         self.foreign += o.foreign;
+        self.created_by_keys += o.created_by_keys;
+        self.restricted += o.restricted;
+        self.reshaped += o.reshaped;
         for (field, (n, example)) in &o.unreadable_links {
             self.unreadable_links.entry(field).or_insert((0, example.clone())).0 += n;
         }
@@ -251,6 +433,8 @@ struct Run {
     pool: Vec<Who>,
     /// Stored namespaces per tenant.
     stored: [BTreeMap<String, Status>; 2],
+    /// Per tenant, the facts of every stored namespace but `default` and `shared`.
+    facts: [BTreeMap<String, Facts>; 2],
     mems: BTreeMap<String, Mem>,
     /// Memory ids in order of writing (both tenants).
     ids: Vec<String>,
@@ -267,13 +451,14 @@ struct Run {
 impl Run {
     fn new(seed: u64) -> Run {
         let mut rng = Rng(seed);
-        let server = TestServer::start();
+        let server = TestServer::with(&config(), false, ServerConfig::default());
         let acme = server.other_tenant_key();
         let admin = |tenant: usize, secret: String| Who {
             label: format!("admin key of tenant {tenant}"),
             tenant,
             secret,
             key_id: String::new(),
+            principal: ADMIN_PRINCIPALS[tenant].to_owned(),
             scopes: None,
             default_ns: None,
             admin: true,
@@ -282,6 +467,18 @@ impl Run {
         let mut stored: [BTreeMap<String, Status>; 2] = std::array::from_fn(|_| {
             [("default".to_owned(), Status::Active), ("shared".to_owned(), Status::Active)].into_iter().collect()
         });
+        let mut facts: [BTreeMap<String, Facts>; 2] = Default::default();
+        // A namespace created at setup, with random attributes: its facts.
+        let create = |rng: &mut Rng, who: &Who, ns: &str| {
+            let shape = Shape::random(rng, false);
+            let mut body = json!({ "key": ns });
+            shape.write_into(&mut body);
+            let (status, answer) = server.call("POST", "/v1/namespaces", Some(&who.secret), Some(body.clone()));
+            assert_eq!(status, 201, "creating {body} in tenant {} by {}: {answer}", who.tenant, who.label);
+            let facts = shape.created_by(&who.principal);
+            holds(&answer, &facts).unwrap();
+            facts
+        };
         for t in 0..2 {
             let mut chosen: Vec<&str> = NAMES[t].iter().copied().filter(|_| rng.percent(60)).collect();
             for n in NAMES[t] {
@@ -290,10 +487,9 @@ impl Run {
                 }
             }
             for ns in chosen {
-                let (status, answer) =
-                    server.call("POST", "/v1/namespaces", Some(&admins[t].secret), Some(json!({ "key": ns })));
-                assert_eq!(status, 201, "creating {ns:?} in tenant {t}: {answer}");
+                let f = create(&mut rng, &admins[t], ns);
                 stored[t].insert(ns.to_owned(), Status::Active);
+                facts[t].insert(ns.to_owned(), f);
             }
         }
         let mut pool = Vec::new();
@@ -314,10 +510,31 @@ impl Run {
                     tenant: t,
                     secret: answer["secret"].as_str().expect("a secret").to_owned(),
                     key_id: answer["key"]["id"].as_str().expect("a key id").to_owned(),
+                    principal: principal.to_owned(),
                     scopes,
                     default_ns,
                     admin: false,
                 });
+            }
+        }
+        // Some names nobody has yet are created by keys other than the admins' (those without
+        // scopes, or with a `read_write` scope on the name).
+        let mut stats = Stats::default();
+        for t in 0..2 {
+            for (ns, _) in CREATABLE {
+                let creators: Vec<&Who> = pool
+                    .iter()
+                    .filter(|w| w.tenant == t)
+                    .filter(|w| w.scopes.as_ref().is_none_or(|s| s.iter().any(|(n, rw)| n == ns && *rw)))
+                    .collect();
+                if creators.is_empty() || !rng.percent(30) {
+                    continue;
+                }
+                let who = (*rng.pick(&creators)).clone();
+                let f = create(&mut rng, &who, ns);
+                stored[t].insert((*ns).to_owned(), Status::Active);
+                facts[t].insert((*ns).to_owned(), f);
+                stats.created_by_keys += 1;
             }
         }
         pool.extend(admins.iter().cloned());
@@ -327,12 +544,13 @@ impl Run {
             admins,
             pool,
             stored,
+            facts,
             mems: BTreeMap::new(),
             ids: Vec::new(),
             serials: BTreeMap::new(),
             serial: 0,
             log: Vec::new(),
-            stats: Stats::default(),
+            stats,
             probed: Default::default(),
         }
     }
@@ -341,6 +559,7 @@ impl Run {
         let mut out = String::new();
         for t in 0..2 {
             out.push_str(&format!("  tenant {t} namespaces: {:?}\n", self.stored[t]));
+            out.push_str(&format!("  tenant {t} namespace facts: {:?}\n", self.facts[t]));
         }
         for w in &self.pool {
             out.push_str(&format!("  {}\n", w.label));
@@ -352,7 +571,7 @@ impl Run {
         for i in 0..ops {
             let who = self.pool[self.rng.below(self.pool.len())].clone();
             self.log.push(format!("#{i} by {}", who.label));
-            let result = match self.rng.below(100) {
+            let result = match self.rng.below(107) {
                 0..=14 => self.remember(&who),
                 15..=17 => self.observe(&who),
                 18..=23 => self.batch(&who),
@@ -367,7 +586,9 @@ impl Run {
                 92..=94 => self.audit(&who),
                 95..=96 => self.lifecycle(),
                 97..=98 => self.rescope(),
-                _ => self.revoke(),
+                99 => self.revoke(),
+                100..=103 => self.create(&who),
+                _ => self.reshape(),
             };
             result.map_err(|e| format!("request {i} by {}: {e}", who.label))?;
         }
@@ -376,17 +597,49 @@ impl Run {
 
     // ---- the oracle -------------------------------------------------------------------------
 
-    fn readable(&self, who: &Who, ns: &str) -> bool {
-        match &who.scopes {
-            Some(s) => s.iter().any(|(n, _)| n == ns),
-            None => ns == "default" || ns == "shared",
+    /// `(read, write)` rights on `ns` (archived or deleted or not): a key's scopes, else the
+    /// configuration's rules for `default` and `shared`, else the namespace's default access.
+    fn rights(&self, who: &Who, ns: &str) -> (bool, bool) {
+        if let Some(s) = &who.scopes {
+            return s.iter().find(|(n, _)| n == ns).map_or((false, false), |(_, rw)| (true, *rw));
+        }
+        match ns {
+            "default" => return (true, true),
+            "shared" => return (true, false),
+            _ => {}
+        }
+        let Some(f) = self.facts[who.tenant].get(ns) else { return (false, false) };
+        let me = who.principal.as_str();
+        let creator = f.creator.as_deref() == Some(me);
+        let team = f.team.as_deref().and_then(|id| TEAMS.iter().find(|(t, _, _)| *t == id));
+        let team_writes = team.is_some_and(|(_, _, write)| write.contains(&me));
+        match (f.access, team) {
+            (Access::Public | Access::Org, _) => (true, creator || who.admin || team_writes),
+            (Access::Team, Some((_, read, _))) => (read.contains(&me), team_writes),
+            (Access::Team | Access::Private, _) => (creator || who.admin, creator || who.admin),
         }
     }
 
+    fn readable(&self, who: &Who, ns: &str) -> bool {
+        self.rights(who, ns).0
+    }
+
+    /// Writing needs reading too.
     fn writable(&self, who: &Who, ns: &str) -> bool {
-        match &who.scopes {
-            Some(s) => s.iter().any(|(n, rw)| n == ns && *rw),
-            None => ns == "default",
+        self.rights(who, ns) == (true, true)
+    }
+
+    fn sensitivity(&self, tenant: usize, ns: &str) -> Sensitivity {
+        self.facts[tenant].get(ns).map_or(Sensitivity::Normal, |f| f.sensitivity)
+    }
+
+    /// Whether `ns` belongs in an implicit read set: restricted never; sensitive only where
+    /// `sensitive` says (a `*` recall without `include_sensitive` leaves it out).
+    fn implicit(&self, tenant: usize, ns: &str, sensitive: bool) -> bool {
+        match self.sensitivity(tenant, ns) {
+            Sensitivity::Normal => true,
+            Sensitivity::Sensitive => sensitive,
+            Sensitivity::Restricted => false,
         }
     }
 
@@ -410,15 +663,24 @@ impl Run {
         }
     }
 
-    /// Every name the run knows: both tenants' candidates, `default`, `shared`, the ghost.
+    /// Every name the run knows: both tenants' candidates, `default`, `shared`, the ghost and
+    /// the names keys create.
     fn universe(&self) -> Vec<String> {
         let mut all: BTreeSet<String> = ["default", "shared", GHOST].map(String::from).into_iter().collect();
         all.extend(NAMES.iter().flat_map(|n| n.iter().map(|s| s.to_string())));
+        all.extend(CREATABLE.iter().map(|(n, _)| n.to_string()));
         all.into_iter().collect()
     }
 
+    /// What the caller may read when it names it (restricted namespaces included).
     fn visible_set(&self, who: &Who) -> BTreeSet<String> {
         self.universe().into_iter().filter(|ns| self.visible(who, ns)).collect()
+    }
+
+    /// `*`: everything visible but restricted namespaces and, unless `sensitive`, sensitive
+    /// ones (what a listing or a non-admin's export of everything covers, with `sensitive`).
+    fn everything(&self, who: &Who, sensitive: bool) -> BTreeSet<String> {
+        self.visible_set(who).into_iter().filter(|ns| self.implicit(who.tenant, ns, sensitive)).collect()
     }
 
     /// Names that exist in the other tenant and not in the caller's (and that the caller's key
@@ -459,6 +721,7 @@ impl Run {
         }
     }
 
+    /// The key's scopes or `default` and `shared`, and the write target, none restricted.
     fn default_read_set(&self, who: &Who) -> BTreeSet<String> {
         let candidates: Vec<String> = match &who.scopes {
             Some(s) => s.iter().map(|(ns, _)| ns.clone()).collect(),
@@ -466,17 +729,19 @@ impl Run {
         };
         let mut set: BTreeSet<String> = candidates.into_iter().filter(|ns| self.visible(who, ns)).collect();
         set.extend(self.default_target(who).ok());
+        set.retain(|ns| self.implicit(who.tenant, ns, true));
         set
     }
 
     /// The read set of a recall naming `names`: none is the default read set, `*` everything
-    /// visible; otherwise each must exist (else 404) and be readable (else 403).
-    fn read_request(&self, who: &Who, names: &[String]) -> Expected<BTreeSet<String>> {
+    /// visible but restricted (and, unless `sensitive`, sensitive) namespaces; otherwise each
+    /// must exist (else 404) and be readable (else 403), restricted or not.
+    fn read_request(&self, who: &Who, names: &[String], sensitive: bool) -> Expected<BTreeSet<String>> {
         if names.is_empty() {
             return Ok(self.default_read_set(who));
         }
         if names.iter().any(|n| n == "*") {
-            return Ok(self.visible_set(who));
+            return Ok(self.everything(who, sensitive));
         }
         for ns in names {
             if !self.exists(who.tenant, ns) {
@@ -494,13 +759,24 @@ impl Run {
     }
 
     /// What an export may hold: the tenant's stored namespaces but deleted ones; for others than
-    /// the admin only the visible ones.
-    fn exportable(&self, who: &Who) -> BTreeSet<String> {
+    /// the admin only the visible ones, and of everything (not `named`) no restricted ones.
+    fn exportable(&self, who: &Who, named: bool) -> BTreeSet<String> {
         self.stored[who.tenant]
             .iter()
-            .filter(|(ns, s)| **s != Status::Deleted && (who.admin || self.visible(who, ns)))
+            .filter(|(_, s)| **s != Status::Deleted)
+            .filter(|(ns, _)| who.admin || (self.visible(who, ns) && (named || self.implicit(who.tenant, ns, true))))
             .map(|(ns, _)| ns.clone())
             .collect()
+    }
+
+    /// May `who` create `ns` (whether or not it exists)? A key with scopes only where it may
+    /// write; others any name but the configuration's, and of those the ones they may write.
+    fn may_create(&self, who: &Who, ns: &str) -> bool {
+        match &who.scopes {
+            _ if who.admin => true,
+            Some(_) => self.writable(who, ns),
+            None => ns != "shared",
+        }
     }
 
     // ---- picking ----------------------------------------------------------------------------
@@ -614,7 +890,12 @@ impl Run {
                 who.tenant
             );
         }
-        self.stored[who.tenant].entry(ns.to_owned()).or_insert(Status::Active);
+        if !self.stored[who.tenant].contains_key(ns) {
+            // Made by this write: no creator, the defaults (`team` without a team: admins only).
+            self.stored[who.tenant].insert(ns.to_owned(), Status::Active);
+            let facts = Facts { creator: None, team: None, access: Access::Team, sensitivity: Sensitivity::Normal };
+            self.facts[who.tenant].insert(ns.to_owned(), facts);
+        }
         Ok(())
     }
 
@@ -742,8 +1023,12 @@ impl Run {
         if !names.is_empty() || self.rng.percent(30) {
             body["namespaces"] = json!(names);
         }
-        let expected = self.read_request(who, &names);
-        self.log.push(format!("  recall in {names:?}, expect {expected:?}"));
+        let sensitive = self.rng.percent(35);
+        if sensitive {
+            body["include_sensitive"] = true.into();
+        }
+        let expected = self.read_request(who, &names, sensitive);
+        self.log.push(format!("  recall in {names:?} (include_sensitive {sensitive}), expect {expected:?}"));
         let answer = self.send(who, "POST", "/v1/recall", Some(&body));
         let allowed = match expected {
             Err(status) => {
@@ -821,7 +1106,7 @@ impl Run {
         let name = self.rng.percent(50).then(|| self.pick_ns_for(who, false));
         self.stats.foreign += usize::from(name.as_deref().is_some_and(|n| self.is_foreign(who, n)));
         let expected: Expected<BTreeSet<String>> = match &name {
-            None => Ok(self.visible_set(who)),
+            None => Ok(self.everything(who, true)),
             Some(ns) if !self.visible(who, ns) => Err(404),
             Some(ns) => Ok([ns.clone()].into_iter().collect()),
         };
@@ -1076,7 +1361,7 @@ impl Run {
         };
         self.stats.foreign += usize::from(names.iter().any(|n| self.is_foreign(who, n)));
         let audit = self.rng.percent(30);
-        let exportable = self.exportable(who);
+        let exportable = self.exportable(who, !names.is_empty());
         let expected: Expected<BTreeSet<String>> = if names.is_empty() {
             Ok(exportable)
         } else if names.iter().all(|n| exportable.contains(n)) {
@@ -1206,6 +1491,125 @@ impl Run {
         self.check_body(&who, op, &path, &answer.text, &allowed)
     }
 
+    /// `who` creates a namespace (by key, or by a display name the key is derived from) with
+    /// random attributes: 400 for an unknown team, 403 where it may not create the name, 409
+    /// when the tenant has it (in any status), else 201 with `who`'s principal as its creator.
+    fn create(&mut self, who: &Who) -> Result<(), String> {
+        let (ns, name) = match self.rng.below(10) {
+            0..=4 => {
+                let (ns, name) = *self.rng.pick(CREATABLE);
+                (ns.to_owned(), name.filter(|_| self.rng.percent(50)))
+            }
+            5..=6 => (self.pick_ns_for(who, true), None),
+            _ => (self.rng.pick(&self.universe()).clone(), None),
+        };
+        self.stats.foreign += usize::from(self.is_foreign(who, &ns));
+        let shape = Shape::random(&mut self.rng, true);
+        let mut body = match name {
+            Some(name) => json!({ "name": name }),
+            None => json!({ "key": ns }),
+        };
+        shape.write_into(&mut body);
+        let status = self.status(who.tenant, &ns);
+        let expected: Expected<()> = if shape.unknown_team() {
+            Err(400)
+        } else if !self.may_create(who, &ns) {
+            Err(403)
+        } else if status.is_some() || ns == "default" || ns == "shared" {
+            Err(409)
+        } else {
+            Ok(())
+        };
+        self.log.push(format!("  create {ns:?} (status {status:?}) with {body}, expect {expected:?}"));
+        let answer = self.send(who, "POST", "/v1/namespaces", Some(&body));
+        match expected {
+            Err(status) => self.refused("create", &answer, status)?,
+            Ok(()) => {
+                self.succeeded("create", &answer, &[201])?;
+                ensure!(answer.json["key"] == ns.as_str(), "create {body} made {}", answer.text);
+                let facts = shape.created_by(&who.principal);
+                holds(&answer.json, &facts)?;
+                self.stored[who.tenant].insert(ns.clone(), Status::Active);
+                self.facts[who.tenant].insert(ns.clone(), facts);
+                self.stats.created_by_keys += usize::from(!who.admin);
+            }
+        }
+        let allowed = self.visible_set(who);
+        self.check_body(who, "create", &format!("{ns} {body}"), &answer.text, &allowed)
+    }
+
+    /// A random caller (mostly an admin) changes who may use a namespace (`default_access`,
+    /// `sensitivity`, `team`): 400 for an unknown team, else 403 to anyone but the admins, 404
+    /// for a name the tenant does not have or deleted; the next request sees the change.
+    /// `default` and `shared` keep the configuration's rules whatever their default access.
+    fn reshape(&mut self) -> Result<(), String> {
+        let who = if self.rng.percent(65) {
+            self.admins[self.rng.below(2)].clone()
+        } else {
+            self.pool[self.rng.below(self.pool.len())].clone()
+        };
+        let created: Vec<String> = self.facts[who.tenant].keys().cloned().collect();
+        let ns = if !created.is_empty() && self.rng.percent(80) {
+            self.rng.pick(&created).clone()
+        } else {
+            self.rng.pick(&self.universe()).clone()
+        };
+        self.stats.foreign += usize::from(self.is_foreign(&who, &ns));
+        let mut shape = Shape::random(&mut self.rng, true);
+        if ns == "default" || ns == "shared" {
+            shape.sensitivity = None;
+        }
+        if shape.team.is_some() && self.rng.percent(30) {
+            shape.team = Some(None);
+        }
+        if shape.team.is_none() && shape.access.is_none() && shape.sensitivity.is_none() {
+            shape.access = Some(*self.rng.pick(&Access::ALL));
+        }
+        let mut body = json!({});
+        shape.write_into(&mut body);
+        let status = self.status(who.tenant, &ns);
+        let expected: Expected<()> = if shape.unknown_team() {
+            Err(400)
+        } else if !who.admin {
+            Err(403)
+        } else if status.is_none_or(|s| s == Status::Deleted) {
+            Err(404)
+        } else {
+            Ok(())
+        };
+        self.log.push(format!("  change {ns:?} (status {status:?}) with {body} by {}, expect {expected:?}", who.label));
+        let path = format!("/v1/namespaces/{}", encode(&ns));
+        let answer = self.send(&who, "PATCH", &path, Some(&body));
+        match expected {
+            Err(status) => {
+                self.refused("change of a namespace", &answer, status)?;
+                // Another tenant's namespace reads exactly like nobody's.
+                if self.is_foreign(&who, &ns) {
+                    let other = self.send(&who, "PATCH", &format!("/v1/namespaces/{NOBODY}"), Some(&body));
+                    let (a, b) = (answer.text.replace(ns.as_str(), "<ns>"), other.text.replace(NOBODY, "<ns>"));
+                    ensure!(
+                        (answer.status, &a) == (other.status, &b),
+                        "a change of the other tenant's namespace {ns:?} answers {} {a}, of a name of nobody {} {b}",
+                        answer.status,
+                        other.status
+                    );
+                }
+            }
+            Ok(()) => {
+                self.succeeded("change of a namespace", &answer, &[200])?;
+                ensure!(answer.json["key"] == ns.as_str(), "a change of {ns:?} answered {}", answer.text);
+                if let Some(facts) = self.facts[who.tenant].get_mut(&ns) {
+                    shape.apply(facts);
+                    let facts = facts.clone();
+                    holds(&answer.json, &facts)?;
+                }
+                self.stats.reshaped += 1;
+            }
+        }
+        let allowed = self.visible_set(&who);
+        self.check_body(&who, "change of a namespace", &format!("{path} {body}"), &answer.text, &allowed)
+    }
+
     /// An admin replaces a random key's scopes and default namespace: from the next request on,
     /// the key has exactly the new grant.
     fn rescope(&mut self) -> Result<(), String> {
@@ -1305,6 +1709,7 @@ impl Run {
             foreign: &foreign,
             echoes: &echoes,
             returned: 0,
+            restricted: 0,
             links: BTreeMap::new(),
         };
         let result = match serde_json::from_str::<Value>(text) {
@@ -1314,10 +1719,11 @@ impl Run {
                 Err(_) => walk.string(line, None),
             }),
         };
-        let (returned, links) = (walk.returned, std::mem::take(&mut walk.links));
+        let (returned, restricted, links) = (walk.returned, walk.restricted, std::mem::take(&mut walk.links));
         result
             .map_err(|e| format!("{what} answered {e}; the answer: {}", text.chars().take(2000).collect::<String>()))?;
         self.stats.returned += returned;
+        self.stats.restricted += restricted;
         for (field, (n, example)) in links {
             let example = format!("{what} by {}: {example}", who.label);
             self.stats.unreadable_links.entry(field).or_insert((0, example)).0 += n;
@@ -1341,6 +1747,8 @@ struct Walk<'a> {
     /// What the tenant's callers sent before, which its audit records may echo in links.
     echoes: &'a BTreeSet<String>,
     returned: usize,
+    /// Of them, memories of restricted namespaces.
+    restricted: usize,
     /// Links to memories the caller may not read, by field: how many, and the first.
     links: BTreeMap<&'static str, (usize, String)>,
 }
@@ -1392,6 +1800,7 @@ impl Walk<'_> {
         ensure!(m.ns == ns, "memory {id} said to be in {ns:?}; it was written into {:?}", m.ns);
         ensure!(markers(content) == [m.serial], "memory {id} holds {content:?}, written with serial {}", m.serial);
         self.returned += 1;
+        self.restricted += usize::from(self.run.sensitivity(m.tenant, &m.ns) == Sensitivity::Restricted);
         Ok(())
     }
 
@@ -1439,8 +1848,8 @@ impl Walk<'_> {
 }
 
 /// Random key grants over tenant `t`'s namespaces `stored`: `read` / `read_write` scopes over
-/// a random subset (now and then with a name the tenant does not have: the other tenant's, or
-/// nobody's), or none; a random default namespace.
+/// a random subset (now and then with a name the tenant does not have: the other tenant's, one
+/// keys may create, or nobody's), or none; a random default namespace.
 fn grant(rng: &mut Rng, t: usize, stored: &BTreeMap<String, Status>) -> (Vec<(String, bool)>, Option<String>) {
     let own: Vec<String> = stored.iter().filter(|(_, s)| **s != Status::Deleted).map(|(n, _)| n.clone()).collect();
     let mut scopes = Vec::new();
@@ -1450,8 +1859,12 @@ fn grant(rng: &mut Rng, t: usize, stored: &BTreeMap<String, Status>) -> (Vec<(St
                 scopes.push((ns.clone(), rng.percent(50)));
             }
         }
-        if rng.percent(25) {
-            let name = if rng.percent(70) { *rng.pick(NAMES[1 - t]) } else { GHOST };
+        if rng.percent(35) {
+            let name = match rng.below(10) {
+                0..=4 => *rng.pick(NAMES[1 - t]),
+                5..=7 => rng.pick(CREATABLE).0,
+                _ => GHOST,
+            };
             if !scopes.iter().any(|(n, _)| n == name) {
                 scopes.push((name.to_owned(), rng.percent(60)));
             }
@@ -1473,6 +1886,37 @@ fn grant_body(scopes: &[(String, bool)], default_ns: &Option<String>) -> Value {
         })
         .collect();
     json!({ "scopes": scopes, "default_namespace": default_ns })
+}
+
+/// Checks that a namespace answer holds `facts`.
+fn holds(answer: &Value, facts: &Facts) -> Result<(), String> {
+    ensure!(
+        answer["default_access"] == facts.access.as_str()
+            && answer["sensitivity"] == facts.sensitivity.as_str()
+            && answer["team"].as_str() == facts.team.as_deref()
+            && (facts.creator.is_none() || answer["created_by"].as_str() == facts.creator.as_deref()),
+        "the namespace answer {answer} does not hold {facts:?}"
+    );
+    Ok(())
+}
+
+/// The configuration: the teams and nothing else.
+fn config() -> String {
+    let list = |names: &[&str]| format!("[{}]", names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "));
+    TEAMS
+        .iter()
+        .map(|(id, read, write)| {
+            let mut principals: Vec<&str> = read.iter().chain(write.iter()).copied().collect();
+            principals.sort();
+            principals.dedup();
+            format!(
+                "[namespaces.teams.{id}]\nprincipals = {}\nread = {}\nwrite = {}\n\n",
+                list(&principals),
+                list(read),
+                list(write)
+            )
+        })
+        .collect()
 }
 
 /// The serials of the content markers (`...;n=<serial>;`) in `s`.
