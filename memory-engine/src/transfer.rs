@@ -546,13 +546,17 @@ impl Engine {
                 // Importing into another namespace leaves an existing target as it is.
                 Some(_) if checked.target.is_some() => {}
                 Some(current) => {
-                    // Existing namespaces (the tenant's default and shared, say) take the file's metadata.
+                    // Existing namespaces (the tenant's default and shared, say) take the file's
+                    // metadata; who may use them (team, sensitivity, default access) only from an
+                    // operator's import, as only an admin changes it (seeds/004).
                     let mut patch = NamespacePatch::default();
                     patch.display_name = Some(ns.display_name.clone());
                     patch.description = Some(ns.description.clone());
-                    patch.team = Some(ns.team.clone());
-                    patch.sensitivity = Some(ns.sensitivity);
-                    patch.default_access = Some(ns.default_access);
+                    if caller.operator {
+                        patch.team = Some(ns.team.clone());
+                        patch.sensitivity = Some(ns.sensitivity);
+                        patch.default_access = Some(ns.default_access);
+                    }
                     patch.retention_days = Some(ns.retention_days);
                     patch.metadata = Some(ns.metadata.clone());
                     if current.status == NamespaceStatus::Archived {
