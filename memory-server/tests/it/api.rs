@@ -560,6 +560,7 @@ fn health_readiness_metrics_and_the_openapi_document() {
         ("/v1/namespaces/{key}", &["get", "patch", "delete"]),
         ("/v1/namespaces/{key}/archive", &["post"]),
         ("/v1/namespaces/{key}/restore", &["post"]),
+        ("/v1/namespaces/{key}/migrate", &["post"]),
         ("/v1/keys", &["post", "get"]),
         ("/v1/keys/{id}", &["get", "patch", "delete"]),
         ("/v1/plan", &["get"]),
