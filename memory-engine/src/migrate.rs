@@ -96,18 +96,18 @@ impl Engine {
         self.authorize_manage(caller, &from, "namespace.migrate").await?;
         self.authorize_manage(caller, &to, "namespace.migrate").await?;
         let store = &self.inner.store;
-        for (key, role) in [(&from, "source"), (&to, "target")] {
-            match store.get_namespace(&caller.tenant, key).await? {
-                Some(ns) if ns.status == NamespaceStatus::Active => {}
-                Some(ns) if ns.status == NamespaceStatus::Archived && role == "source" => {}
-                _ => {
-                    return Err(Error::not_found(format!(
-                        "the {role} namespace {:?} is missing, deleted{}",
-                        key.as_str(),
-                        if role == "target" { " or archived" } else { "" }
-                    )));
-                }
-            }
+        let status = |ns: Option<memory_core::Namespace>| ns.map(|n| n.status);
+        if !matches!(
+            status(store.get_namespace(&caller.tenant, &from).await?),
+            Some(NamespaceStatus::Active | NamespaceStatus::Archived)
+        ) {
+            return Err(Error::not_found(format!("the source namespace {:?} is missing or deleted", from.as_str())));
+        }
+        if status(store.get_namespace(&caller.tenant, &to).await?) != Some(NamespaceStatus::Active) {
+            return Err(Error::not_found(format!(
+                "the target namespace {:?} is missing, archived or deleted",
+                to.as_str()
+            )));
         }
         let mut report = self.plan_migration(caller, &from, &to).await?;
         if !request.apply {

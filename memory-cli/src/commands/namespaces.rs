@@ -184,7 +184,7 @@ fn write_migration(out: &mut dyn Write, m: &MigrationDto) -> Result<(), CliError
         "{} -> {}: {} {what} ({} as they are, {} merging into a duplicate), {}",
         m.from,
         m.to,
-        count_memories(m.memories),
+        super::transfer::memories(m.memories),
         m.moves,
         m.merges.len(),
         plural(m.conflicts.len(), "conflict")
@@ -197,17 +197,13 @@ fn write_migration(out: &mut dyn Write, m: &MigrationDto) -> Result<(), CliError
     }
     if m.applied {
         let batches = if m.batches == 1 { "1 batch".to_owned() } else { format!("{} batches", m.batches) };
-        writeln!(out, "moved {} in {batches}; {} is empty", count_memories(m.moved), m.from)?;
+        writeln!(out, "moved {} in {batches}; {} is empty", super::transfer::memories(m.moved), m.from)?;
     } else if m.conflicts.is_empty() {
         writeln!(out, "dry run: nothing changed; --apply moves them")?;
     } else {
         writeln!(out, "dry run: resolve the conflicts (forget or change one of each pair) before --apply")?;
     }
     Ok(())
-}
-
-fn count_memories(n: u64) -> String {
-    if n == 1 { "1 memory".to_owned() } else { format!("{n} memories") }
 }
 
 fn rename(args: &NamespacesRenameArgs) -> Result<Action, CliError> {

@@ -279,6 +279,6 @@ fn rebuild(session: &Session, json: bool) -> Result<SyncReport, CliError> {
 }
 
 /// `1 memory`, `2 memories`.
-fn memories(n: u64) -> String {
+pub(super) fn memories(n: u64) -> String {
     if n == 1 { "1 memory".to_owned() } else { format!("{n} memories") }
 }
