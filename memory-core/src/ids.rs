@@ -196,6 +196,11 @@ uuid_id!(
     "proposal"
 );
 uuid_id!(
+    /// The id of a named entity of one namespace.
+    EntityId,
+    "entity"
+);
+uuid_id!(
     /// The identity of one store, created once with it and never changed: derived state (the
     /// search index) records it, so an index built from another store (a replaced or restored
     /// database file) is recognized and rebuilt instead of trusted.

@@ -1,15 +1,17 @@
 //! `InMemoryStore`: the reference implementation of [`Store`], kept simple enough to be obviously
 //! right. It serves tests and is the oracle of the model-based test in `memory-testkit`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use crate::api_key::{ApiKey, KeyHash, KeyScope, validate_scopes};
 use crate::audit::{AuditFilter, AuditRecord};
+use crate::entity::{Entity, EntityFilter, EntityKind, EntityLink};
 use crate::error::{Error, Result};
-use crate::ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::ids::{ApiKeyId, AuditId, EntityId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::maintenance::{Job, JobLock, JobRun};
 use crate::memory::{
     ContentHash, Layer, Memory, MemoryFilter, MemoryPatch, MoveOutcome, NewMemory, Outcome, PutOutcome,
 };
@@ -46,7 +48,27 @@ struct State {
     proposals: BTreeMap<ProposalId, Proposal>,
     /// [`Store::namespace_version`] per tenant.
     namespace_versions: HashMap<TenantId, u64>,
+    /// Entities by id, stored with `mentions = 0` (counted on read).
+    entities: BTreeMap<EntityId, Entity>,
+    /// Entity ids by what identifies them: the entity index.
+    entity_keys: HashMap<EntityKey, EntityId>,
+    /// (entity, memory) links.
+    links: BTreeSet<(EntityId, MemoryId)>,
+    /// The same links as (memory, entity).
+    links_by_memory: BTreeSet<(MemoryId, EntityId)>,
+    /// The held (or stale, not yet taken over) lock of each tenant, job and namespace.
+    job_locks: BTreeMap<(TenantId, Job, NamespaceKey), JobLock>,
+    /// Ordered as [`Store::list_job_runs`] returns them.
+    job_runs: BTreeMap<(TenantId, NamespaceKey, Job), JobRun>,
 }
+
+/// (tenant, namespace, kind, key): what identifies an entity.
+type EntityKey = (TenantId, NamespaceKey, EntityKind, String);
+
+const MIN_MEMORY: MemoryId = MemoryId::from_uuid(uuid::Uuid::nil());
+const MAX_MEMORY: MemoryId = MemoryId::from_uuid(uuid::Uuid::max());
+const MIN_ENTITY: EntityId = EntityId::from_uuid(uuid::Uuid::nil());
+const MAX_ENTITY: EntityId = EntityId::from_uuid(uuid::Uuid::max());
 
 impl InMemoryStore {
     /// An empty store.
@@ -107,6 +129,73 @@ impl State {
     /// Whether `m` takes part in deduplication (live and unsuperseded).
     fn dedupes(m: &Memory) -> bool {
         m.deleted_at.is_none() && m.superseded_by.is_none()
+    }
+
+    /// The entity as callers see it: `mentions` counts its links to live memories.
+    fn entity_view(&self, e: &Entity) -> Entity {
+        let mentions = self
+            .links
+            .range((e.id, MIN_MEMORY)..=(e.id, MAX_MEMORY))
+            .filter(|(_, m)| self.memories.get(m).is_some_and(|m| m.deleted_at.is_none()))
+            .count() as u64;
+        Entity { mentions, ..e.clone() }
+    }
+
+    /// The entity of (namespace, kind, key of `name`), created with `name` (trimmed) at `at`
+    /// when missing.
+    fn entity_for(
+        &mut self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        kind: EntityKind,
+        name: &str,
+        at: Timestamp,
+    ) -> EntityId {
+        let key = Entity::key_of(name);
+        let index_key = (tenant.clone(), namespace.clone(), kind, key.clone());
+        if let Some(id) = self.entity_keys.get(&index_key) {
+            return *id;
+        }
+        let entity = Entity {
+            id: EntityId::new_v7(),
+            tenant: tenant.clone(),
+            namespace: namespace.clone(),
+            name: name.trim().to_owned(),
+            key,
+            kind,
+            mentions: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        let id = entity.id;
+        self.entity_keys.insert(index_key, id);
+        self.entities.insert(id, entity);
+        id
+    }
+
+    /// Links `memory` to `entity`; a new link stamps the entity's `updated_at`.
+    fn add_link(&mut self, entity: EntityId, memory: MemoryId, at: Timestamp) {
+        if self.links.insert((entity, memory)) {
+            self.links_by_memory.insert((memory, entity));
+            let e = self.entities.get_mut(&entity).expect("linked entities exist");
+            e.updated_at = e.updated_at.max(at);
+        }
+    }
+
+    fn remove_link(&mut self, entity: EntityId, memory: MemoryId) {
+        self.links.remove(&(entity, memory));
+        self.links_by_memory.remove(&(memory, entity));
+    }
+
+    /// The entities `memory` links to, by entity id.
+    fn entities_linked_to(&self, memory: MemoryId) -> Vec<EntityId> {
+        self.links_by_memory.range((memory, MIN_ENTITY)..=(memory, MAX_ENTITY)).map(|(_, e)| *e).collect()
+    }
+
+    fn remove_entity(&mut self, id: EntityId) {
+        if let Some(e) = self.entities.remove(&id) {
+            self.entity_keys.remove(&(e.tenant, e.namespace, e.kind, e.key));
+        }
     }
 
     fn tombstone(&mut self, id: MemoryId, at: Timestamp) {
@@ -404,6 +493,22 @@ impl Store for InMemoryStore {
             }
             s.memories.insert(record.id, record);
         }
+        // Links move with their memories, to the entity of the same kind and key in `to`.
+        let mut moved = HashSet::new();
+        for id in ids {
+            if !moved.insert(*id) {
+                continue;
+            }
+            for entity in s.entities_linked_to(*id) {
+                let (kind, name) = {
+                    let e = &s.entities[&entity];
+                    (e.kind, e.name.clone())
+                };
+                let target = s.entity_for(tenant, to, kind, &name, at);
+                s.remove_link(entity, *id);
+                s.add_link(target, *id, at);
+            }
+        }
         Ok(outcomes)
     }
 
@@ -431,6 +536,19 @@ impl Store for InMemoryStore {
             .collect();
         for id in &doomed {
             s.memories.remove(id);
+            for entity in s.entities_linked_to(*id) {
+                s.remove_link(entity, *id);
+            }
+        }
+        let unlinked: Vec<EntityId> = s
+            .entities
+            .values()
+            .filter(|e| e.tenant == *tenant)
+            .filter(|e| s.links.range((e.id, MIN_MEMORY)..=(e.id, MAX_MEMORY)).next().is_none())
+            .map(|e| e.id)
+            .collect();
+        for id in unlinked {
+            s.remove_entity(id);
         }
         let empty_deleted: Vec<(TenantId, NamespaceKey)> = s
             .namespaces
@@ -444,6 +562,16 @@ impl Store for InMemoryStore {
             .collect();
         for k in &empty_deleted {
             s.namespaces.remove(k);
+            let (_, key) = k;
+            let entities: Vec<EntityId> =
+                s.entities.values().filter(|e| e.tenant == *tenant && e.namespace == *key).map(|e| e.id).collect();
+            for id in entities {
+                for (_, memory) in s.links.range((id, MIN_MEMORY)..=(id, MAX_MEMORY)).copied().collect::<Vec<_>>() {
+                    s.remove_link(id, memory);
+                }
+                s.remove_entity(id);
+            }
+            s.job_runs.retain(|(t, ns, _), _| !(t == tenant && ns == key));
         }
         if !empty_deleted.is_empty() {
             s.bump_namespaces(tenant);
@@ -642,6 +770,134 @@ impl Store for InMemoryStore {
             .ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
         p.decide(decision, by, at)?;
         Ok(p.clone())
+    }
+
+    async fn link_entities(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        links: &[EntityLink],
+        at: Timestamp,
+    ) -> Result<Vec<Entity>> {
+        for link in links {
+            link.validate()?;
+        }
+        if links.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut s = self.lock();
+        s.live_namespace(tenant, namespace)?;
+        for link in links {
+            match s.live_memory(tenant, link.memory) {
+                Some(m) if m.namespace == *namespace => {}
+                _ => {
+                    return Err(Error::not_found(format!(
+                        "memory {} is not a live memory of namespace {:?}",
+                        link.memory,
+                        namespace.as_str()
+                    )));
+                }
+            }
+        }
+        let mut linked = Vec::new();
+        for link in links {
+            let entity = s.entity_for(tenant, namespace, link.kind, &link.name, at);
+            s.add_link(entity, link.memory, at);
+            if !linked.contains(&entity) {
+                linked.push(entity);
+            }
+        }
+        Ok(linked.iter().map(|id| s.entity_view(&s.entities[id])).collect())
+    }
+
+    async fn get_entity(&self, tenant: &TenantId, id: EntityId) -> Result<Option<Entity>> {
+        let s = self.lock();
+        Ok(s.entities.get(&id).filter(|e| e.tenant == *tenant).map(|e| s.entity_view(e)))
+    }
+
+    async fn list_entities(
+        &self,
+        tenant: &TenantId,
+        filter: &EntityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Entity>> {
+        let after: Option<EntityId> = parse_cursor(page)?;
+        let s = self.lock();
+        let items = s
+            .entities
+            .iter()
+            .filter(|(id, e)| after.is_none_or(|a| **id > a) && e.tenant == *tenant && filter.matches(e))
+            .map(|(id, e)| (*id, s.entity_view(e)));
+        Ok(paginate(items, page.limit))
+    }
+
+    async fn entity_memories(&self, tenant: &TenantId, id: EntityId, page: &PageRequest) -> Result<Page<MemoryId>> {
+        let after: Option<MemoryId> = parse_cursor(page)?;
+        let s = self.lock();
+        if s.entities.get(&id).is_none_or(|e| e.tenant != *tenant) {
+            return Err(Error::not_found(format!("entity {id} not found")));
+        }
+        let items = s
+            .links
+            .range((id, MIN_MEMORY)..=(id, MAX_MEMORY))
+            .map(|(_, m)| *m)
+            .filter(|m| after.is_none_or(|a| *m > a) && s.live_memory(tenant, *m).is_some())
+            .map(|m| (m, m));
+        Ok(paginate(items, page.limit))
+    }
+
+    async fn entities_of(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<(MemoryId, Entity)>> {
+        let s = self.lock();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for id in ids {
+            if !seen.insert(*id) || s.live_memory(tenant, *id).is_none() {
+                continue;
+            }
+            for entity in s.entities_linked_to(*id) {
+                out.push((*id, s.entity_view(&s.entities[&entity])));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn try_lock_job(&self, lock: &JobLock) -> Result<bool> {
+        lock.validate()?;
+        let mut s = self.lock();
+        let key = (lock.tenant.clone(), lock.job, lock.namespace.clone());
+        if let Some(held) = s.job_locks.get(&key)
+            && held.holder != lock.holder
+            && held.expires_at > lock.acquired_at
+        {
+            return Ok(false);
+        }
+        s.job_locks.insert(key, lock.clone());
+        Ok(true)
+    }
+
+    async fn unlock_job(&self, tenant: &TenantId, job: Job, namespace: &NamespaceKey, holder: &str) -> Result<bool> {
+        let mut s = self.lock();
+        let key = (tenant.clone(), job, namespace.clone());
+        if s.job_locks.get(&key).is_some_and(|l| l.holder == holder) {
+            s.job_locks.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+        run.validate()?;
+        self.lock().job_runs.insert((run.tenant.clone(), run.namespace.clone(), run.job), run.clone());
+        Ok(())
+    }
+
+    async fn list_job_runs(&self, tenant: &TenantId, namespace: Option<&NamespaceKey>) -> Result<Vec<JobRun>> {
+        let s = self.lock();
+        Ok(s.job_runs
+            .iter()
+            .filter(|((t, ns, _), _)| t == tenant && namespace.is_none_or(|n| n == ns))
+            .map(|(_, r)| r.clone())
+            .collect())
     }
 }
 

@@ -5,10 +5,12 @@
 
 mod api_key;
 mod audit;
+mod entity;
 mod error;
 mod ids;
 mod in_memory;
 mod limits;
+mod maintenance;
 mod memory;
 mod namespace;
 mod proposal;
@@ -16,11 +18,13 @@ mod store;
 mod timestamp;
 
 pub use api_key::{ApiKey, KeyHash, KeyScope, Permission, validate_scopes};
-pub use audit::{AuditDetail, AuditFilter, AuditOrigin, AuditOutcome, AuditRecord};
+pub use audit::{AuditDetail, AuditFilter, AuditOp, AuditOrigin, AuditOutcome, AuditRecord};
+pub use entity::{Entity, EntityFilter, EntityKind, EntityLink, MAX_ENTITY_NAME_BYTES};
 pub use error::{Error, ErrorKind, Result};
-pub use ids::{ApiKeyId, AuditId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+pub use ids::{ApiKeyId, AuditId, EntityId, MemoryId, Principal, ProposalId, StoreId, TenantId};
 pub use in_memory::{InMemoryStore, validate_proposal};
 pub use limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
+pub use maintenance::{Job, JobLock, JobRun, JobStatus};
 pub use memory::{
     Category, Confidence, ConfidenceTier, ContentHash, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
     MemoryFilter, MemoryPatch, Merged, Metadata, MoveOutcome, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,

@@ -34,14 +34,18 @@
 //!   holds at most `limit` items (1..=[`MAX_PAGE_LIMIT`], else `InvalidInput`); `next_cursor` is
 //!   `Some` exactly when more items follow (no trailing empty page). Paging with the returned cursors visits every
 //!   item that exists throughout the paging exactly once. A malformed cursor is `InvalidInput`.
+//!   A cursor is the id of the last item returned, so `PageRequest::after(id)` resumes after
+//!   any id (consolidation keeps its checkpoint that way).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::api_key::{ApiKey, KeyHash, KeyScope};
 use crate::audit::{AuditFilter, AuditRecord};
+use crate::entity::{Entity, EntityFilter, EntityLink};
 use crate::error::{Error, Result};
-use crate::ids::{ApiKeyId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::ids::{ApiKeyId, EntityId, MemoryId, Principal, ProposalId, StoreId, TenantId};
+use crate::maintenance::{Job, JobLock, JobRun};
 use crate::memory::{Memory, MemoryFilter, MemoryPatch, MoveOutcome, NewMemory, Outcome, PutOutcome};
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch};
 use crate::proposal::{Decision, Proposal, ProposalFilter};
@@ -249,8 +253,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: Timestamp,
     ) -> Result<Vec<MoveOutcome>>;
 
-    /// Removes for good every memory tombstoned at or before `before`, then every deleted
-    /// namespace that has no memories left (its key becomes free).
+    /// Removes for good every memory tombstoned at or before `before` (with its entity links),
+    /// then every entity left without links, then every deleted namespace that has no memories
+    /// left (its key becomes free; its entities and job records go with it).
     async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport>;
 
     /// Memories (live and tombstoned) whose `seq` is greater than `after_seq`, in `seq` order,
@@ -360,4 +365,63 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         by: Principal,
         at: Timestamp,
     ) -> Result<Proposal>;
+
+    // ---- entities ---------------------------------------------------------------------------
+
+    /// Links memories of `namespace` to named entities of that namespace, all or nothing. An
+    /// entity is identified by (namespace, kind, [`Entity::key_of`] its name): the first link
+    /// creates it (UUIDv7 id, the name as given, trimmed, `created_at = at`), later ones find
+    /// it and stamp `updated_at = max(updated_at, at)`. Linking a memory to an entity it is
+    /// already linked to changes nothing else. Returns the linked entities, each once, in
+    /// order of first appearance in `links`, with `mentions` as stored after the call.
+    /// - `InvalidInput` when a link fails [`EntityLink::validate`]; then `NotFound` when the
+    ///   namespace is missing or deleted, or a memory is not a live memory of `namespace` in
+    ///   this tenant (an entity never links memories of two namespaces). Then nothing changes.
+    /// - An empty `links` is `Ok(vec![])`.
+    async fn link_entities(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        links: &[EntityLink],
+        at: Timestamp,
+    ) -> Result<Vec<Entity>>;
+
+    /// The entity with `id`; `Ok(None)` when missing or of another tenant. `mentions` counts
+    /// the live memories linked to it (tombstoned ones stop counting at once).
+    async fn get_entity(&self, tenant: &TenantId, id: EntityId) -> Result<Option<Entity>>;
+
+    /// A page of the tenant's entities passing `filter`, ordered by id.
+    async fn list_entities(&self, tenant: &TenantId, filter: &EntityFilter, page: &PageRequest)
+    -> Result<Page<Entity>>;
+
+    /// A page of the ids of the live memories linked to entity `id`, ordered by memory id.
+    /// `NotFound` when the entity is missing or of another tenant.
+    async fn entity_memories(&self, tenant: &TenantId, id: EntityId, page: &PageRequest) -> Result<Page<MemoryId>>;
+
+    /// For the live memories among `ids`: each (memory, entity) link, ordered by the position
+    /// of the memory in `ids`, then by entity id. Missing ids are skipped. (Recall reads it to
+    /// favour memories that share an entity with the query.)
+    async fn entities_of(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<(MemoryId, Entity)>>;
+
+    // ---- maintenance ------------------------------------------------------------------------
+
+    /// Takes or renews the lock of `lock.job` on `lock.namespace` (which need not exist: a
+    /// purge runs on deleted namespaces), atomically across every handle and process sharing
+    /// the store. `Ok(true)` when it was free, already held by `lock.holder` (renewed with the
+    /// new times), or stale (its `expires_at <= lock.acquired_at`: taken over); `Ok(false)`,
+    /// changing nothing, while another holder's lease runs. `InvalidInput` when
+    /// [`JobLock::validate`] fails.
+    async fn try_lock_job(&self, lock: &JobLock) -> Result<bool>;
+
+    /// Releases the lock of `job` on `namespace` when `holder` holds it: `Ok(true)`. `Ok(false)`,
+    /// changing nothing, when it is free or held by another holder (taken over after going stale).
+    async fn unlock_job(&self, tenant: &TenantId, job: Job, namespace: &NamespaceKey, holder: &str) -> Result<bool>;
+
+    /// Stores `run` as the latest record of its tenant, job and namespace (replacing the one
+    /// before). `InvalidInput` when [`JobRun::validate`] fails.
+    async fn record_job_run(&self, run: &JobRun) -> Result<()>;
+
+    /// The latest run records of the tenant (of one namespace when given), ordered by namespace
+    /// key (byte order), then job.
+    async fn list_job_runs(&self, tenant: &TenantId, namespace: Option<&NamespaceKey>) -> Result<Vec<JobRun>>;
 }

@@ -21,8 +21,10 @@
 
 mod backup;
 mod connections;
+mod entities;
 mod error;
 mod event_log;
+mod maintenance;
 mod memories;
 mod namespaces;
 mod options;

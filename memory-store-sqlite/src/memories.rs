@@ -192,6 +192,7 @@ pub(crate) fn move_to(
             save(conn, &record)?;
         }
     }
+    crate::entities::move_links(conn, tenant, to, ids, at)?;
     Ok(outcomes)
 }
 

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Classify;
 use crate::event_log::{LOG_CONTENT_KEY, LogContent};
-use crate::memories;
 use crate::rows::{NAMESPACE_COLUMNS, NAMESPACE_VALUES, execute_namespace, micros, namespace_from_row};
+use crate::{entities, maintenance, memories};
 
 fn not_found(key: &NamespaceKey) -> Error {
     Error::not_found(format!("namespace {:?} not found", key.as_str()))
@@ -63,7 +63,7 @@ pub(crate) fn get(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> R
 }
 
 /// The namespace unless it is missing or deleted (archived ones count).
-fn get_live(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<Namespace> {
+pub(crate) fn get_live(conn: &Connection, tenant: &TenantId, key: &NamespaceKey) -> Result<Namespace> {
     get(conn, tenant, key)?.filter(|ns| ns.status != NamespaceStatus::Deleted).ok_or_else(|| not_found(key))
 }
 
@@ -200,18 +200,30 @@ pub(crate) fn note_write(conn: &Connection, tenant: &TenantId, key: &NamespaceKe
     .map(drop)
 }
 
-/// Removes the tenant's deleted namespaces that hold no memories; returns how many.
+/// Removes the tenant's deleted namespaces that hold no memories, with their entities and job
+/// run records; returns how many.
 pub(crate) fn purge_deleted(conn: &Connection, tenant: &TenantId) -> Result<u64> {
-    let removed = conn
+    let keys = conn
         .prepare_cached(
-            "DELETE FROM namespaces WHERE tenant = ?1 AND status = 'deleted' AND NOT EXISTS \
+            "SELECT key FROM namespaces WHERE tenant = ?1 AND status = 'deleted' AND NOT EXISTS \
              (SELECT 1 FROM memories m WHERE m.tenant = namespaces.tenant AND m.namespace = namespaces.key)",
         )
         .classify()?
-        .execute([tenant.as_str()])
+        .query_map([tenant.as_str()], |r| r.get::<_, String>(0))
+        .classify()?
+        .collect::<rusqlite::Result<Vec<_>>>()
         .classify()?;
-    if removed > 0 {
+    for key in &keys {
+        let key = NamespaceKey::new(key)?;
+        entities::remove_namespace(conn, tenant, &key)?;
+        maintenance::remove_namespace(conn, tenant, &key)?;
+        conn.prepare_cached("DELETE FROM namespaces WHERE tenant = ?1 AND key = ?2")
+            .classify()?
+            .execute((tenant.as_str(), key.as_str()))
+            .classify()?;
+    }
+    if !keys.is_empty() {
         bump_version(conn, tenant)?;
     }
-    Ok(removed as u64)
+    Ok(keys.len() as u64)
 }

@@ -7,8 +7,8 @@
 use std::str::FromStr;
 
 use memory_core::{
-    ApiKey, ApiKeyId, AuditId, AuditRecord, ContentHash, Error, KeyHash, Memory, MemoryId, Namespace, Principal,
-    Proposal, ProposalId, Result, Timestamp, UsageStats,
+    ApiKey, ApiKeyId, AuditId, AuditRecord, ContentHash, Entity, EntityId, Error, JobRun, KeyHash, Memory, MemoryId,
+    Namespace, Principal, Proposal, ProposalId, Result, Timestamp, UsageStats,
 };
 use rusqlite::types::Type;
 use rusqlite::{Row, Statement};
@@ -303,5 +303,46 @@ pub(crate) fn proposal_from_row(row: &Row<'_>) -> rusqlite::Result<Proposal> {
         created_at: time(row, 11)?,
         decided_at: opt_time(row, 12)?,
         decided_by: opt_parsed(row, 13)?,
+    })
+}
+
+// ---- entities ------------------------------------------------------------------------------
+
+/// The columns of an entity read through the alias `e`, the last one its `mentions`: the links
+/// to live memories, counted on read.
+pub(crate) const ENTITY_COLUMNS: &str = "e.id, e.tenant, e.namespace, e.name, e.key, e.kind, e.created_at, \
+    e.updated_at, (SELECT count(*) FROM entity_links l JOIN memories m ON m.id = l.memory_id \
+    WHERE l.tenant = e.tenant AND l.entity_id = e.id AND m.deleted_at IS NULL)";
+
+pub(crate) fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Entity> {
+    Ok(Entity {
+        id: EntityId::from_uuid(row.get(0)?),
+        tenant: parsed(row, 1)?,
+        namespace: parsed(row, 2)?,
+        name: row.get(3)?,
+        key: row.get(4)?,
+        kind: parsed(row, 5)?,
+        created_at: time(row, 6)?,
+        updated_at: time(row, 7)?,
+        mentions: count(row, 8)?,
+    })
+}
+
+// ---- maintenance ---------------------------------------------------------------------------
+
+pub(crate) const JOB_RUN_COLUMNS: &str =
+    "tenant, job, namespace, status, reason, counts, checkpoint, started_at, finished_at";
+
+pub(crate) fn job_run_from_row(row: &Row<'_>) -> rusqlite::Result<JobRun> {
+    Ok(JobRun {
+        tenant: parsed(row, 0)?,
+        job: parsed(row, 1)?,
+        namespace: parsed(row, 2)?,
+        status: parsed(row, 3)?,
+        reason: row.get(4)?,
+        counts: json(row, 5)?,
+        checkpoint: row.get(6)?,
+        started_at: time(row, 7)?,
+        finished_at: time(row, 8)?,
     })
 }

@@ -181,6 +181,55 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO namespace_versions (tenant, version) SELECT DISTINCT tenant, 1 FROM namespaces;
     "#,
+    // 7: named entities and their links to memories (SPEC 7, issue 12), the locks maintenance
+    // workers hold per job and namespace, and the latest run record of each. An entity's
+    // `mentions` is counted on read (links to live memories), so a tombstone needs no update
+    // here. Links and entities are removed explicitly (purge), not by foreign keys.
+    r#"
+    CREATE TABLE entities (
+        tenant     TEXT NOT NULL,
+        id         BLOB PRIMARY KEY,
+        namespace  TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (tenant, namespace, kind, key)
+    ) STRICT;
+    CREATE INDEX entities_tenant_id ON entities (tenant, id);
+
+    CREATE TABLE entity_links (
+        tenant    TEXT NOT NULL,
+        entity_id BLOB NOT NULL,
+        memory_id BLOB NOT NULL,
+        PRIMARY KEY (tenant, entity_id, memory_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX entity_links_memory ON entity_links (tenant, memory_id, entity_id);
+
+    CREATE TABLE job_locks (
+        tenant      TEXT NOT NULL,
+        job         TEXT NOT NULL,
+        namespace   TEXT NOT NULL,
+        holder      TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (tenant, job, namespace)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE job_runs (
+        tenant      TEXT NOT NULL,
+        job         TEXT NOT NULL,
+        namespace   TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        reason      TEXT,
+        counts      TEXT NOT NULL,
+        checkpoint  TEXT,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, job, namespace)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// Settings every connection shares. The query planner's stability guarantee keeps a cached

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memory_core::{
-    ApiKey, ApiKeyId, AuditFilter, AuditRecord, ContentHash, Decision, Error, KeyHash, KeyScope, Layer, Memory,
-    MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch,
-    NamespaceStatus, NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter,
-    ProposalId, PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp, validate_proposal,
-    validate_scopes,
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, ContentHash, Decision, Entity, EntityFilter, EntityId, EntityLink,
+    Error, Job, JobLock, JobRun, KeyHash, KeyScope, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome,
+    Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome,
+    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result, Store,
+    StoreId, TenantId, Timestamp, validate_proposal, validate_scopes,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -20,7 +20,7 @@ use crate::connections::Connections;
 use crate::error::{Classify, io_error};
 use crate::event_log::{EventLog, ToLog};
 use crate::options::SqliteOptions;
-use crate::{memories, namespaces, records, schema};
+use crate::{entities, maintenance, memories, namespaces, records, schema};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "memory.db";
@@ -353,7 +353,9 @@ impl Store for SqliteStore {
     async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport> {
         let tenant = tenant.clone();
         self.write(move |c| {
+            entities::unlink_purged(c, &tenant, before)?;
             let memories = memories::purge(c, &tenant, before)?;
+            entities::purge_unlinked(c, &tenant)?;
             let namespaces = namespaces::purge_deleted(c, &tenant)?;
             Ok(PurgeReport { memories, namespaces })
         })
@@ -482,5 +484,71 @@ impl Store for SqliteStore {
     ) -> Result<Proposal> {
         let tenant = tenant.clone();
         self.write(move |c| records::decide_proposal(c, &tenant, id, decision, by, at)).await
+    }
+
+    async fn link_entities(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        links: &[EntityLink],
+        at: Timestamp,
+    ) -> Result<Vec<Entity>> {
+        for link in links {
+            link.validate()?;
+        }
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant, namespace, links) = (tenant.clone(), namespace.clone(), links.to_vec());
+        self.write(move |c| entities::link(c, &tenant, &namespace, &links, at)).await
+    }
+
+    async fn get_entity(&self, tenant: &TenantId, id: EntityId) -> Result<Option<Entity>> {
+        let tenant = tenant.clone();
+        self.read(move |c| entities::get(c, &tenant, id)).await
+    }
+
+    async fn list_entities(
+        &self,
+        tenant: &TenantId,
+        filter: &EntityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Entity>> {
+        page.validate()?;
+        let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
+        self.read(move |c| entities::list(c, &tenant, &filter, &page)).await
+    }
+
+    async fn entity_memories(&self, tenant: &TenantId, id: EntityId, page: &PageRequest) -> Result<Page<MemoryId>> {
+        page.validate()?;
+        let (tenant, page) = (tenant.clone(), page.clone());
+        self.read(move |c| entities::memories(c, &tenant, id, &page)).await
+    }
+
+    async fn entities_of(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<(MemoryId, Entity)>> {
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.read(move |c| entities::of(c, &tenant, &ids)).await
+    }
+
+    async fn try_lock_job(&self, lock: &JobLock) -> Result<bool> {
+        lock.validate()?;
+        let lock = lock.clone();
+        self.write(move |c| maintenance::try_lock(c, &lock)).await
+    }
+
+    async fn unlock_job(&self, tenant: &TenantId, job: Job, namespace: &NamespaceKey, holder: &str) -> Result<bool> {
+        let (tenant, namespace, holder) = (tenant.clone(), namespace.clone(), holder.to_owned());
+        self.write(move |c| maintenance::unlock(c, &tenant, job, &namespace, &holder)).await
+    }
+
+    async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+        run.validate()?;
+        let run = run.clone();
+        self.write(move |c| maintenance::record_run(c, &run)).await
+    }
+
+    async fn list_job_runs(&self, tenant: &TenantId, namespace: Option<&NamespaceKey>) -> Result<Vec<JobRun>> {
+        let (tenant, namespace) = (tenant.clone(), namespace.cloned());
+        self.read(move |c| maintenance::list_runs(c, &tenant, namespace.as_ref())).await
     }
 }

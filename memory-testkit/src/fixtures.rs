@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use memory_core::{
-    ApiKey, ApiKeyId, AuditId, AuditOutcome, AuditRecord, Category, Confidence, ErrorKind, KeyHash, Layer, Memory,
-    MemoryFilter, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Page, PageRequest, Principal, Proposal,
-    ProposalId, ProposalStatus, PutOutcome, Result, Store, TenantId, Timestamp,
+    ApiKey, ApiKeyId, AuditId, AuditOutcome, AuditRecord, Category, Confidence, ErrorKind, Job, JobLock, JobRun,
+    JobStatus, KeyHash, Layer, Memory, MemoryFilter, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Page,
+    PageRequest, Principal, Proposal, ProposalId, ProposalStatus, PutOutcome, Result, Store, TenantId, Timestamp,
 };
 use uuid::Uuid;
 
@@ -236,6 +236,34 @@ pub fn proposal(tenant: &TenantId, key: &str, content: &str) -> Proposal {
         created_at: BASE,
         decided_at: None,
         decided_by: None,
+    }
+}
+
+/// A lock of `job` on namespace `key` held by `holder` from `at(from)` to `at(until)`.
+pub fn job_lock(tenant: &TenantId, job: Job, key: &str, holder: &str, from: i64, until: i64) -> JobLock {
+    JobLock {
+        tenant: tenant.clone(),
+        job,
+        namespace: ns(key),
+        holder: holder.to_owned(),
+        acquired_at: at(from),
+        expires_at: at(until),
+    }
+}
+
+/// A run of `job` on namespace `key` that ran from `at(finished - 1)` to `at(finished)`,
+/// deleting `finished` memories (so runs differ by their time).
+pub fn job_run(tenant: &TenantId, job: Job, key: &str, finished: i64) -> JobRun {
+    JobRun {
+        tenant: tenant.clone(),
+        job,
+        namespace: ns(key),
+        status: JobStatus::Ran,
+        reason: None,
+        counts: [("deleted".to_owned(), finished as u64)].into(),
+        checkpoint: None,
+        started_at: at(finished - 1),
+        finished_at: at(finished),
     }
 }
 

@@ -7,6 +7,7 @@ mod crash;
 mod differential;
 mod event_log;
 mod files;
+mod job_locks;
 mod migrations;
 mod reopen;
 mod support;

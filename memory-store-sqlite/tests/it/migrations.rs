@@ -66,9 +66,21 @@ fn downgrade_to_version_4(dir: &std::path::Path) {
     conn.execute_batch("ALTER TABLE api_keys DROP COLUMN admin; PRAGMA user_version = 4;").unwrap();
 }
 
+/// Turns a current database back into what schema version 6 created: no entities, entity
+/// links, job locks or job runs (migration 7).
+fn downgrade_to_version_6(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TABLE entities; DROP TABLE entity_links; DROP TABLE job_locks; DROP TABLE job_runs; \
+         PRAGMA user_version = 6;",
+    )
+    .unwrap();
+}
+
 /// Turns a current database back into what schema version 5 created: no namespace creators,
 /// no catalog versions (migration 6).
 fn downgrade_to_version_5(dir: &std::path::Path) {
+    downgrade_to_version_6(dir);
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch(
         "ALTER TABLE namespaces DROP COLUMN created_by; ALTER TABLE namespaces DROP COLUMN created_by_key; \
@@ -209,4 +221,32 @@ async fn a_version_5_database_gets_catalog_versions_and_namespaces_without_creat
     patch.display_name = Some("Research".into());
     store.update_namespace(&t, &memory_testkit::fixtures::ns("research"), &patch, at(9)).await.unwrap();
     assert!(store.namespace_version(&t).await.unwrap() > version);
+}
+
+#[tokio::test]
+async fn a_version_6_database_gets_entities_and_job_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &t, "default").await;
+        store.put_memories(&t, vec![memory("default", "Ada works on the engine", 1)]).await.unwrap();
+    }
+    downgrade_to_version_6(dir.path());
+    assert_eq!(user_version(dir.path()), 6);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    let link = memory_core::EntityLink { memory: id(1), name: "Ada".into(), kind: memory_core::EntityKind::Person };
+    let linked = store.link_entities(&t, &ns("default"), &[link], at(2)).await.unwrap();
+    assert_eq!(linked[0].mentions, 1);
+    let lock = memory_core::JobLock {
+        tenant: t.clone(),
+        job: memory_core::Job::Consolidate,
+        namespace: ns("default"),
+        holder: "worker-1".into(),
+        acquired_at: at(3),
+        expires_at: at(60),
+    };
+    assert!(store.try_lock_job(&lock).await.unwrap());
+    assert!(store.list_job_runs(&t, None).await.unwrap().is_empty());
 }

@@ -10,7 +10,9 @@
 
 pub mod audit;
 pub mod changes;
+pub mod entities;
 pub mod keys;
+pub mod maintenance;
 pub mod memories;
 pub mod namespaces;
 pub mod paging;
@@ -21,7 +23,9 @@ pub mod visibility;
 
 pub use audit::*;
 pub use changes::*;
+pub use entities::*;
 pub use keys::*;
+pub use maintenance::*;
 pub use memories::*;
 pub use namespaces::*;
 pub use paging::*;
@@ -168,6 +172,31 @@ macro_rules! __conformance_checks {
             check_read_your_writes_across_tasks,
             check_concurrent_puts_of_the_same_content_store_it_once,
             check_concurrent_writers_get_distinct_seqs,
+            // entities
+            check_link_entities_creates_then_finds_entities_by_kind_and_key,
+            check_relinking_changes_nothing,
+            check_mentions_count_live_memories_only,
+            check_link_entities_with_a_bad_name_changes_nothing,
+            check_link_entities_needs_live_memories_of_the_namespace,
+            check_list_entities_applies_every_filter,
+            check_list_entities_pages_in_id_order,
+            check_entity_memories_pages_live_memories_in_id_order,
+            check_entities_of_orders_by_position_then_entity_id,
+            check_move_memories_moves_entity_links,
+            check_purge_removes_links_and_unlinked_entities,
+            check_purge_removes_a_deleted_namespaces_entities_and_job_runs,
+            check_other_tenants_entities_behave_as_missing,
+            // maintenance
+            check_try_lock_job_takes_a_free_lock,
+            check_try_lock_job_renews_for_its_holder,
+            check_try_lock_job_refuses_another_holder_while_the_lease_runs,
+            check_try_lock_job_takes_over_a_stale_lock,
+            check_try_lock_job_rejects_an_invalid_lock,
+            check_unlock_job_releases_only_for_its_holder,
+            check_record_job_run_replaces_the_latest,
+            check_record_invalid_job_run_is_invalid_input,
+            check_list_job_runs_orders_by_namespace_then_job,
+            check_other_tenants_locks_and_job_runs_are_separate,
         }
     };
 }
@@ -192,7 +221,7 @@ macro_rules! __conformance_tests {
 macro_rules! __conformance_names {
     ([] $($check:ident,)*) => {
         /// The name of every check, in suite order (areas: namespaces, memories, paging,
-        /// changes, usage, audit, keys, proposals, tenancy, visibility).
+        /// changes, usage, audit, keys, proposals, tenancy, visibility, entities, maintenance).
         pub const CHECKS: &[&str] = &[$(stringify!($check)),*];
     };
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memory_core::{
-    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, InMemoryStore, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory,
-    MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch,
-    NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId,
-    PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp,
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, Entity, EntityFilter, EntityId, EntityLink, InMemoryStore,
+    Job, JobLock, JobRun, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome,
+    Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch, NewMemory, Outcome, Page, PageRequest,
+    Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result, Store, StoreId, TenantId,
+    Timestamp,
 };
 use memory_testkit::{conformance, model};
 
@@ -34,6 +35,11 @@ enum Fault {
     VersionMissesStatus,
     /// `move_memories` drops a merged duplicate instead of keeping it, superseded, in the target.
     MoveDropsDuplicates,
+    /// `try_lock_job` takes the lock whoever holds it, as if every lease had ended.
+    LockIgnoresHolders,
+    /// `link_entities` skips the links whose memory is not a live memory of the namespace
+    /// instead of refusing the batch.
+    LinkSkipsMemoryCheck,
 }
 
 #[derive(Debug)]
@@ -101,6 +107,22 @@ async fn the_suite_catches_a_lagging_change_sequence() {
 async fn the_suite_catches_a_catalog_version_that_misses_changes() {
     assert_fails!(Fault::VersionMissesStatus, conformance::check_namespace_version_grows_with_every_catalog_change);
     assert_fails!(Fault::MoveDropsDuplicates, conformance::check_move_memories_keeps_ids_and_merges_duplicates);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_lock_that_ignores_other_holders() {
+    assert_fails!(Fault::LockIgnoresHolders, conformance::check_try_lock_job_takes_a_free_lock);
+    assert_fails!(
+        Fault::LockIgnoresHolders,
+        conformance::check_try_lock_job_refuses_another_holder_while_the_lease_runs
+    );
+    assert_fails!(Fault::LockIgnoresHolders, conformance::check_try_lock_job_takes_over_a_stale_lock);
+    assert_fails!(Fault::LockIgnoresHolders, conformance::check_unlock_job_releases_only_for_its_holder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_links_to_memories_of_other_namespaces() {
+    assert_fails!(Fault::LinkSkipsMemoryCheck, conformance::check_link_entities_needs_live_memories_of_the_namespace);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,5 +395,69 @@ impl Store for Broken {
         at: Timestamp,
     ) -> Result<Proposal> {
         self.inner.decide_proposal(tenant, id, decision, by, at).await
+    }
+
+    async fn link_entities(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceKey,
+        links: &[EntityLink],
+        at: Timestamp,
+    ) -> Result<Vec<Entity>> {
+        if self.fault == Fault::LinkSkipsMemoryCheck {
+            let mut kept = Vec::new();
+            for link in links {
+                let home = self.inner.get_memory(tenant, link.memory).await?.map(|m| m.namespace);
+                if home.as_ref() == Some(namespace) {
+                    kept.push(link.clone());
+                }
+            }
+            return self.inner.link_entities(tenant, namespace, &kept, at).await;
+        }
+        self.inner.link_entities(tenant, namespace, links, at).await
+    }
+
+    async fn get_entity(&self, tenant: &TenantId, id: EntityId) -> Result<Option<Entity>> {
+        self.inner.get_entity(tenant, id).await
+    }
+
+    async fn list_entities(
+        &self,
+        tenant: &TenantId,
+        filter: &EntityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Entity>> {
+        self.inner.list_entities(tenant, filter, page).await
+    }
+
+    async fn entity_memories(&self, tenant: &TenantId, id: EntityId, page: &PageRequest) -> Result<Page<MemoryId>> {
+        self.inner.entity_memories(tenant, id, page).await
+    }
+
+    async fn entities_of(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<(MemoryId, Entity)>> {
+        self.inner.entities_of(tenant, ids).await
+    }
+
+    async fn try_lock_job(&self, lock: &JobLock) -> Result<bool> {
+        if self.fault == Fault::LockIgnoresHolders && lock.validate().is_ok() {
+            // Take the lock over as if the current lease had long ended; the call below then
+            // renews it with the requested times.
+            let later = lock.expires_at.plus_days(365 * 100);
+            let takeover = JobLock { acquired_at: later, expires_at: later.plus_micros(1), ..lock.clone() };
+            self.inner.try_lock_job(&takeover).await?;
+        }
+        self.inner.try_lock_job(lock).await
+    }
+
+    async fn unlock_job(&self, tenant: &TenantId, job: Job, namespace: &NamespaceKey, holder: &str) -> Result<bool> {
+        self.inner.unlock_job(tenant, job, namespace, holder).await
+    }
+
+    async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+        self.inner.record_job_run(run).await
+    }
+
+    async fn list_job_runs(&self, tenant: &TenantId, namespace: Option<&NamespaceKey>) -> Result<Vec<JobRun>> {
+        self.inner.list_job_runs(tenant, namespace).await
     }
 }
