@@ -39,9 +39,29 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// What an audited operation was. One name per operation, the same in every front end.
-    AuditOp, "audit operation" {
+/// Declares [`AuditOp`]: its text is its name on the wire and in storage (with dots, so not the
+/// snake_case serde would derive).
+macro_rules! audit_ops {
+    ($($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)?) => {
+        /// What an audited operation was. One name per operation, the same in every front end.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum AuditOp {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl AuditOp {
+            /// Every operation, in declaration order.
+            pub const ALL: &'static [AuditOp] = &[$(AuditOp::$variant),+];
+
+            /// Its name (`memory.remember`, `namespace.create`, ...).
+            pub fn as_str(self) -> &'static str {
+                match self { $(AuditOp::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+audit_ops! {
         /// A checked access that failed before any operation was chosen.
         Access = "access",
         /// A memory written (`remember`, `remember_now`).
@@ -123,7 +143,43 @@ text_enum!(
         /// A maintenance cycle ran.
         Maintain = "maintain",
     }
-);
+
+impl std::fmt::Display for AuditOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuditOp {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.trim();
+        AuditOp::ALL
+            .iter()
+            .copied()
+            .find(|op| op.as_str() == s)
+            .ok_or_else(|| Error::invalid_input(format!("unknown audit operation {s:?}")))
+    }
+}
+
+/// Compares with an operation's name (`op == "memory.remember"`).
+impl PartialEq<&str> for AuditOp {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for AuditOp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// One audit log entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,8 +194,8 @@ pub struct AuditRecord {
     pub principal: Option<Principal>,
     /// API key used, if any.
     pub key_id: Option<ApiKeyId>,
-    /// Operation name, e.g. `memory.put`, `namespace.archive`.
-    pub operation: String,
+    /// The operation.
+    pub operation: AuditOp,
     /// Outcome.
     pub outcome: AuditOutcome,
     /// What happened, as named values.
@@ -153,13 +209,8 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// Checks the text fields: an operation of 1..=[`MAX_SHORT_TEXT_BYTES`] bytes and a detail
-    /// of at most [`MAX_LONG_TEXT_BYTES`] as JSON.
+    /// Checks the text fields: a detail of at most [`MAX_LONG_TEXT_BYTES`] as JSON.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.operation.trim().is_empty() {
-            return Err(Error::invalid_input("audit operation is empty"));
-        }
-        check_text("audit operation", &self.operation, MAX_SHORT_TEXT_BYTES)?;
         let detail = serde_json::to_string(&self.detail).unwrap_or_default();
         check_text("audit detail", &detail, MAX_LONG_TEXT_BYTES)?;
         if let Some(o) = &self.origin {
@@ -194,7 +245,7 @@ pub struct AuditFilter {
     /// Only this principal.
     pub principal: Option<Principal>,
     /// Only this operation.
-    pub operation: Option<String>,
+    pub operation: Option<AuditOp>,
     /// Only this outcome.
     pub outcome: Option<AuditOutcome>,
 }
@@ -204,7 +255,7 @@ impl AuditFilter {
     pub fn matches(&self, r: &AuditRecord) -> bool {
         self.namespace.as_ref().is_none_or(|n| r.namespace.as_ref() == Some(n))
             && self.principal.as_ref().is_none_or(|p| r.principal.as_ref() == Some(p))
-            && self.operation.as_ref().is_none_or(|o| *o == r.operation)
+            && self.operation.is_none_or(|o| o == r.operation)
             && self.outcome.is_none_or(|o| o == r.outcome)
     }
 }

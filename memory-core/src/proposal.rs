@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{MemoryId, Principal, ProposalId, TenantId};
-use crate::memory::{Category, Confidence, Layer};
+use crate::memory::{Category, Confidence, Layer, Metadata};
 use crate::namespace::{NamespaceKey, text_enum};
 use crate::timestamp::Timestamp;
 
@@ -61,6 +61,12 @@ pub struct Proposal {
     pub decided_at: Option<Timestamp>,
     /// Who decided.
     pub decided_by: Option<Principal>,
+    /// The memory that approval supersedes (the identity statement this one corrects).
+    #[serde(default)]
+    pub supersedes: Option<MemoryId>,
+    /// The metadata the memory is written with on approval.
+    #[serde(default)]
+    pub metadata: Metadata,
 }
 
 impl Proposal {

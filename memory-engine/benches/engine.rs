@@ -263,6 +263,7 @@ async fn open_engine(cfg: &Config, dir: &Path) -> Engine {
         index_dir: Some(dir.join("index")),
         clock: Arc::new(SystemClock),
         wait: memory_engine::DEFAULT_WAIT,
+        extractor: Arc::new(memory_consolidate::RuleExtractor::new()),
     });
     engine.open_tenant(&TenantId::default_tenant()).await.expect("open tenant");
     engine
@@ -652,7 +653,7 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
                 namespace: Some(key.clone()),
                 principal: Some(Principal::new(PRINCIPAL).expect("valid")),
                 key_id: None,
-                operation: "memory.batch".into(),
+                operation: memory_core::AuditOp::MemoryBatch,
                 outcome: AuditOutcome::Ok,
                 detail: [("created".to_owned(), serde_json::json!(texts.len()))].into(),
                 at: Timestamp::now(),

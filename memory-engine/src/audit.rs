@@ -1,7 +1,7 @@
 //! Reading the audit log (SPEC 4 "Audit"). Records are written by every operation through
 //! `Engine::audit`; this is the read side, per namespace.
 
-use memory_core::{AuditFilter, AuditRecord, Error, NamespaceKey, Page, PageRequest, Result};
+use memory_core::{AuditOp, AuditFilter, AuditRecord, Error, NamespaceKey, Page, PageRequest, Result};
 
 use crate::caller::Caller;
 use crate::engine::Engine;
@@ -22,7 +22,7 @@ impl Engine {
             let allowed = ns.as_ref().is_some_and(|ns| self.may_write(caller, &vis, ns));
             if !allowed {
                 let err = Error::forbidden("the audit log is readable by operators, and per namespace by its writers");
-                self.audit_denied(caller, ns.as_ref(), "audit.list", &err).await;
+                self.audit_denied(caller, ns.as_ref(), AuditOp::AuditList, &err).await;
                 return Err(err);
             }
         }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use memory_core::{
+use memory_consolidate::{Extractor, RuleExtractor};
+use memory_core::{AuditOp, 
     AuditDetail, AuditId, AuditOutcome, AuditRecord, Error, ErrorKind, MemoryId, Namespace, NamespaceKey,
     NamespaceKind, Result, Store, TenantId, Timestamp,
 };
@@ -42,6 +43,8 @@ pub struct EngineParts {
     /// How long an operation waits for another process's lock on the index (its checkpoint,
     /// or a reindex) before it goes on without it or reports "busy".
     pub wait: Duration,
+    /// What consolidation extracts with (default: the rule-based extractor).
+    pub extractor: Arc<dyn Extractor>,
 }
 
 impl EngineParts {
@@ -55,6 +58,7 @@ impl EngineParts {
             index_dir: None,
             clock: Arc::new(SystemClock),
             wait: DEFAULT_WAIT,
+            extractor: Arc::new(RuleExtractor::new()),
         }
     }
 }
@@ -90,6 +94,7 @@ pub(crate) struct Inner {
     index_dir: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
     wait: Duration,
+    pub extractor: Arc<dyn Extractor>,
     tenants: Mutex<HashMap<TenantId, Arc<Tenant>>>,
     pub keys: crate::keys::KeyCache,
 }
@@ -155,6 +160,7 @@ impl Engine {
                 index_dir: parts.index_dir,
                 clock: parts.clock,
                 wait: parts.wait,
+                extractor: parts.extractor,
                 tenants: Mutex::new(HashMap::new()),
                 keys: Default::default(),
             }),
@@ -179,6 +185,13 @@ impl Engine {
     /// Now, by the engine's clock.
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
+    }
+
+    /// The lease of a maintenance lock in microseconds: after it, a worker that stopped
+    /// renewing (crashed) loses the lock to the next one (`lock_stale_ms` of the configuration).
+    pub(crate) fn maintenance_lease(&self) -> i64 {
+        let ms = self.inner.policy.config().maintenance.lock_stale_ms.max(1);
+        i64::try_from(ms).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
     }
 
     /// Opens a tenant: creates its `default` and `shared` namespaces when missing, opens its
@@ -347,7 +360,7 @@ impl Engine {
     /// Saves the tenant's index to disk when its lock can be had within `wait`: catches up
     /// under the lock (so the saved state only moves forward), then checkpoints. `Ok(None)`
     /// when another process holds the lock, or the index is not open or in memory.
-    async fn checkpoint(&self, t: &Tenant, wait: Duration) -> Result<Option<Checkpoint>> {
+    pub(crate) async fn checkpoint(&self, t: &Tenant, wait: Duration) -> Result<Option<Checkpoint>> {
         let Some(index) = t.index.get().cloned() else { return Ok(None) };
         if !index.is_persistent() {
             return Ok(None);
@@ -547,7 +560,7 @@ impl Engine {
         let plan = self.plan(caller, catalog.as_ref(), ReadRequest::All, None, true);
         if let Some(e) = &plan.error {
             let err = plan_error(e.code, &e.message);
-            self.audit_denied(caller, None, "access", &err).await;
+            self.audit_denied(caller, None, AuditOp::Access, &err).await;
             return Err(err);
         }
         let mut writable: HashSet<NamespaceKey> =
@@ -572,7 +585,7 @@ impl Engine {
         caller: &Caller,
         catalog: &Catalog,
         namespaces: &[&NamespaceKey],
-        operation: &str,
+        operation: AuditOp,
         detail: serde_json::Value,
     ) -> Result<()> {
         for ns in namespaces.iter().filter(|ns| catalog.is_restricted(ns)) {
@@ -589,7 +602,7 @@ impl Engine {
         &self,
         caller: &Caller,
         namespace: Option<&NamespaceKey>,
-        operation: &str,
+        operation: AuditOp,
         outcome: AuditOutcome,
         detail: serde_json::Value,
     ) -> Result<()> {
@@ -602,7 +615,7 @@ impl Engine {
         caller: &Caller,
         id: AuditId,
         namespace: Option<&NamespaceKey>,
-        operation: &str,
+        operation: AuditOp,
         outcome: AuditOutcome,
         detail: serde_json::Value,
     ) -> Result<()> {
@@ -613,7 +626,7 @@ impl Engine {
             namespace: namespace.cloned(),
             principal,
             key_id: caller.key_id(),
-            operation: operation.to_owned(),
+            operation,
             outcome,
             detail: audit_detail(detail),
             at: self.now(),
@@ -623,7 +636,7 @@ impl Engine {
     }
 
     /// Records a refusal (best effort: the refusal itself is what the caller must see).
-    pub(crate) async fn audit_denied(&self, caller: &Caller, ns: Option<&NamespaceKey>, operation: &str, err: &Error) {
+    pub(crate) async fn audit_denied(&self, caller: &Caller, ns: Option<&NamespaceKey>, operation: AuditOp, err: &Error) {
         if matches!(err.kind(), ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::Unauthenticated) {
             let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, error_detail(err)).await;
         }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use memory_core::{Error, Result};
+use memory_core::{AuditOp, Error, Result};
 use memory_embed::EmbedderSpec;
 use memory_policy::Policy;
 use memory_policy::load::{Loaded, load_file};
@@ -85,7 +85,7 @@ impl Home {
     pub async fn backup(&self, caller: &crate::Caller, to: &Path) -> Result<memory_store_sqlite::BackupReport> {
         let report = self.store.backup_to(to).await?;
         let detail = serde_json::json!({ "to": to.display().to_string(), "bytes": report.bytes });
-        self.engine.audit(caller, None, "store.backup", memory_core::AuditOutcome::Ok, detail).await?;
+        self.engine.audit(caller, None, AuditOp::StoreBackup, memory_core::AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
 }
@@ -109,6 +109,12 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
     let sqlite = memory_store_sqlite::SqliteOptions::new(home.clone()).busy_timeout(options.wait);
     let store = memory_store_sqlite::SqliteStore::open_with(sqlite)?;
     let recall = config.engine.recall.clone();
+    // An OpenAI-compatible chat model extracts when one is configured; the rules otherwise.
+    let extractor: Arc<dyn memory_consolidate::Extractor> =
+        match memory_consolidate::LlmConfig::from_env().map_err(|e| Error::invalid_input(e.to_string()))? {
+            Some(llm) => Arc::new(memory_consolidate::LlmExtractor::new(llm).map_err(|e| Error::invalid_input(e.to_string()))?),
+            None => Arc::new(memory_consolidate::RuleExtractor::new()),
+        };
     let engine = Engine::new(EngineParts {
         store: Arc::new(store.clone()),
         embedder,
@@ -117,6 +123,7 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
         index_dir: Some(home.join("index")),
         clock: options.clock.clone(),
         wait: options.wait,
+        extractor,
     });
     Ok(Home { engine, config: config_path, embedder: note, warnings, sections, store })
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use memory_core::{
+use memory_core::{AuditOp, 
     ApiKey, ApiKeyId, AuditOutcome, Error, KeyHash, KeyScope, NamespaceKey, Principal, Result, TenantId,
     validate_scopes,
 };
@@ -106,7 +106,7 @@ pub struct IssuedKey {
 impl Engine {
     /// Issues a key. Operators only.
     pub async fn create_key(&self, caller: &Caller, new: NewKey) -> Result<IssuedKey> {
-        self.operator_only(caller, "key.create").await?;
+        self.operator_only(caller, AuditOp::KeyCreate).await?;
         let principal = Principal::new(&new.principal)?;
         validate_scopes(&new.scopes)?;
         let mut bytes = [0u8; 32];
@@ -130,13 +130,13 @@ impl Engine {
         self.inner.store.create_api_key(key.clone()).await?;
         let detail =
             json!({ "key": key.id, "principal": key.principal, "scopes": key.scopes.len(), "admin": key.admin });
-        self.audit(caller, None, "key.create", AuditOutcome::Ok, detail).await?;
+        self.audit(caller, None, AuditOp::KeyCreate, AuditOutcome::Ok, detail).await?;
         Ok(IssuedKey { key, secret })
     }
 
     /// The tenant's keys, revoked ones included. Operators only.
     pub async fn list_keys(&self, caller: &Caller) -> Result<Vec<ApiKey>> {
-        self.operator_only(caller, "key.list").await?;
+        self.operator_only(caller, AuditOp::KeyList).await?;
         self.inner.store.list_api_keys(&caller.tenant).await
     }
 
@@ -148,21 +148,21 @@ impl Engine {
         scopes: Vec<KeyScope>,
         default_namespace: Option<NamespaceKey>,
     ) -> Result<ApiKey> {
-        self.operator_only(caller, "key.update").await?;
+        self.operator_only(caller, AuditOp::KeyUpdate).await?;
         let key =
             self.inner.store.update_api_key_scopes(&caller.tenant, id, scopes, default_namespace, self.now()).await?;
         self.inner.keys.clear();
         let detail = json!({ "key": id, "scopes": key.scopes.len() });
-        self.audit(caller, None, "key.update", AuditOutcome::Ok, detail).await?;
+        self.audit(caller, None, AuditOp::KeyUpdate, AuditOutcome::Ok, detail).await?;
         Ok(key)
     }
 
     /// Revokes a key; returns whether it changed. Operators only.
     pub async fn revoke_key(&self, caller: &Caller, id: ApiKeyId) -> Result<bool> {
-        self.operator_only(caller, "key.revoke").await?;
+        self.operator_only(caller, AuditOp::KeyRevoke).await?;
         let changed = self.inner.store.revoke_api_key(&caller.tenant, id, self.now()).await?;
         self.inner.keys.clear();
-        self.audit(caller, None, "key.revoke", AuditOutcome::Ok, json!({ "key": id, "changed": changed })).await?;
+        self.audit(caller, None, AuditOp::KeyRevoke, AuditOutcome::Ok, json!({ "key": id, "changed": changed })).await?;
         Ok(changed)
     }
 
@@ -194,7 +194,7 @@ impl Engine {
 
     /// One key of the caller's tenant. Operators only; another tenant's key is `NotFound`.
     pub async fn get_key(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey> {
-        self.operator_only(caller, "key.get").await?;
+        self.operator_only(caller, AuditOp::KeyGet).await?;
         self.inner
             .store
             .get_api_key(&caller.tenant, id)
@@ -219,12 +219,12 @@ impl Engine {
         if !existed {
             let mut as_tenant = caller.clone();
             as_tenant.tenant = tenant.clone();
-            self.audit(&as_tenant, None, "tenant.create", AuditOutcome::Ok, json!({ "tenant": tenant })).await?;
+            self.audit(&as_tenant, None, AuditOp::TenantCreate, AuditOutcome::Ok, json!({ "tenant": tenant })).await?;
         }
         Ok(!existed)
     }
 
-    async fn operator_only(&self, caller: &Caller, op: &str) -> Result<()> {
+    async fn operator_only(&self, caller: &Caller, op: AuditOp) -> Result<()> {
         if caller.operator {
             return Ok(());
         }

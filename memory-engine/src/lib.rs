@@ -9,16 +9,22 @@
 //!   ([`Engine::get`], [`Engine::list`], [`Engine::forget`], [`Engine::report_outcome`]),
 //!   promotion ([`Engine::promote`]), namespaces ([`Engine::create_namespace`] and friends),
 //!   API keys ([`Engine::create_key`] and friends), audit ([`Engine::audit_log`]), export and import ([`Engine::export`], [`Engine::import`]).
+//! - Consolidation and its review queue ([`Engine::consolidate`], [`Engine::proposals`],
+//!   [`Engine::approve_proposal`], [`Engine::reject_proposal`]), entities ([`Engine::entities`]),
+//!   maintenance ([`Engine::maintain`], [`Engine::maintenance_status`]).
 //! - [`sync`] keeps the derived index in step with the store; [`eval`] measures retrieval.
 
 mod audit;
 mod caller;
 mod catalog;
 mod clock;
+mod consolidate;
 mod engine;
+mod entities;
 pub mod eval;
 mod home;
 mod keys;
+mod maintain;
 mod memories;
 mod migrate;
 mod namespaces;
@@ -30,19 +36,22 @@ mod write;
 
 pub use caller::Caller;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use consolidate::{ConsolidateRequest, Consolidation, DEFAULT_CONSOLIDATE_EPISODES, meta as consolidation_meta};
 pub use engine::{DEFAULT_WAIT, Engine, EngineParts, IndexSize};
+pub use entities::EntityMemories;
 #[cfg(feature = "sqlite")]
 pub use home::open_home;
 pub use home::{CONFIG_FILE, Home, HomeOptions};
 pub use keys::{Authenticated, IssuedKey, NewKey, SECRET_PREFIX};
+pub use maintain::{MaintainRequest, MaintenanceReport, PURGE_GRACE_DAYS};
 pub use memories::ListRequest;
 /// The identity facts of a request (header principal, key grant, server principal, session
 /// key, account), as a front end found them; the policy decides what they mean.
 pub use memory_policy::{Caller as Identity, KeyGrant, ScopePlan};
 pub use migrate::{DEFAULT_MIGRATE_BATCH, Duplicate, MigrateRequest, Migration};
-pub use namespaces::{NamespaceInfo, VerifyReport};
+pub use namespaces::{CatalogRebuild, NamespaceInfo, RebuiltNamespace, VerifyReport};
 pub use promote::Promoted;
-pub use recall::{Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};
+pub use recall::{ENTITY_BOOST, Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};
 pub use transfer::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportLine, ExportRequest, ImportInput, ImportRequest, MAX_IMPORT_LINE_BYTES,
     TransferReport,

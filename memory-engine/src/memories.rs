@@ -1,7 +1,7 @@
 //! Memories by id: get, list, forget, and outcome reports. A memory the caller may not read
 //! behaves exactly like a missing one (404): ids leak nothing.
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditOutcome, Category, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest,
     Result,
 };
@@ -30,8 +30,8 @@ impl Engine {
     pub async fn get(&self, caller: &Caller, id: MemoryId) -> Result<Memory> {
         let t = self.tenant(&caller.tenant).await?;
         let vis = self.visibility(caller, &t).await?;
-        let m = self.visible(caller, &vis, id, "memory.get").await?;
-        self.audit_restricted_read(caller, &vis.catalog, &[&m.namespace], "memory.get", json!({ "ids": [id] })).await?;
+        let m = self.visible(caller, &vis, id, AuditOp::MemoryGet).await?;
+        self.audit_restricted_read(caller, &vis.catalog, &[&m.namespace], AuditOp::MemoryGet, json!({ "ids": [id] })).await?;
         Ok(m)
     }
 
@@ -47,7 +47,7 @@ impl Engine {
                 let ns = NamespaceKey::new(raw).map_err(|e| Error::invalid_input(e.to_string()))?;
                 if !vis.readable.contains(&ns) {
                     let err = Error::not_found(format!("namespace {:?} not found or not readable", ns.as_str()));
-                    self.audit_denied(caller, Some(&ns), "memory.list", &err).await;
+                    self.audit_denied(caller, Some(&ns), AuditOp::MemoryList, &err).await;
                     return Err(err);
                 }
                 keys.push(ns);
@@ -64,7 +64,7 @@ impl Engine {
         page.items.retain(|m| !m.is_expired(now));
         let named: Vec<&NamespaceKey> = filter.namespaces.iter().flatten().collect();
         let ids: Vec<MemoryId> = page.items.iter().map(|m| m.id).collect();
-        self.audit_restricted_read(caller, &vis.catalog, &named, "memory.list", json!({ "ids": ids })).await?;
+        self.audit_restricted_read(caller, &vis.catalog, &named, AuditOp::MemoryList, json!({ "ids": ids })).await?;
         Ok(page)
     }
 
@@ -73,19 +73,19 @@ impl Engine {
     pub async fn forget(&self, caller: &Caller, id: MemoryId) -> Result<()> {
         let t = self.tenant(&caller.tenant).await?;
         let vis = self.visibility(caller, &t).await?;
-        let m = self.visible(caller, &vis, id, "memory.forget").await?;
+        let m = self.visible(caller, &vis, id, AuditOp::MemoryForget).await?;
         if !self.may_write(caller, &vis, &m.namespace) {
             let err = Error::forbidden(format!(
                 "may not forget memory {id}: namespace {:?} is read-only for this caller",
                 m.namespace.as_str()
             ));
-            self.audit_denied(caller, Some(&m.namespace), "memory.forget", &err).await;
+            self.audit_denied(caller, Some(&m.namespace), AuditOp::MemoryForget, &err).await;
             return Err(err);
         }
         self.index_before_writing(&t).await;
         self.inner.store.delete_memory(&caller.tenant, id, self.now()).await?;
         let _ = self.catch_up(&t).await;
-        self.audit(caller, Some(&m.namespace), "memory.forget", AuditOutcome::Ok, json!({ "id": id })).await
+        self.audit(caller, Some(&m.namespace), AuditOp::MemoryForget, AuditOutcome::Ok, json!({ "id": id })).await
     }
 
     /// Reports how useful recalled memories were; each one's utility moves toward the reward
@@ -104,7 +104,7 @@ impl Engine {
         for id in ids {
             if !found.iter().any(|m| m.id == *id && vis.readable.contains(&m.namespace)) {
                 return Err(self
-                    .memory_not_found(caller, found.iter().find(|m| m.id == *id), *id, "memory.outcome")
+                    .memory_not_found(caller, found.iter().find(|m| m.id == *id), *id, AuditOp::MemoryOutcome)
                     .await);
             }
         }
@@ -115,13 +115,13 @@ impl Engine {
         for ns in namespaces {
             let here: Vec<MemoryId> = found.iter().filter(|m| &m.namespace == ns).map(|m| m.id).collect();
             let detail = json!({ "outcome": outcome_name(outcome), "reward": outcome.reward()?, "ids": here });
-            self.audit(caller, Some(ns), "memory.outcome", AuditOutcome::Ok, detail).await?;
+            self.audit(caller, Some(ns), AuditOp::MemoryOutcome, AuditOutcome::Ok, detail).await?;
         }
         Ok(())
     }
 
     /// The memory `id` if `vis` lets the caller read it; else 404 (audited).
-    async fn visible(&self, caller: &Caller, vis: &Visibility, id: MemoryId, op: &str) -> Result<Memory> {
+    async fn visible(&self, caller: &Caller, vis: &Visibility, id: MemoryId, op: AuditOp) -> Result<Memory> {
         let found = self.inner.store.get_memory(&caller.tenant, id).await?;
         match found {
             Some(m) if vis.readable.contains(&m.namespace) && !m.is_expired(self.now()) => Ok(m),
@@ -136,7 +136,7 @@ impl Engine {
         caller: &Caller,
         found: Option<&Memory>,
         id: MemoryId,
-        op: &str,
+        op: AuditOp,
     ) -> Error {
         let err = Error::not_found(format!("memory {id} not found"));
         self.audit_denied(caller, found.map(|m| &m.namespace), op, &err).await;

@@ -3,7 +3,7 @@
 //! batch, each batch one atomic [`memory_core::Store::move_memories`], so a killed apply leaves
 //! whole batches moved and the next apply moves the rest.
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditOutcome, Error, MemoryFilter, MemoryId, MoveOutcome, NamespaceKey, NamespaceStatus, NewMemory, PageRequest,
     Result,
 };
@@ -93,8 +93,8 @@ impl Engine {
             return Err(Error::invalid_input(format!("batch: must be 1..=1000; got {}", request.batch)));
         }
         let t = self.tenant(&caller.tenant).await?;
-        self.authorize_manage(caller, &from, "namespace.migrate").await?;
-        self.authorize_manage(caller, &to, "namespace.migrate").await?;
+        self.authorize_manage(caller, &from, AuditOp::NamespaceMigrate).await?;
+        self.authorize_manage(caller, &to, AuditOp::NamespaceMigrate).await?;
         let store = &self.inner.store;
         let status = |ns: Option<memory_core::Namespace>| ns.map(|n| n.status);
         if !matches!(
@@ -138,7 +138,7 @@ impl Engine {
             report.moved += outcomes.len() as u64;
             report.batches += 1;
             let detail = json!({ "to": to, "batch": report.batches, "moved": outcomes.len(), "merged": merged });
-            self.audit(caller, Some(&from), "namespace.migrate", AuditOutcome::Ok, detail).await?;
+            self.audit(caller, Some(&from), AuditOp::NamespaceMigrate, AuditOutcome::Ok, detail).await?;
         }
         report.applied = true;
         let _ = self.catch_up(&t).await;

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditOutcome, Error, ErrorKind, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey,
     NamespaceKind, NamespacePatch, NamespaceStatus, PageRequest, Result,
 };
@@ -22,6 +22,30 @@ pub struct NamespaceInfo {
     /// The catalog record.
     pub namespace: Namespace,
     /// Live memories in it.
+    pub memories: u64,
+}
+
+/// What `namespaces rebuild` did (or, without `apply`, would do).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CatalogRebuild {
+    /// Namespaces known after the rebuild.
+    pub namespaces: usize,
+    /// Live memories read.
+    pub memories: u64,
+    /// Catalog records created (or to create).
+    pub created: Vec<RebuiltNamespace>,
+    /// Whether the records were written.
+    pub applied: bool,
+}
+
+/// One catalog record a rebuild creates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RebuiltNamespace {
+    /// The key.
+    pub namespace: NamespaceKey,
+    /// Its kind.
+    pub kind: NamespaceKind,
+    /// Live memories found in it.
     pub memories: u64,
 }
 
@@ -59,7 +83,7 @@ impl Engine {
             let verdict = self.inner.policy.can_create(&caller.identity, key.as_str(), catalog.as_ref());
             if !verdict.allowed {
                 let err = Error::forbidden(format!("may not create namespace {:?}: {}", key.as_str(), verdict.reason));
-                self.audit_denied(caller, Some(&key), "namespace.create", &err).await;
+                self.audit_denied(caller, Some(&key), AuditOp::NamespaceCreate, &err).await;
                 return Err(err);
             }
         }
@@ -81,7 +105,7 @@ impl Engine {
             "sensitivity": ns.sensitivity,
             "team": ns.team,
         });
-        self.audit(caller, Some(&key), "namespace.create", AuditOutcome::Ok, detail).await?;
+        self.audit(caller, Some(&key), AuditOp::NamespaceCreate, AuditOutcome::Ok, detail).await?;
         Ok(ns)
     }
 
@@ -147,12 +171,12 @@ impl Engine {
                 "may not change who may use namespace {:?} (default_access, team, sensitivity): a tenant admin's change",
                 key.as_str()
             ));
-            self.audit_denied(caller, Some(&key), "namespace.update", &err).await;
+            self.audit_denied(caller, Some(&key), AuditOp::NamespaceUpdate, &err).await;
             return Err(err);
         }
-        self.authorize_manage(caller, &key, "namespace.update").await?;
+        self.authorize_manage(caller, &key, AuditOp::NamespaceUpdate).await?;
         let ns = self.inner.store.update_namespace(&caller.tenant, &key, patch, self.now()).await?;
-        self.audit(caller, Some(&key), "namespace.update", AuditOutcome::Ok, json!({ "patch": patch })).await?;
+        self.audit(caller, Some(&key), AuditOp::NamespaceUpdate, AuditOutcome::Ok, json!({ "patch": patch })).await?;
         Ok(ns)
     }
 
@@ -300,6 +324,68 @@ impl Engine {
         Ok(report)
     }
 
+    /// Rebuilds the catalog from the stored memories (`namespaces rebuild`, SPEC 3): the
+    /// tenant's `default` and `shared` namespaces, and a record (kind `explicit`) for every
+    /// namespace that live memories belong to but the catalog lacks (a backend without
+    /// foreign keys, a partial restore). Without `apply` it only says what it would create.
+    /// Operators only; audited.
+    pub async fn rebuild_catalog(&self, caller: &Caller, apply: bool) -> Result<CatalogRebuild> {
+        if !caller.operator {
+            return Err(Error::forbidden("namespaces rebuild is an operator command"));
+        }
+        let store = &self.inner.store;
+        let tenant = &caller.tenant;
+        let mut known: HashSet<NamespaceKey> = HashSet::new();
+        for status in [None, Some(NamespaceStatus::Deleted)] {
+            let mut filter = NamespaceFilter::default();
+            filter.status = status;
+            known.extend(store.list_namespaces(tenant, &filter).await?.into_iter().map(|n| n.key));
+        }
+        let config = self.inner.policy.config();
+        let mut missing: Vec<(NamespaceKey, NamespaceKind, u64)> = Vec::new();
+        for (key, kind) in [
+            (config.default_namespace.clone(), NamespaceKind::Default),
+            (config.shared_namespace.clone(), NamespaceKind::Shared),
+        ] {
+            if !known.contains(&key) {
+                known.insert(key.clone());
+                missing.push((key, kind, 0));
+            }
+        }
+        let mut memories = 0;
+        let mut page = PageRequest::first(MAX_PAGE_LIMIT);
+        loop {
+            let p = store.list_memories(tenant, &MemoryFilter::all(), &page).await?;
+            for m in &p.items {
+                memories += 1;
+                if let Some(entry) = missing.iter_mut().find(|(k, _, _)| *k == m.namespace) {
+                    entry.2 += 1;
+                } else if known.insert(m.namespace.clone()) {
+                    missing.push((m.namespace.clone(), NamespaceKind::Explicit, 1));
+                }
+            }
+            match p.next_cursor {
+                Some(c) => page = PageRequest::after(c, MAX_PAGE_LIMIT),
+                None => break,
+            }
+        }
+        let mut report = CatalogRebuild { namespaces: known.len(), memories, created: Vec::new(), applied: apply };
+        for (key, kind, count) in missing {
+            if apply {
+                let record = memory_core::Namespace::new(tenant.clone(), key.clone(), kind, self.now());
+                match store.create_namespace(record).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == memory_core::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+                let detail = json!({ "kind": kind.to_string(), "on": "rebuild", "memories": count });
+                self.audit(caller, Some(&key), AuditOp::NamespaceRebuild, AuditOutcome::Ok, detail).await?;
+            }
+            report.created.push(RebuiltNamespace { namespace: key, kind, memories: count });
+        }
+        Ok(report)
+    }
+
     /// The ids of a namespace's live, unsuperseded memories: what its index must hold.
     async fn searchable_ids(&self, caller: &Caller, key: &NamespaceKey) -> Result<HashSet<MemoryId>> {
         let mut filter = MemoryFilter::namespace(key.clone());
@@ -321,7 +407,7 @@ impl Engine {
     }
 
     /// Operators manage anything; others need write access to the namespace under the policies.
-    pub(crate) async fn authorize_manage(&self, caller: &Caller, key: &NamespaceKey, op: &str) -> Result<()> {
+    pub(crate) async fn authorize_manage(&self, caller: &Caller, key: &NamespaceKey, op: AuditOp) -> Result<()> {
         if caller.operator {
             return Ok(());
         }
@@ -347,11 +433,11 @@ enum StatusChange {
 
 impl StatusChange {
     /// The audited operation name.
-    fn operation(self) -> &'static str {
+    fn operation(self) -> AuditOp {
         match self {
-            StatusChange::Archive => "namespace.archive",
-            StatusChange::Restore => "namespace.restore",
-            StatusChange::Delete => "namespace.delete",
+            StatusChange::Archive => AuditOp::NamespaceArchive,
+            StatusChange::Restore => AuditOp::NamespaceRestore,
+            StatusChange::Delete => AuditOp::NamespaceDelete,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Promotion (SPEC 4): an authorized, audited copy of a memory into `shared` or a scope
 //! profile's promotion target, linked to its source and deduplicated by content.
 
-use memory_core::{AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, Result};
+use memory_core::{AuditOp, AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, Result};
 use memory_policy::{Operation, ReadRequest};
 use serde::Serialize;
 use serde_json::json;
@@ -31,7 +31,7 @@ impl Engine {
         let found = self.inner.store.get_memory(&caller.tenant, id).await?;
         let source = match found {
             Some(m) if vis.readable.contains(&m.namespace) && !m.is_expired(self.now()) => m,
-            other => return Err(self.memory_not_found(caller, other.as_ref(), id, "memory.promote").await),
+            other => return Err(self.memory_not_found(caller, other.as_ref(), id, AuditOp::MemoryPromote).await),
         };
         let catalog = self.catalog(&t).await?;
         let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, None, false);
@@ -50,7 +50,7 @@ impl Engine {
                     _ => {
                         let why = listed.map_or(verdict.reason, |p| p.reason.clone());
                         let err = Error::forbidden(format!("may not promote into {:?}: {why}", ns.as_str()));
-                        self.audit_denied(caller, Some(&ns), "memory.promote", &err).await;
+                        self.audit_denied(caller, Some(&ns), AuditOp::MemoryPromote, &err).await;
                         return Err(err);
                     }
                 }
@@ -61,7 +61,7 @@ impl Engine {
                     let reasons: Vec<String> =
                         plan.promotion_targets.iter().map(|p| format!("{}: {}", p.target, p.reason)).collect();
                     let err = Error::forbidden(format!("no authorized promotion target ({})", reasons.join("; ")));
-                    self.audit_denied(caller, None, "memory.promote", &err).await;
+                    self.audit_denied(caller, None, AuditOp::MemoryPromote, &err).await;
                     return Err(err);
                 }
             },
@@ -73,7 +73,7 @@ impl Engine {
             )));
         }
         self.ensure_namespace(caller, &t, &plan, &target).await?;
-        self.copy_into(caller, &t, &source, &target, "memory.promote", &reason).await
+        self.copy_into(caller, &t, &source, &target, AuditOp::MemoryPromote, &reason).await
     }
 
     /// Copies `source` into `target` (authorized, and existing: see `ensure_namespace`) and
@@ -84,7 +84,7 @@ impl Engine {
         t: &Tenant,
         source: &Memory,
         target: &NamespaceKey,
-        op: &str,
+        op: AuditOp,
         reason: &str,
     ) -> Result<Promoted> {
         let id = source.id;

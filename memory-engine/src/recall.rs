@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memory_core::{Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp};
+use memory_core::{AuditOp, Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp};
 use memory_index::{Hit, MemoryIndex, SearchQuery};
 use memory_policy::ReadRequest;
 use serde::Serialize;
@@ -131,6 +131,8 @@ pub struct Explain {
     pub read_position: usize,
     /// `1 / (1 + weight * position)`.
     pub position_factor: f64,
+    /// `1 + ENTITY_BOOST` when the memory is linked to an entity the query names, else 1.
+    pub entity_factor: f64,
     /// The product.
     pub score: f64,
 }
@@ -189,7 +191,7 @@ impl Engine {
         if let Some(e) = &plan.error {
             let err = plan_error(e.code, &e.message);
             let ns = request.namespaces.first().and_then(|n| NamespaceKey::new(n).ok());
-            self.audit_denied(caller, ns.as_ref(), "memory.recall", &err).await;
+            self.audit_denied(caller, ns.as_ref(), AuditOp::MemoryRecall, &err).await;
             return Err(err);
         }
         let now = self.now();
@@ -198,7 +200,7 @@ impl Engine {
         let restricted: Vec<&NamespaceKey> = read_order.iter().filter(|ns| catalog.is_restricted(ns)).collect();
         if !restricted.is_empty() {
             let detail = serde_json::json!({ "query_bytes": request.query.len() });
-            self.audit_restricted_read(caller, &catalog, &restricted, "memory.recall", detail).await?;
+            self.audit_restricted_read(caller, &catalog, &restricted, AuditOp::MemoryRecall, detail).await?;
         }
         let position: HashMap<&NamespaceKey, usize> = read_order.iter().enumerate().map(|(i, n)| (n, i)).collect();
         let mut warnings = plan.warnings;
@@ -340,6 +342,13 @@ impl Engine {
             let pos = position.get(&h.namespace).copied().unwrap_or(0);
             f64::from(h.score / best) * MAX_UTILITY_FACTOR * position_factor(pos)
         };
+        // Memories that share an entity with the query rank higher; the bound allows for it.
+        let entity_keys: Vec<String> = memory_consolidate::extract_entities(&request.query)
+            .into_iter()
+            .map(|e| memory_core::Entity::key_of(&e.name))
+            .collect();
+        let most_boost = if entity_keys.is_empty() { 1.0 } else { 1.0 + ENTITY_BOOST };
+        let bound = |h: &Hit| bound(h) * most_boost;
         let batch = candidate_batch(room);
         let mut out: Vec<Recalled> = Vec::with_capacity(room);
         let mut rest = hits.as_slice();
@@ -354,6 +363,13 @@ impl Engine {
                 loaded
                     .extend(self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| (m.id, m)));
             }
+            let sharing: HashSet<MemoryId> = if entity_keys.is_empty() {
+                HashSet::new()
+            } else {
+                let ids: Vec<MemoryId> = next.iter().map(|h| h.id).collect();
+                let links = self.inner.store.entities_of(&caller.tenant, &ids).await?;
+                links.into_iter().filter(|(_, e)| entity_keys.contains(&e.key)).map(|(id, _)| id).collect()
+            };
             for hit in next {
                 let Some(m) = loaded.remove(&hit.id) else { continue };
                 let Some(&pos) = position.get(&m.namespace) else { continue };
@@ -367,7 +383,8 @@ impl Engine {
                 let recency =
                     if m.layer == Layer::Episodic { (-age_days / settings.recency_half_life_days).exp2() } else { 1.0 };
                 let position_factor = position_factor(pos);
-                let score = relevance * utility_factor * recency * position_factor;
+                let entity_factor = if sharing.contains(&m.id) { 1.0 + ENTITY_BOOST } else { 1.0 };
+                let score = relevance * utility_factor * recency * position_factor * entity_factor;
                 let explain = request.explain.then_some(Explain {
                     pinned_reason: None,
                     fused: hit.score,
@@ -382,6 +399,7 @@ impl Engine {
                     recency,
                     read_position: pos,
                     position_factor,
+                    entity_factor,
                     score,
                 });
                 out.push(Recalled { memory: m, pinned: false, score, explain });
@@ -394,6 +412,9 @@ impl Engine {
         Ok(out)
     }
 }
+
+/// How much more a ranked memory scores when it is linked to an entity the query names.
+pub const ENTITY_BOOST: f64 = 0.25;
 
 /// How many candidates a recall with `room` places left loads at a time.
 fn candidate_batch(room: usize) -> usize {
@@ -476,6 +497,7 @@ fn pinned_explain(m: &Memory, now: Timestamp, position: usize) -> Explain {
         recency: 1.0,
         read_position: position,
         position_factor: 1.0,
+        entity_factor: 1.0,
         score: 0.0,
     }
 }

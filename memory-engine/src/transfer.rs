@@ -24,7 +24,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditFilter, AuditId, AuditOrigin, AuditOutcome, AuditRecord, ContentHash, Error, ErrorKind, MAX_PAGE_LIMIT,
     Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch,
     NamespaceStatus, NewMemory, PageRequest, PutOutcome, Result, Timestamp,
@@ -158,7 +158,7 @@ impl Engine {
                 let key = NamespaceKey::new(raw).map_err(|e| Error::invalid_input(e.to_string()))?;
                 let Some(ns) = all.iter().find(|n| n.key == key && may(&n.key)) else {
                     let err = Error::not_found(format!("namespace {:?} not found", key.as_str()));
-                    self.audit_denied(caller, Some(&key), "export", &err).await;
+                    self.audit_denied(caller, Some(&key), AuditOp::Export, &err).await;
                     return Err(err);
                 };
                 if !keys.iter().any(|k: &Namespace| k.key == key) {
@@ -168,7 +168,7 @@ impl Engine {
             keys.sort_by(|a, b| a.key.cmp(&b.key));
             if let Some(v) = &vis {
                 let named: Vec<&NamespaceKey> = keys.iter().map(|n| &n.key).collect();
-                self.audit_restricted_read(caller, &v.catalog, &named, "export", json!({})).await?;
+                self.audit_restricted_read(caller, &v.catalog, &named, AuditOp::Export, json!({})).await?;
             }
             keys
         };
@@ -228,7 +228,7 @@ impl Engine {
             "memories": report.memories,
             "audit": report.audit,
         });
-        self.audit(caller, None, "export", AuditOutcome::Ok, detail).await?;
+        self.audit(caller, None, AuditOp::Export, AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
 
@@ -264,7 +264,7 @@ impl Engine {
                 }
                 let mut detail = error_detail(&e);
                 detail["file_tenant"] = checked.tenant.clone().into();
-                let _ = self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Failed, detail).await;
+                let _ = self.audit_with_id(caller, import_id, None, AuditOp::Import, AuditOutcome::Failed, detail).await;
                 return Err(e);
             }
         };
@@ -277,7 +277,7 @@ impl Engine {
             "merged": report.merged,
             "audit": report.audit,
         });
-        self.audit_with_id(caller, import_id, None, "import", AuditOutcome::Ok, detail).await?;
+        self.audit_with_id(caller, import_id, None, AuditOp::Import, AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
 
@@ -418,7 +418,7 @@ impl Engine {
                 if !verdict.allowed {
                     let err =
                         Error::forbidden(format!("may not import into {:?}: {}", ns.key.as_str(), verdict.reason));
-                    self.audit_denied(caller, Some(&ns.key), "import", &err).await;
+                    self.audit_denied(caller, Some(&ns.key), AuditOp::Import, &err).await;
                     return Err(err);
                 }
             }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId, MemoryPatch,
     Merged, Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
@@ -156,17 +156,17 @@ impl Engine {
     pub async fn remember(&self, caller: &Caller, content: &str, conversation_id: Option<&str>) -> Result<Written> {
         let mut input = MemoryInput::new(Layer::Episodic, content);
         input.conversation_id = conversation_id.map(str::to_owned);
-        self.write_one(caller, input, "memory.remember").await
+        self.write_one(caller, input, AuditOp::MemoryRemember).await
     }
 
     /// Remembers a memory of any layer, identity included (the only way to write identity).
     pub async fn remember_now(&self, caller: &Caller, input: MemoryInput) -> Result<Written> {
-        self.write_one(caller, input, "memory.remember").await
+        self.write_one(caller, input, AuditOp::MemoryRemember).await
     }
 
     /// Writes `old`'s correction: `input` is stored and `old` is superseded by it.
     pub async fn supersede(&self, caller: &Caller, old: MemoryId, input: MemoryInput) -> Result<Written> {
-        self.write_one(caller, input.superseding(old), "memory.supersede").await
+        self.write_one(caller, input.superseding(old), AuditOp::MemorySupersede).await
     }
 
     /// Writes many memories at once: validated as a whole (one bad input writes nothing), then
@@ -178,7 +178,7 @@ impl Engine {
                 "input {i}: identity memories are written one at a time with remember_now, never in a batch"
             )));
         }
-        self.write(caller, inputs, "memory.batch").await
+        self.write(caller, inputs, AuditOp::MemoryBatch).await
     }
 
     /// Turns chat messages into episodic memories of the conversation (the caller's session key
@@ -207,7 +207,7 @@ impl Engine {
             input.namespace = namespace.map(str::to_owned);
             inputs.push(input);
         }
-        let mut written = self.write(caller, inputs, "memory.observe").await?;
+        let mut written = self.write(caller, inputs, AuditOp::MemoryObserve).await?;
         if skipped > 0
             && let Some(first) = written.first_mut()
         {
@@ -233,13 +233,13 @@ impl Engine {
             .collect()
     }
 
-    async fn write_one(&self, caller: &Caller, input: MemoryInput, op: &str) -> Result<Written> {
+    pub(crate) async fn write_one(&self, caller: &Caller, input: MemoryInput, op: AuditOp) -> Result<Written> {
         let mut written = self.write(caller, vec![input], op).await?;
         Ok(written.pop().expect("one input, one result"))
     }
 
     /// The one write pipeline.
-    pub(crate) async fn write(&self, caller: &Caller, inputs: Vec<MemoryInput>, op: &str) -> Result<Vec<Written>> {
+    pub(crate) async fn write(&self, caller: &Caller, inputs: Vec<MemoryInput>, op: AuditOp) -> Result<Vec<Written>> {
         if inputs.len() > MAX_BATCH {
             return Err(Error::invalid_input(format!(
                 "a batch holds at most {MAX_BATCH} memories; got {}",
@@ -472,7 +472,7 @@ impl Engine {
                     let source = source.ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
                     for target in targets {
                         self.ensure_namespace(caller, &t, plan, &target).await?;
-                        let op = "memory.auto_promote";
+                        let op = AuditOp::MemoryAutoPromote;
                         done.push(self.copy_into(caller, &t, &source, &target, op, &auto.reason).await?);
                     }
                 }
@@ -535,7 +535,7 @@ impl Engine {
             let stored = olds.iter().find(|m| m.id == old);
             let Some(m) = stored.filter(|m| vis.readable.contains(&m.namespace)) else {
                 let err = Error::not_found(format!("memory {old} to supersede not found (input {i})"));
-                self.audit_denied(caller, stored.map(|m| &m.namespace), "memory.supersede", &err).await;
+                self.audit_denied(caller, stored.map(|m| &m.namespace), AuditOp::MemorySupersede, &err).await;
                 return Err(err);
             };
             if !self.may_write(caller, &vis, &m.namespace) {
@@ -543,7 +543,7 @@ impl Engine {
                     "may not supersede memory {old} (input {i}): namespace {:?} is not writable",
                     m.namespace.as_str()
                 ));
-                self.audit_denied(caller, Some(&m.namespace), "memory.supersede", &err).await;
+                self.audit_denied(caller, Some(&m.namespace), AuditOp::MemorySupersede, &err).await;
                 return Err(err);
             }
         }
@@ -570,7 +570,7 @@ impl Engine {
                 self.audit(
                     caller,
                     Some(ns),
-                    "namespace.create",
+                    AuditOp::NamespaceCreate,
                     AuditOutcome::Ok,
                     json!({ "kind": kind.to_string(), "on": "first write" }),
                 )

@@ -46,7 +46,7 @@ pub(crate) fn append_audit(conn: &Connection, r: &AuditRecord) -> Result<()> {
             r.namespace.as_ref().map(NamespaceKey::as_str),
             r.principal.as_ref().map(Principal::as_str),
             r.key_id.map(|k| k.as_uuid()),
-            r.operation,
+            r.operation.as_str(),
             r.outcome.as_str(),
             json_text(&r.detail)?,
             micros(r.at),
@@ -75,7 +75,7 @@ pub(crate) fn list_audit(
     };
     term("namespace", filter.namespace.as_ref().map(|n| n.as_str().to_owned()));
     term("principal", filter.principal.as_ref().map(|p| p.as_str().to_owned()));
-    term("operation", filter.operation.clone());
+    term("operation", filter.operation.map(|o| o.as_str().to_owned()));
     term("outcome", filter.outcome.map(|o| o.as_str().to_owned()));
     sql.push_str(" AND id > ? ORDER BY id LIMIT ?");
     args.push(after.into());
@@ -187,9 +187,10 @@ pub(crate) fn revoke_api_key(conn: &Connection, tenant: &TenantId, id: ApiKeyId,
 
 pub(crate) fn create_proposal(conn: &Connection, p: &Proposal) -> Result<()> {
     let sql = format!(
-        "INSERT INTO proposals ({PROPOSAL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        "INSERT INTO proposals ({PROPOSAL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     );
     let sources = json_text(&p.source_memory_ids)?;
+    let metadata = json_text(&p.metadata)?;
     let result = conn
         .prepare_cached(&sql)
         .classify()?
@@ -208,6 +209,8 @@ pub(crate) fn create_proposal(conn: &Connection, p: &Proposal) -> Result<()> {
             micros(p.created_at),
             opt_micros(p.decided_at),
             p.decided_by.as_ref().map(Principal::as_str),
+            p.supersedes.map(|m| m.as_uuid()),
+            metadata,
         ])
         .classify();
     taken(result, || format!("proposal {} already exists", p.id))

@@ -255,7 +255,7 @@ pub(crate) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
         namespace: opt_parsed(row, 2)?,
         principal: opt_parsed(row, 3)?,
         key_id: row.get::<_, Option<Uuid>>(4)?.map(ApiKeyId::from_uuid),
-        operation: row.get(5)?,
+        operation: parsed(row, 5)?,
         outcome: parsed(row, 6)?,
         detail: json(row, 7)?,
         at: time(row, 8)?,
@@ -285,7 +285,7 @@ pub(crate) fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
 
 /// Columns of a proposal row, in the order of [`proposal_from_row`].
 pub(crate) const PROPOSAL_COLUMNS: &str = "id, tenant, namespace, layer, content, category, confidence, reason, \
-     source_memory_ids, proposed_by, status, created_at, decided_at, decided_by";
+     source_memory_ids, proposed_by, status, created_at, decided_at, decided_by, supersedes, metadata";
 
 pub(crate) fn proposal_from_row(row: &Row<'_>) -> rusqlite::Result<Proposal> {
     Ok(Proposal {
@@ -303,6 +303,8 @@ pub(crate) fn proposal_from_row(row: &Row<'_>) -> rusqlite::Result<Proposal> {
         created_at: time(row, 11)?,
         decided_at: opt_time(row, 12)?,
         decided_by: opt_parsed(row, 13)?,
+        supersedes: opt_memory_id(row, 14)?,
+        metadata: json(row, 15)?,
     })
 }
 

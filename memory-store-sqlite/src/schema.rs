@@ -229,6 +229,9 @@ const MIGRATIONS: &[&str] = &[
         finished_at INTEGER NOT NULL,
         PRIMARY KEY (tenant, job, namespace)
     ) STRICT, WITHOUT ROWID;
+        -- An identity proposal says what its approval supersedes and the metadata it writes.
+    ALTER TABLE proposals ADD COLUMN supersedes BLOB;
+    ALTER TABLE proposals ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
     "#,
 ];
 

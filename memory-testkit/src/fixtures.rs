@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use memory_core::{
+use memory_core::{AuditOp, 
     ApiKey, ApiKeyId, AuditId, AuditOutcome, AuditRecord, Category, Confidence, ErrorKind, Job, JobLock, JobRun,
     JobStatus, KeyHash, Layer, Memory, MemoryFilter, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Page,
     PageRequest, Principal, Proposal, ProposalId, ProposalStatus, PutOutcome, Result, Store, TenantId, Timestamp,
@@ -187,14 +187,14 @@ pub async fn latest_seq(store: &dyn Store, tenant: &TenantId) -> u64 {
 }
 
 /// An audit record of `operation` at [`BASE`], with a fresh id.
-pub fn audit_record(tenant: &TenantId, operation: &str) -> AuditRecord {
+pub fn audit_record(tenant: &TenantId, operation: AuditOp) -> AuditRecord {
     AuditRecord {
         id: audit_id(),
         tenant: tenant.clone(),
         namespace: None,
         principal: Some(principal("alice")),
         key_id: None,
-        operation: operation.to_owned(),
+        operation,
         outcome: AuditOutcome::Ok,
         detail: Default::default(),
         at: BASE,
@@ -236,6 +236,8 @@ pub fn proposal(tenant: &TenantId, key: &str, content: &str) -> Proposal {
         created_at: BASE,
         decided_at: None,
         decided_by: None,
+        supersedes: Some(memory_core::MemoryId::new_v7()),
+        metadata: memory_core::Metadata::from_iter([("slot".to_owned(), serde_json::json!("name"))]),
     }
 }
 

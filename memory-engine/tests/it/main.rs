@@ -1,6 +1,8 @@
 //! Integration tests of the engine's public API, one module per area.
 
+mod consolidate;
 mod eval;
+mod maintain;
 mod isolation;
 mod migrate;
 mod namespaces;

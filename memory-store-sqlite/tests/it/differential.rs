@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditFilter, AuditOutcome, Decision, InMemoryStore, KeyHash, KeyScope, Layer, MemoryFilter, MemoryPatch, Namespace,
     NamespaceFilter, NamespaceKind, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome, PageRequest,
     Permission, Principal, ProposalFilter, ProposalStatus, Result, Store, Timestamp,
@@ -219,17 +219,17 @@ async fn every_method_agrees_with_the_reference() {
 
     // ---- audit
     for n in 0..12u128 {
-        let mut r = audit(if n % 4 == 0 { &o } else { &t }, 1000 + n, if n % 2 == 0 { "memory.put" } else { "x" });
+        let mut r = audit(if n % 4 == 0 { &o } else { &t }, 1000 + n, if n % 2 == 0 { AuditOp::MemoryRemember } else { AuditOp::Export });
         if n % 3 == 0 {
             r.outcome = AuditOutcome::Denied;
             r.namespace = None;
         }
         same!(stores, |s| s.append_audit(r.clone())).unwrap();
     }
-    same!(stores, |s| s.append_audit(audit(&o, 1001, "dup"))).unwrap_err();
+    same!(stores, |s| s.append_audit(audit(&o, 1001, AuditOp::Import))).unwrap_err();
     let mut filters = vec![AuditFilter::default()];
     let mut f = AuditFilter::default();
-    f.operation = Some("memory.put".into());
+    f.operation = Some(AuditOp::MemoryRemember);
     filters.push(f);
     let mut f = AuditFilter::default();
     f.namespace = Some(ns("default"));

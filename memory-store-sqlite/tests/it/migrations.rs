@@ -72,6 +72,7 @@ fn downgrade_to_version_6(dir: &std::path::Path) {
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch(
         "DROP TABLE entities; DROP TABLE entity_links; DROP TABLE job_locks; DROP TABLE job_runs; \
+         ALTER TABLE proposals DROP COLUMN supersedes; ALTER TABLE proposals DROP COLUMN metadata; \
          PRAGMA user_version = 6;",
     )
     .unwrap();
@@ -158,7 +159,7 @@ async fn a_version_3_database_gets_an_identity_per_layer_dedupe_and_structured_a
         let store = SqliteStore::open(dir.path()).unwrap();
         create_ns(&store, &t, "default").await;
         store.put_memories(&t, vec![memory("default", "said twice", 1)]).await.unwrap();
-        store.append_audit(audit(&t, 7, "memory.put")).await.unwrap();
+        store.append_audit(audit(&t, 7, memory_core::AuditOp::MemoryRemember)).await.unwrap();
     }
     downgrade_to_version_3(dir.path());
     {

@@ -45,7 +45,7 @@ async fn reopening_preserves_every_record_and_the_sequence() {
         store.record_outcomes(&t, &[id(1)], Outcome::Helpful, at(6)).await.unwrap();
         store.delete_memory(&t, id(2), at(10)).await.unwrap();
         store.delete_namespace(&t, &ns("gone"), at(11)).await.unwrap();
-        store.append_audit(audit(&t, 100, "memory.put")).await.unwrap();
+        store.append_audit(audit(&t, 100, memory_core::AuditOp::MemoryRemember)).await.unwrap();
         store.create_api_key(api_key(&t, 200, "secret")).await.unwrap();
         store.create_proposal(proposal(&t, 300, "I am")).await.unwrap();
         let by = Principal::new("bob").unwrap();

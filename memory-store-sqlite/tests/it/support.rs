@@ -55,14 +55,14 @@ pub fn memory(key: &str, content: &str, n: u128) -> NewMemory {
     NewMemory::new(ns(key), Layer::Semantic, content, at(n as i64)).with_id(id(n))
 }
 
-pub fn audit(tenant: &TenantId, n: u128, operation: &str) -> AuditRecord {
+pub fn audit(tenant: &TenantId, n: u128, operation: memory_core::AuditOp) -> AuditRecord {
     AuditRecord {
         id: AuditId::from_uuid(Uuid::from_u128(n)),
         tenant: tenant.clone(),
         namespace: Some(ns("default")),
         principal: Some(Principal::new("alice").unwrap()),
         key_id: None,
-        operation: operation.to_owned(),
+        operation,
         outcome: AuditOutcome::Ok,
         detail: memory_core::AuditDetail::from([("n".to_owned(), serde_json::json!(n))]),
         at: at(n as i64),
@@ -102,5 +102,7 @@ pub fn proposal(tenant: &TenantId, n: u128, content: &str) -> Proposal {
         created_at: BASE,
         decided_at: None,
         decided_by: None,
+        supersedes: None,
+        metadata: Default::default(),
     }
 }

@@ -1,6 +1,6 @@
 //! Checks of the append-only audit log.
 
-use memory_core::{AuditFilter, AuditOutcome, AuditRecord, ErrorKind, PageRequest, Store};
+use memory_core::{AuditOp, AuditFilter, AuditOutcome, AuditRecord, ErrorKind, PageRequest, Store};
 
 use crate::fixtures::*;
 
@@ -10,7 +10,7 @@ async fn all_audit(store: &dyn Store, filter: &AuditFilter, limit: usize) -> Vec
 
 /// An appended record is listed exactly as given.
 pub async fn check_append_audit_then_list_returns_it(store: &dyn Store) {
-    let mut record = audit_record(&tenant(), "memory.put");
+    let mut record = audit_record(&tenant(), AuditOp::MemoryRemember);
     record.namespace = Some(ns("research"));
     record.key_id = Some(key_id());
     record.outcome = AuditOutcome::Denied;
@@ -27,10 +27,10 @@ pub async fn check_append_audit_then_list_returns_it(store: &dyn Store) {
 
 /// Appending a record whose id is taken is `AlreadyExists`; the first record stays.
 pub async fn check_append_audit_with_a_taken_id_is_already_exists(store: &dyn Store) {
-    let first = audit_record(&tenant(), "memory.put");
+    let first = audit_record(&tenant(), AuditOp::MemoryRemember);
     store.append_audit(first.clone()).await.unwrap();
     let mut again = first.clone();
-    again.operation = "memory.delete".to_owned();
+    again.operation = AuditOp::MemoryForget;
     expect_err(store.append_audit(again).await, ErrorKind::AlreadyExists, "append with a taken id");
     assert_eq!(all_audit(store, &AuditFilter::default(), 10).await, [first]);
 }
@@ -39,10 +39,10 @@ pub async fn check_append_audit_with_a_taken_id_is_already_exists(store: &dyn St
 pub async fn check_list_audit_applies_every_filter(store: &dyn Store) {
     let mut records = Vec::new();
     for (i, (namespace, who, operation, outcome)) in [
-        (Some("a"), "alice", "memory.put", AuditOutcome::Ok),
-        (Some("b"), "bob", "memory.put", AuditOutcome::Denied),
-        (None, "alice", "recall", AuditOutcome::Ok),
-        (Some("a"), "bob", "recall", AuditOutcome::Failed),
+        (Some("a"), "alice", AuditOp::MemoryRemember, AuditOutcome::Ok),
+        (Some("b"), "bob", AuditOp::MemoryRemember, AuditOutcome::Denied),
+        (None, "alice", AuditOp::MemoryRecall, AuditOutcome::Ok),
+        (Some("a"), "bob", AuditOp::MemoryRecall, AuditOutcome::Failed),
     ]
     .into_iter()
     .enumerate()
@@ -67,7 +67,7 @@ pub async fn check_list_audit_applies_every_filter(store: &dyn Store) {
     f.principal = Some(principal("alice"));
     assert_eq!(ops(f).await, [0, 2]);
     let mut f = AuditFilter::default();
-    f.operation = Some("recall".to_owned());
+    f.operation = Some(AuditOp::MemoryRecall);
     assert_eq!(ops(f.clone()).await, [2, 3]);
     f.outcome = Some(AuditOutcome::Failed);
     assert_eq!(ops(f).await, [3]);
@@ -79,7 +79,7 @@ pub async fn check_list_audit_applies_every_filter(store: &dyn Store) {
 
 /// The log pages in id order (not in append order), every record once, at most `limit` a page.
 pub async fn check_list_audit_pages_in_id_order(store: &dyn Store) {
-    let mut records: Vec<AuditRecord> = (0..9).map(|i| audit_record(&tenant(), &format!("op.{i}"))).collect();
+    let mut records: Vec<AuditRecord> = (0..9).map(|i| audit_record(&tenant(), AuditOp::ALL[i % AuditOp::ALL.len()])).collect();
     for record in records.iter().rev() {
         store.append_audit(record.clone()).await.unwrap();
     }
@@ -91,12 +91,10 @@ pub async fn check_list_audit_pages_in_id_order(store: &dyn Store) {
     assert_eq!(first.items, records[..4]);
 }
 
-/// A record with an empty operation or a detail over [`memory_core::MAX_LONG_TEXT_BYTES`] is
-/// `InvalidInput` and not stored.
+/// A record with a detail over [`memory_core::MAX_LONG_TEXT_BYTES`] is `InvalidInput` and not
+/// stored.
 pub async fn check_append_invalid_audit_is_invalid_input(store: &dyn Store) {
-    let mut empty = audit_record(&tenant(), " ");
-    expect_err(store.append_audit(empty.clone()).await, ErrorKind::InvalidInput, "empty operation");
-    empty.operation = "memory.put".to_owned();
+    let mut empty = audit_record(&tenant(), AuditOp::MemoryRemember);
     empty.detail.insert("blob".to_owned(), serde_json::json!("x".repeat(memory_core::MAX_LONG_TEXT_BYTES)));
     expect_err(store.append_audit(empty).await, ErrorKind::InvalidInput, "oversized detail");
     assert!(all_audit(store, &AuditFilter::default(), 10).await.is_empty());

@@ -1,7 +1,7 @@
 //! Checks that tenants never cross: another tenant's record behaves exactly like a missing
 //! one, for every kind of record.
 
-use memory_core::{
+use memory_core::{AuditOp, 
     AuditFilter, Decision, ErrorKind, MemoryFilter, MemoryPatch, NamespaceFilter, NamespacePatch, NamespaceTouch,
     Outcome, ProposalFilter, Store,
 };
@@ -104,7 +104,7 @@ pub async fn check_put_into_other_tenants_namespace_is_not_found(store: &dyn Sto
 
 /// Another tenant's audit records are never listed.
 pub async fn check_other_tenants_audit_records_are_invisible(store: &dyn Store) {
-    store.append_audit(audit_record(&tenant(), "memory.put")).await.unwrap();
+    store.append_audit(audit_record(&tenant(), AuditOp::MemoryRemember)).await.unwrap();
     let page = memory_core::PageRequest::first(10);
     assert!(store.list_audit(&other_tenant(), &AuditFilter::default(), &page).await.unwrap().items.is_empty());
 }

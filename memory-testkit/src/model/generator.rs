@@ -5,7 +5,7 @@
 //! Everything, ids and times included, comes from the seeded `StdRng`, so a seed replays the
 //! same sequence. The generator may read the reference store to aim at existing records.
 
-use memory_core::{
+use memory_core::{AuditOp, 
     ApiKey, ApiKeyId, AuditFilter, AuditId, AuditOutcome, AuditRecord, Category, Confidence, Decision, DefaultAccess,
     KeyHash, KeyScope, Layer, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, MemoryPatch, Metadata, Namespace,
     NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome,
@@ -52,7 +52,7 @@ const CONTENTS: &[&str] = &[
 const SECRETS: &[&str] = &["alpha-secret", "beta-secret", "gamma-secret"];
 const PRINCIPALS: &[&str] = &["alice", "bob", "consolidator"];
 const CATEGORIES: &[&str] = &["fact", "preference", "event", "decision"];
-const OPERATIONS: &[&str] = &["memory.put", "recall", "namespace.archive"];
+const OPERATIONS: &[AuditOp] = &[AuditOp::MemoryRemember, AuditOp::MemoryRecall, AuditOp::NamespaceArchive];
 const TEAMS: &[&str] = &["alpha", "beta"];
 /// How many recently made ids of each kind are remembered for reuse.
 const POOL: usize = 256;
@@ -428,7 +428,7 @@ impl Generator {
             namespace: self.maybe(0.7, Self::key),
             principal: self.maybe(0.8, Self::principal),
             key_id: self.maybe(0.2, Self::key_id),
-            operation: self.pick(OPERATIONS).to_owned(),
+            operation: self.pick(OPERATIONS),
             outcome: self.pick(AuditOutcome::ALL),
             detail: self
                 .maybe(0.3, |g| {
@@ -449,7 +449,7 @@ impl Generator {
         let mut filter = AuditFilter::default();
         filter.namespace = self.maybe(0.2, Self::key);
         filter.principal = self.maybe(0.2, Self::principal);
-        filter.operation = self.maybe(0.2, |g| g.pick(OPERATIONS).to_owned());
+        filter.operation = self.maybe(0.2, |g| g.pick(OPERATIONS));
         filter.outcome = self.maybe(0.2, |g| g.pick(AuditOutcome::ALL));
         filter
     }
@@ -541,6 +541,8 @@ impl Generator {
             created_at: self.now,
             decided_at: None,
             decided_by: None,
+            supersedes: None,
+            metadata: Default::default(),
         }
     }
 
