@@ -138,9 +138,16 @@ impl Engine {
             )));
         }
         let started = self.now();
-        let result = self.consolidate_locked(caller, &t, &ns, request.max_episodes, progress, &mut |_| {}).await;
+        let result = self.consolidate_locked(caller, &ns, request.max_episodes, progress, &mut |_| {}).await;
         let _ = self.inner.store.unlock_job(&caller.tenant, Job::Consolidate, &ns, &holder).await;
-        let (report, checkpoint) = result?;
+        let (report, checkpoint) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                let failed = Err((JobStatus::Failed, e.message().to_owned()));
+                let _ = self.record_run(&caller.tenant, Job::Consolidate, &ns, started, failed).await;
+                return Err(e);
+            }
+        };
         self.record_run(&caller.tenant, Job::Consolidate, &ns, started, Ok((report.counts(), checkpoint))).await?;
         Ok(report)
     }
@@ -181,7 +188,6 @@ impl Engine {
     pub(crate) async fn consolidate_locked(
         &self,
         caller: &Caller,
-        t: &Tenant,
         ns: &NamespaceKey,
         max_episodes: Option<usize>,
         progress: &mut (dyn FnMut(usize) + Send),
@@ -205,7 +211,7 @@ impl Engine {
             // Episodes of each writer are consolidated as that writer (a caller's explicit run
             // writes everything as itself).
             for (writer, episodes) in by_writer(caller, &items) {
-                self.consolidate_batch(&writer, t, ns, &extractor, &episodes, &mut report).await?;
+                self.consolidate_batch(&writer, ns, &extractor, &episodes, &mut report).await?;
             }
             report.episodes += items.len();
             checkpoint = Some(last.to_string());
@@ -230,7 +236,6 @@ impl Engine {
     async fn consolidate_batch(
         &self,
         writer: &Caller,
-        t: &Tenant,
         ns: &NamespaceKey,
         extractor: &std::sync::Arc<dyn Extractor>,
         episodes: &[&Memory],
@@ -263,7 +268,7 @@ impl Engine {
         // waits for the round that writes it.
         let mut written: HashMap<usize, MemoryId> = HashMap::new();
         let mut left: Vec<usize> = (0..plan.actions.len()).collect();
-        let mut new_memories: Vec<(MemoryId, String)> = Vec::new();
+        let mut new_memories: Vec<MemoryId> = Vec::new();
         while !left.is_empty() {
             let mut inputs = Vec::new();
             let mut order = Vec::new();
@@ -318,11 +323,11 @@ impl Engine {
                             Target::Planned(p) => written[p],
                         };
                         report.superseded.push((old, w.id));
-                        new_memories.push((w.id, String::new()));
+                        new_memories.push(w.id);
                     }
                     Action::Create { .. } if w.created => {
                         report.created.push(w.id);
-                        new_memories.push((w.id, String::new()));
+                        new_memories.push(w.id);
                     }
                     Action::Create { .. } => report.evidence.push(w.id),
                     Action::Propose { .. } => {}
@@ -337,8 +342,7 @@ impl Engine {
             links.extend(links_of(m.id, &m.content));
         }
         if !new_memories.is_empty() {
-            let ids: Vec<MemoryId> = new_memories.iter().map(|(id, _)| *id).collect();
-            for m in self.inner.store.get_memories(&writer.tenant, &ids).await? {
+            for m in self.inner.store.get_memories(&writer.tenant, &new_memories).await? {
                 if m.namespace == *ns {
                     links.extend(links_of(m.id, &m.content));
                 }
@@ -348,7 +352,6 @@ impl Engine {
             report.entity_links += links.len();
             self.inner.store.link_entities(&writer.tenant, ns, &links, self.now()).await?;
         }
-        let _ = t;
         Ok(())
     }
 

@@ -28,6 +28,7 @@ mod maintain;
 mod memories;
 mod migrate;
 mod namespaces;
+mod pipeline;
 mod promote;
 mod recall;
 pub mod sync;

@@ -250,7 +250,7 @@ impl Engine {
                         tokio::spawn(async move { store.try_lock_job(&l).await });
                     }
                 };
-                let (report, checkpoint) = self.consolidate_locked(caller, t, ns, None, &mut |_| {}, &mut renew).await?;
+                let (report, checkpoint) = self.consolidate_locked(caller, ns, None, &mut |_| {}, &mut renew).await?;
                 Ok((report.counts(), checkpoint))
             }
             Job::Expire => {

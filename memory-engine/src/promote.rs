@@ -1,13 +1,13 @@
 //! Promotion (SPEC 4): an authorized, audited copy of a memory into `shared` or a scope
 //! profile's promotion target, linked to its source and deduplicated by content.
 
-use memory_core::{AuditOp, AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, Result};
+use memory_core::{AuditOp, Error, Memory, MemoryId, NamespaceKey, NewMemory, Result};
 use memory_policy::{Operation, ReadRequest};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::caller::Caller;
 use crate::engine::{Engine, Tenant, plan_error};
+use crate::pipeline::{Audit, IndexUpdate, Staged};
 
 /// One promotion copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,7 +87,6 @@ impl Engine {
         op: AuditOp,
         reason: &str,
     ) -> Result<Promoted> {
-        let id = source.id;
         let now = self.now();
         let mut copy = NewMemory::new(target.clone(), source.layer, source.content.clone(), now);
         copy.category = source.category.clone();
@@ -103,18 +102,10 @@ impl Engine {
             copy.category = held.category;
         }
         self.index_before_writing(t).await;
-        let mut outcome = self.inner.store.put_memories(&caller.tenant, vec![copy]).await?;
-        let o = outcome.pop().expect("one input, one outcome");
+        let audit = Audit::Copy { op, source, reason };
+        let mut committed = self.commit(caller, t, Staged::plain(vec![copy]), audit, IndexUpdate::Now).await?;
+        let o = committed.outcomes.pop().expect("one input, one outcome");
         let created = o.created();
-        let _ = self.catch_up(t).await;
-        let detail = json!({
-            "source": id,
-            "from": source.namespace,
-            "copy": o.id(),
-            "created": created,
-            "reason": reason,
-        });
-        self.audit(caller, Some(target), op, AuditOutcome::Ok, detail).await?;
         Ok(Promoted { id: o.id(), namespace: target.clone(), created })
     }
 }

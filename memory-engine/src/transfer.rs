@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::caller::Caller;
+use crate::pipeline::{Audit, IndexUpdate, Staged};
 use crate::engine::{Engine, error_detail};
 
 /// The format name in the header line.
@@ -625,7 +626,10 @@ impl Engine {
         if batch.is_empty() {
             return Ok(());
         }
-        for o in self.inner.store.put_memories(&caller.tenant, std::mem::take(batch)).await? {
+        // The import's own record audits it as a whole; the index catches up once at the end.
+        let t = self.tenant(&caller.tenant).await?;
+        let staged = Staged::plain(std::mem::take(batch));
+        for o in self.commit(caller, &t, staged, Audit::ByCaller, IndexUpdate::Later).await?.outcomes {
             match o {
                 PutOutcome::Created { .. } => report.memories += 1,
                 PutOutcome::Existing { .. } => report.merged += 1,

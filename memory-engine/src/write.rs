@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use memory_core::{AuditOp, 
-    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId, MemoryPatch,
+    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId,
     Merged, Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
 use memory_policy::{PlanRequest, ReadRequest, ScopePlan};
@@ -18,15 +18,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::caller::Caller;
-use crate::engine::{Engine, Tenant, error_detail, plan_error};
+use crate::engine::{Engine, Tenant, plan_error};
+use crate::pipeline::{Audit, IndexUpdate, Staged};
 use crate::promote::Promoted;
 use crate::sync::blocking_value;
 
 /// Most memories in one batch write.
 pub const MAX_BATCH: usize = 10_000;
-
-/// Ids listed per namespace in a write's audit record (the rest are counted).
-const AUDITED_IDS: usize = 20;
 
 /// One memory to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,80 +349,13 @@ impl Engine {
         // Auto-promotion plans below must see the namespaces this write created.
         let catalog = self.catalog(&t).await?;
 
-        {
-            let mut pending = t.pending.lock().expect("pending vectors");
-            for (m, v) in news.iter().zip(&vectors) {
-                pending.insert(m.id, v.clone());
-            }
-        }
-        let ids: Vec<MemoryId> = news.iter().map(|m| m.id).collect();
         let meta: Vec<(NamespaceKey, Category, Confidence)> =
             news.iter().map(|m| (m.namespace.clone(), m.category.clone(), m.confidence)).collect();
         let expiries: Vec<Option<Timestamp>> = news.iter().map(|m| m.expires_at).collect();
-        let put = self.inner.store.put_memories(&caller.tenant, news).await;
-        let outcomes = match put {
-            Ok(o) => o,
-            Err(e) => {
-                t.forget_pending(&ids);
-                let _ = self.audit(caller, None, op, AuditOutcome::Failed, error_detail(&e)).await;
-                return Err(e);
-            }
-        };
-        let existing: Vec<MemoryId> =
-            ids.iter().zip(&outcomes).filter(|(_, o)| !o.created()).map(|(id, _)| *id).collect();
-        t.forget_pending(&existing);
-
-        // Corrections: the old memory stops being recalled.
-        for (i, old) in supersedes {
-            let new = outcomes[i].id();
-            if new != old {
-                let mut patch = MemoryPatch::default();
-                patch.superseded_by = Some(Some(new));
-                self.inner.store.update_memory(&caller.tenant, old, &patch, now).await?;
-            }
-        }
-        // The index takes the write in while its audit records are written: neither waits
-        // for the other.
-        let index_update = async {
-            let caught_up = self.catch_up(&t).await;
-            self.checkpoint_if_due(&t).await;
-            caught_up
-        };
-
-        // Audit, one record per namespace written.
-        let mut per_ns: HashMap<&NamespaceKey, (usize, usize, usize, Vec<MemoryId>)> = HashMap::new();
-        for ((ns, _, _), o) in meta.iter().zip(&outcomes) {
-            let e = per_ns.entry(ns).or_default();
-            match o {
-                PutOutcome::Created { .. } => e.0 += 1,
-                PutOutcome::Existing { merged, .. } => {
-                    e.1 += 1;
-                    e.2 += usize::from(!merged.is_empty());
-                }
-            }
-            e.3.push(o.id());
-        }
-        let audits = async {
-            for (ns, (created, existing, merged, ids)) in per_ns {
-                let shown: Vec<MemoryId> = ids.iter().take(AUDITED_IDS).copied().collect();
-                let detail = json!({
-                    "created": created,
-                    "deduplicated": existing,
-                    "merged": merged,
-                    "ids": shown,
-                    "more_ids": ids.len().saturating_sub(AUDITED_IDS),
-                });
-                self.audit(caller, Some(ns), op, AuditOutcome::Ok, detail).await?;
-            }
-            Ok::<(), Error>(())
-        };
-        let (caught_up, audited) = tokio::join!(index_update, audits);
-        if let Err(e) = caught_up {
-            warnings.push(format!(
-                "degraded: the index could not be updated ({e}); it catches up on the next write or start"
-            ));
-        }
-        audited?;
+        let staged = Staged { news, vectors: Some(vectors), supersedes };
+        let committed = self.commit(caller, &t, staged, Audit::PerNamespace(op), IndexUpdate::Now).await?;
+        warnings.extend(committed.warnings);
+        let outcomes = committed.outcomes;
 
         // Auto-promotion of what was created, on every write path alike.
         let mut written = Vec::with_capacity(outcomes.len());
