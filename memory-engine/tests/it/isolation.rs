@@ -12,7 +12,10 @@
 //! target, observe), batches, corrections, recall (explicit, `*` with and without sensitive
 //! namespaces, default), get, list, forget, outcome reports, promotion, export, namespace
 //! listing, audit reads, import, archive, restore, delete, create (with an owning team, default
-//! access and sensitivity, by any caller) and updates of who may use a namespace.
+//! access and sensitivity, by any caller), updates of who may use a namespace, consolidation
+//! (some contents are first-person statements the rule extractor reads: knowledge, identity
+//! proposals, entities) and entity reads. No consolidated memory, proposal, promotion copy or
+//! entity link ever leaves the namespace consolidated.
 //!
 //! The oracle ([`Run::access`] and friends) computes every caller's rights from the generated
 //! model alone: a small, direct implementation of the SPEC 4 rules and of the default access
@@ -36,12 +39,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use memory_core::{
-    Category, Confidence, DefaultAccess, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter, MemoryId, Namespace,
+    Category, Confidence, DefaultAccess, EntityFilter, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter, MemoryId, Namespace,
     NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NewMemory, Outcome, PageRequest,
     Permission, Principal, Sensitivity, TenantId, Timestamp,
 };
 use memory_engine::{
-    Caller, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest, ManualClock, MemoryInput,
+    Caller, ConsolidateRequest, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest, ManualClock, MemoryInput,
     Message, RecallRequest, Written,
 };
 use memory_policy::{Caller as Identity, KeyGrant};
@@ -86,6 +89,9 @@ async fn no_operation_crosses_the_callers_read_or_write_set() {
         assert!(stats.returned > 1_000, "too few memories returned to mean anything: {stats:?}");
         assert!(stats.refused > 200, "too few refusals to mean anything: {stats:?}");
         assert!(stats.written > 500, "too few writes to mean anything: {stats:?}");
+        assert!(stats.consolidated > 20, "too few consolidated memories to mean anything: {stats:?}");
+        assert!(stats.proposed > 5, "too few identity proposals to mean anything: {stats:?}");
+        assert!(stats.entities > 5, "too few entities read to mean anything: {stats:?}");
     }
 }
 
@@ -621,6 +627,10 @@ struct Stats {
     /// Namespaces created, and updated, over the API.
     created: usize,
     updated: usize,
+    /// Memories written and identity proposals made by consolidation; entities read.
+    consolidated: usize,
+    proposed: usize,
+    entities: usize,
     /// Known findings tolerated outside strict mode: how often, and the first occurrence.
     findings: BTreeMap<&'static str, (usize, String)>,
 }
@@ -635,6 +645,9 @@ impl Stats {
         self.imported += o.imported;
         self.created += o.created;
         self.updated += o.updated;
+        self.consolidated += o.consolidated;
+        self.proposed += o.proposed;
+        self.entities += o.entities;
         for (name, (n, example)) in &o.findings {
             let e = self.findings.entry(name).or_insert((0, example.clone()));
             e.0 += n;
@@ -1089,8 +1102,10 @@ impl Run {
                 83..=84 => self.namespaces(&who).await,
                 85..=86 => self.audit(&who).await,
                 87..=89 => self.import(&who).await,
-                90..=94 => self.lifecycle(&who).await,
-                95..=97 => self.create(&who).await,
+                90..=93 => self.lifecycle(&who).await,
+                94..=95 => self.create(&who).await,
+                96..=97 => self.consolidate(&who).await,
+                98 => self.entities(&who).await,
                 _ => self.update(&who).await,
             };
             self.stats.ops += 1;
@@ -1159,6 +1174,18 @@ impl Run {
         }
         self.serial += 1;
         let words: Vec<&str> = (0..3).map(|_| *self.rng.pick(WORDS)).collect();
+        if self.rng.percent(25) {
+            // A first-person statement that consolidation turns into knowledge, an identity
+            // proposal or entities.
+            let n = self.serial;
+            return match self.rng.below(5) {
+                0 => format!("I prefer {} over {} number {n}.", words[0], words[1]),
+                1 => format!("My name is {}. Ref {n}.", self.rng.pick(&["Dana", "Ravi", "Mei", "Tomas", "Ines"])),
+                2 => format!("Always mention {} {n}.", words[2]),
+                3 => format!("I met my friend {} in Lisbon to talk about {} {n}.", self.rng.pick(&["Priya", "Omar", "Lena"]), words[0]),
+                _ => format!("Actually, my favourite drink is {} {n}.", words[1]),
+            };
+        }
         format!("{} {}", words.join(" "), self.serial)
     }
 
@@ -1445,7 +1472,7 @@ impl Run {
         request.namespaces = names.clone();
         request.limit = self.rng.range(1, 40);
         request.include_sensitive = self.rng.percent(30);
-        if self.rng.percent(15) {
+        if self.rng.percent(25) {
             request.layers =
                 Some(vec![*self.rng.pick(&[Layer::Semantic, Layer::Episodic, Layer::Identity, Layer::Working])]);
         }
@@ -2049,6 +2076,168 @@ impl Run {
         let content = self.mems[&id].content.clone();
         self.landed(who, "promote", p.id, &to, &content, p.created).await?;
         self.stats.written += 1;
+        Ok(())
+    }
+
+    // ---- consolidation and entities -----------------------------------------------------------------
+
+    /// Consolidates a namespace the caller may write (explicit or its write default): whatever
+    /// it writes, supersedes, proposes, promotes or links stays in that namespace (promotions
+    /// in `shared`, which the caller reads), and every entity links memories of one namespace.
+    async fn consolidate(&mut self, who: &Who) -> Result<(), String> {
+        // Operators consolidate as the principals that remembered the episodes; the oracle
+        // models a caller writing as itself.
+        let mut who = who.clone();
+        who.operator = false;
+        who.caller.operator = false;
+        let ns = self.rng.percent(70).then(|| self.pick_ns_for(&who, true));
+        let expected = match self.write_target(&who, ns.as_deref()) {
+            Ok(target) if self.status(who.tenant, &target).is_none() => Err(ErrorKind::NotFound),
+            other => other,
+        };
+        self.note(format!("consolidate {ns:?}, expect {expected:?}"));
+        let request = ConsolidateRequest { namespace: ns, max_episodes: None };
+        let res = self.engine.consolidate(&who.caller, &request, &mut |_| {}).await;
+        let target = match expected {
+            Err(kind) => {
+                self.stats.refused += 1;
+                return refused("consolidate", &res, kind);
+            }
+            Ok(target) => target,
+        };
+        let report = succeeded("consolidate", res)?;
+        let tenant = tenant_id(who.tenant);
+        let store = self.engine.store().clone();
+        let new_ids: Vec<MemoryId> = report.created.iter().copied().chain(report.superseded.iter().map(|s| s.1)).collect();
+        for id in new_ids {
+            let m = succeeded("store get", store.get_memory(&tenant, id).await)?
+                .ok_or_else(|| format!("consolidation wrote memory {id}, which the store lacks"))?;
+            self.landed(&who, "consolidate", id, &target, &m.content, true).await?;
+            self.stats.consolidated += 1;
+            let sources: Vec<MemoryId> =
+                serde_json::from_value(m.metadata.get("sources").cloned().unwrap_or_default()).unwrap_or_default();
+            ensure!(!sources.is_empty(), "consolidated memory {id} names no source episode");
+            for source in sources {
+                let k = self.mems.get(&source);
+                ensure!(
+                    k.is_some_and(|k| k.tenant == who.tenant && k.ns == target),
+                    "consolidated memory {id} in {target:?} was read from memory {source}, of {:?}",
+                    k.map(|k| (k.tenant, &k.ns))
+                );
+            }
+            self.stats.written += 1;
+        }
+        for &(old, _) in &report.superseded {
+            let k = self.mems.get_mut(&old);
+            ensure!(
+                k.as_ref().is_some_and(|k| k.tenant == who.tenant && k.ns == target && !k.forgotten),
+                "consolidation of {target:?} superseded memory {old} of {:?}",
+                k.map(|k| (k.tenant, k.ns.clone()))
+            );
+            self.mems.get_mut(&old).expect("checked").superseded = true;
+        }
+        for id in &report.evidence {
+            let k = self.mems.get(id);
+            ensure!(
+                k.is_some_and(|k| k.tenant == who.tenant && k.ns == target && !k.forgotten),
+                "consolidation of {target:?} added evidence to memory {id} of {:?}",
+                k.map(|k| (k.tenant, &k.ns))
+            );
+        }
+        for p in &report.promoted {
+            ensure!(
+                p.namespace.as_str() == "shared" && self.visible(&who, "shared") && target != "shared",
+                "consolidation of {target:?} promoted into {:?} for a caller that may read it: {}",
+                p.namespace.as_str(),
+                self.visible(&who, "shared")
+            );
+            let m = succeeded("store get", store.get_memory(&tenant, p.id).await)?
+                .ok_or_else(|| format!("auto-promotion copy {} is not in the store", p.id))?;
+            self.landed(&who, "consolidation auto-promotion", p.id, "shared", &m.content, p.created).await?;
+            self.stats.auto_promoted += usize::from(p.created);
+        }
+        for id in &report.proposed {
+            let proposal = succeeded("store get proposal", store.get_proposal(&tenant, *id).await)?;
+            ensure!(
+                proposal.as_ref().is_some_and(|p| p.namespace.as_str() == target && p.layer == Layer::Identity),
+                "consolidation of {target:?} proposed {proposal:?}"
+            );
+            self.stats.proposed += 1;
+        }
+        self.check_entities(who.tenant).await
+    }
+
+    /// Every entity of the tenant links only live memories of its own namespace and tenant.
+    async fn check_entities(&self, tenant: usize) -> Result<(), String> {
+        let store = self.engine.store();
+        let t = tenant_id(tenant);
+        let entities =
+            succeeded("store entities", store.list_entities(&t, &EntityFilter::default(), &PageRequest::first(1000)).await)?;
+        for e in entities.items {
+            let ids = succeeded("entity memories", store.entity_memories(&t, e.id, &PageRequest::first(1000)).await)?;
+            for id in ids.items {
+                let k = self.mems.get(&id);
+                ensure!(
+                    k.is_some_and(|k| k.tenant == tenant && k.ns == e.namespace.as_str()),
+                    "entity {:?} of {:?} links memory {id} of {:?}",
+                    e.name,
+                    e.namespace.as_str(),
+                    k.map(|k| (k.tenant, &k.ns))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists entities (named or everything) and reads one: only entities of namespaces the
+    /// caller may read, and 404 for any other.
+    async fn entities(&mut self, who: &Who) -> Result<(), String> {
+        let ns = self.rng.percent(50).then(|| self.pick_ns_for(who, false));
+        let res = self.engine.entities(&who.caller, ns.as_deref(), None, None, &PageRequest::first(100)).await;
+        match (&ns, res) {
+            (_, Ok(page)) => {
+                for e in &page.items {
+                    ensure!(
+                        self.visible(who, e.namespace.as_str()) && tenant_id(who.tenant) == e.tenant,
+                        "entities {ns:?} returned entity {:?} of {:?} (tenant {}) to a caller that may not read it",
+                        e.name,
+                        e.namespace.as_str(),
+                        e.tenant.as_str()
+                    );
+                    ensure!(ns.as_ref().is_none_or(|n| n == e.namespace.as_str()), "entities of {ns:?} returned {e:?}");
+                }
+                self.stats.entities += page.items.len();
+            }
+            (Some(n), Err(e)) => ensure!(
+                !self.visible(who, n) || who.principal.is_none() || self.status(who.tenant, n).is_none(),
+                "entities of readable namespace {n:?} failed: {e}"
+            ),
+            (None, Err(e)) => ensure!(who.principal.is_none(), "entities failed for a caller with a principal: {e}"),
+        }
+        // One entity of the tenant by id: visible exactly when its namespace is.
+        let t = tenant_id(self.rng.below(2));
+        let all = succeeded(
+            "store entities",
+            self.engine.store().list_entities(&t, &EntityFilter::default(), &PageRequest::first(1000)).await,
+        )?;
+        if all.items.is_empty() {
+            return Ok(());
+        }
+        let e = all.items[self.rng.below(all.items.len())].clone();
+        let res = self.engine.entity(&who.caller, e.id, &PageRequest::first(100)).await;
+        let allowed = t == tenant_id(who.tenant) && self.visible(who, e.namespace.as_str());
+        self.note(format!("entity {} of {:?} in {}, expect allowed {allowed}", e.id, e.namespace.as_str(), t.as_str()));
+        if !allowed {
+            if who.principal.is_none() {
+                ensure!(res.is_err(), "an unauthenticated caller read entity {}", e.id);
+                return Ok(());
+            }
+            return refused("entity", &res, ErrorKind::NotFound);
+        }
+        let found = succeeded("entity", res)?;
+        for m in &found.memories {
+            ensure!(m.namespace == e.namespace, "entity {} of {:?} returned memory {} of {:?}", e.id, e.namespace.as_str(), m.id, m.namespace.as_str());
+        }
         Ok(())
     }
 
