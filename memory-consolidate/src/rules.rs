@@ -23,7 +23,7 @@
 //! Content is third person about the user ("User's favourite drink is tea"), with relative
 //! dates resolved ([`crate::text`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use memory_core::{Confidence, MemoryId, Timestamp};
 
@@ -85,11 +85,22 @@ struct Draft {
     hedged: bool,
     /// The day phrase inside the content (`on 2026-12-09`), which a dated fragment replaces.
     day: Option<String>,
+    /// The clock time inside the content (`at 15:00`), which a fragment's time replaces.
+    time: Option<String>,
 }
 
 impl Draft {
     fn new(kind: CandidateKind, head: impl Into<String>, value: impl Into<String>, slot: Option<String>) -> Draft {
-        Draft { kind, head: head.into(), value: value.into(), tail: String::new(), slot, hedged: false, day: None }
+        Draft {
+            kind,
+            head: head.into(),
+            value: value.into(),
+            tail: String::new(),
+            slot,
+            hedged: false,
+            day: None,
+            time: None,
+        }
     }
 
     fn with_day(mut self, day: Option<String>) -> Draft {
@@ -142,20 +153,26 @@ fn extract_all(episodes: &[Episode]) -> Vec<Candidate> {
 
     let mut emitted: Vec<Emitted> = Vec::new();
     let mut last_of: HashMap<Option<&str>, usize> = HashMap::new();
+    // Whether a conversation's latest message is the assistant asking something: then a
+    // "no, ..." answers it rather than correcting the user.
+    let mut asked: HashMap<Option<&str>, bool> = HashMap::new();
     for &index in &order {
         let episode = &episodes[index];
+        let conversation = episode.conversation.as_deref();
         if !is_user(episode.role.as_deref()) {
+            let question = episode.content.trim_end().ends_with('?');
+            asked.insert(conversation, question);
             continue;
         }
-        let conversation = episode.conversation.as_deref();
+        let answering = asked.insert(conversation, false).unwrap_or(false);
         let today = Date::of(episode.at);
         let mut pending_correction = false;
-        for sentence in sentences(&episode.content) {
+        for (k, sentence) in sentences(&episode.content).into_iter().enumerate() {
             let prev = last_of.get(&conversation).copied();
-            let outcome = read_sentence(&sentence, today, prev.map(|p| &emitted[p].draft));
+            let outcome = read_sentence(&sentence, today, prev.map(|p| &emitted[p].draft), answering && k == 0);
             let mut first = true;
             for (draft, correction) in outcome.drafts {
-                let corrects = if correction { prev } else if pending_correction && first { prev } else { None };
+                let corrects = if correction || (pending_correction && first) { prev } else { None };
                 first = false;
                 let new = match corrects {
                     Some(p) => {
@@ -165,7 +182,7 @@ fn extract_all(episodes: &[Episode]) -> Vec<Candidate> {
                         draft.slot = earlier.draft.slot.clone().or(draft.slot);
                         draft.hedged = false;
                         let mut sources = earlier.sources.clone();
-                        sources.push(episode.id.clone());
+                        sources.push(episode.id);
                         Emitted {
                             kind: CandidateKind::Correction,
                             content: draft.content(),
@@ -179,7 +196,7 @@ fn extract_all(episodes: &[Episode]) -> Vec<Candidate> {
                         kind: draft.kind,
                         content: draft.content(),
                         confidence: if draft.hedged { HEDGED } else { EXPLICIT },
-                        sources: vec![episode.id.clone()],
+                        sources: vec![episode.id],
                         at: episode.at,
                         draft,
                     },
@@ -204,12 +221,13 @@ fn is_user(role: Option<&str>) -> bool {
 fn merge(emitted: Vec<Emitted>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::with_capacity(emitted.len());
     let mut seen: HashMap<(CandidateKind, String), usize> = HashMap::new();
+    let mut sources_of: Vec<HashSet<MemoryId>> = Vec::with_capacity(emitted.len());
     for e in emitted {
         let key = (e.kind, text::normalize(&e.content));
         if let Some(&i) = seen.get(&key) {
             let c: &mut Candidate = &mut out[i];
             for s in e.sources {
-                if !c.sources.contains(&s) {
+                if sources_of[i].insert(s) {
                     c.sources.push(s);
                 }
             }
@@ -220,6 +238,7 @@ fn merge(emitted: Vec<Emitted>) -> Vec<Candidate> {
             continue;
         }
         seen.insert(key, out.len());
+        sources_of.push(e.sources.iter().copied().collect());
         out.push(Candidate {
             kind: e.kind,
             content: e.content,
@@ -250,6 +269,8 @@ struct Tok {
     brk: bool,
     /// A comma follows (kept when rendering).
     comma: bool,
+    /// A colon follows: an object may go on past it ("a name for the baby: Iris").
+    colon: bool,
 }
 
 impl Tok {
@@ -270,27 +291,30 @@ fn sentences(content: &str) -> Vec<Vec<Tok>> {
             if core.is_empty() {
                 if chunk.contains(['.', '!', '?', '\u{2026}']) {
                     finish(&mut current, &mut out);
-                } else if chunk.contains([',', ':', ';', '-', '\u{2013}', '\u{2014}', '(', ')', '"', '/', '&']) {
-                    if let Some(last) = current.last_mut() {
-                        last.brk = true;
-                    }
+                } else if chunk.contains([',', ':', ';', '-', '\u{2013}', '\u{2014}', '(', ')', '"', '/', '&'])
+                    && let Some(last) = current.last_mut()
+                {
+                    last.brk = true;
                 }
                 continue;
             }
             let start = chunk.find(core).unwrap_or(0);
             let lead = &chunk[..start];
             let trail = &chunk[start + core.len()..];
-            if lead.contains(['(', '"', '\u{201c}', '[']) {
-                if let Some(last) = current.last_mut() {
-                    last.brk = true;
-                }
+            if lead.contains(['(', '"', '\u{201c}', '['])
+                && let Some(last) = current.last_mut()
+            {
+                last.brk = true;
             }
-            let w: String = core.chars().map(|c| if text::is_apostrophe(c) { '\'' } else { c }).collect::<String>().to_lowercase();
+            let w: String =
+                core.chars().map(|c| if text::is_apostrophe(c) { '\'' } else { c }).collect::<String>().to_lowercase();
             let ends = trail.contains(['!', '?', '\u{2026}', ';'])
-                || (trail.contains('.') && !(ABBREVIATIONS.contains(&w.as_str()) || core.contains('.') || is_initial(core)));
+                || (trail.contains('.')
+                    && !(ABBREVIATIONS.contains(&w.as_str()) || core.contains('.') || is_initial(core)));
             let brk = ends || trail.contains([',', ':', ')', '(', '"', '\u{201d}', '-', '\u{2013}', '\u{2014}', ']']);
             let comma = trail.contains(',');
-            push_expanded(&mut current, &w, core, brk, comma);
+            let colon = trail.starts_with(':');
+            push_expanded(&mut current, &w, core, brk, comma, colon);
             if ends {
                 finish(&mut current, &mut out);
             }
@@ -357,17 +381,23 @@ fn expansion(w: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-fn push_expanded(current: &mut Vec<Tok>, w: &str, core: &str, brk: bool, comma: bool) {
+fn push_expanded(current: &mut Vec<Tok>, w: &str, core: &str, brk: bool, comma: bool, colon: bool) {
     match expansion(w) {
         Some(parts) => {
             let n = parts.len();
             for (k, part) in parts.iter().enumerate() {
                 let last = k + 1 == n;
                 let text = if *part == "i" { "I".to_owned() } else { (*part).to_owned() };
-                current.push(Tok { w: (*part).to_owned(), text, brk: brk && last, comma: comma && last });
+                current.push(Tok {
+                    w: (*part).to_owned(),
+                    text,
+                    brk: brk && last,
+                    comma: comma && last,
+                    colon: colon && last,
+                });
             }
         }
-        None => current.push(Tok { w: w.to_owned(), text: core.to_owned(), brk, comma }),
+        None => current.push(Tok { w: w.to_owned(), text: core.to_owned(), brk, comma, colon }),
     }
 }
 
@@ -444,9 +474,13 @@ const NEW_SUBJECTS: &str = "i|my|we|our|she|he|they|it|you|that|then|also|now|th
 fn object_end(t: &[Tok], from: usize) -> usize {
     let limit = t.len().min(from + MAX_OBJECT_WORDS);
     let mut k = from;
+    let mut past_colon = false;
     while k < limit {
         if k > from && t[k - 1].brk {
-            break;
+            if !(t[k - 1].colon && !past_colon && k < t.len()) {
+                break;
+            }
+            past_colon = true;
         }
         if k > from && is(t, k, OBJECT_STOPS) {
             break;
@@ -460,9 +494,44 @@ fn object_end(t: &[Tok], from: usize) -> usize {
     while k > from {
         let w = at(t, k - 1);
         let two = if k >= from + 2 { format!("{} {}", at(t, k - 2), w) } else { String::new() };
-        if matches!(two.as_str(), "these days" | "a lot" | "so much" | "very much" | "as well" | "for sure" | "i think" | "i guess" | "right now") {
+        if matches!(
+            two.as_str(),
+            "these days"
+                | "a lot"
+                | "so much"
+                | "very much"
+                | "as well"
+                | "for sure"
+                | "i think"
+                | "i guess"
+                | "right now"
+        ) {
             k -= 2;
-        } else if matches!(w, "too" | "also" | "now" | "nowadays" | "anymore" | "though" | "really" | "lol" | "haha" | "tbh" | "btw" | "honestly" | "please" | "ever" | "anyway" | "instead" | "actually" | "tho" | "and" | "or" | "then" | "etc") {
+        } else if matches!(
+            w,
+            "too"
+                | "also"
+                | "now"
+                | "nowadays"
+                | "anymore"
+                | "though"
+                | "really"
+                | "lol"
+                | "haha"
+                | "tbh"
+                | "btw"
+                | "honestly"
+                | "please"
+                | "ever"
+                | "anyway"
+                | "instead"
+                | "actually"
+                | "tho"
+                | "and"
+                | "or"
+                | "then"
+                | "etc"
+        ) {
             k -= 1;
         } else {
             break;
@@ -481,6 +550,7 @@ fn trailing_hedge(t: &[Tok], from: usize, to: usize) -> bool {
 struct Obj {
     text: String,
     day: Option<String>,
+    time: Option<String>,
     dated: bool,
 }
 
@@ -514,12 +584,22 @@ fn render(t: &[Tok], from: usize, to: usize, today: Date, rule: bool) -> Obj {
             };
             if tok.comma && k + 1 < n {
                 word.push(',');
+            } else if tok.colon && k + 1 < n {
+                word.push(':');
             }
             word
         },
-        |k| if span[k].comma && k + 1 < n { ",".to_owned() } else { String::new() },
+        |k| {
+            if span[k].comma && k + 1 < n {
+                ",".to_owned()
+            } else if span[k].colon && k + 1 < n {
+                ":".to_owned()
+            } else {
+                String::new()
+            }
+        },
     );
-    Obj { text: resolved.words.join(" "), day: resolved.day, dated: resolved.found }
+    Obj { text: resolved.words.join(" "), day: resolved.day, time: resolved.time, dated: resolved.found }
 }
 
 /// A verb in the third person singular ("ask" -> "asks", "am" -> "is").
@@ -539,10 +619,21 @@ fn third_person(verb: &str) -> String {
     if !lower.chars().all(|c| c.is_alphabetic()) || lower.len() < 2 {
         return verb.to_owned();
     }
-    if lower.ends_with('s') || lower.ends_with("sh") || lower.ends_with("ch") || lower.ends_with('x') || lower.ends_with('z') {
+    if lower.ends_with('s')
+        || lower.ends_with("sh")
+        || lower.ends_with("ch")
+        || lower.ends_with('x')
+        || lower.ends_with('z')
+    {
         format!("{verb}es")
-    } else if lower.ends_with('y') && !lower.ends_with("ay") && !lower.ends_with("ey") && !lower.ends_with("oy") && !lower.ends_with("uy") {
-        format!("{}ies", &verb[..verb.len() - 1])
+    } else if lower.ends_with('y')
+        && !lower.ends_with("ay")
+        && !lower.ends_with("ey")
+        && !lower.ends_with("oy")
+        && !lower.ends_with("uy")
+    {
+        let stem = verb.char_indices().last().map_or(verb, |(k, _)| &verb[..k]);
+        format!("{stem}ies")
     } else {
         format!("{verb}s")
     }
@@ -594,7 +685,8 @@ fn capitalize(word: &str) -> String {
 }
 
 fn has_content_word(t: &[Tok], from: usize, to: usize) -> bool {
-    (from..to.min(t.len())).any(|k| !is(t, k, VAGUE) && !is(t, k, KEY_STOPS) && t[k].w.chars().any(char::is_alphanumeric))
+    (from..to.min(t.len()))
+        .any(|k| !is(t, k, VAGUE) && !is(t, k, KEY_STOPS) && t[k].w.chars().any(char::is_alphanumeric))
 }
 
 /// Whether a clause refers to a time: a resolved date, a month, a season, a weekday.
@@ -620,10 +712,12 @@ enum Marker {
     Strong,
 }
 
-fn read_sentence(t: &[Tok], today: Date, prev: Option<&Draft>) -> Outcome {
+/// Reads one sentence; `answering` when it opens the user's reply to an assistant's question
+/// (a weak marker, "no, ...", then answers instead of correcting).
+fn read_sentence(t: &[Tok], today: Date, prev: Option<&Draft>, answering: bool) -> Outcome {
     let mut out = Outcome::default();
     let (body, marker) = correction_marker(t);
-    if marker == Marker::None || prev.is_none() {
+    if marker == Marker::None || prev.is_none() || (answering && marker == Marker::Weak) {
         out.drafts = clauses(t, today).into_iter().map(|d| (d, false)).collect();
         return out;
     }
@@ -631,9 +725,40 @@ fn read_sentence(t: &[Tok], today: Date, prev: Option<&Draft>) -> Outcome {
     let body_toks = &t[body.0..body.1];
     let drafts = clauses(body_toks, today);
     let additive = body_toks.iter().any(|x| matches!(x.w.as_str(), "also" | "too" | "another"));
+    // "actually let's do Saturday instead": only the date changes.
+    let date_only = drafts.first().is_some_and(|d| {
+        d.day.as_ref().is_some_and(|day| {
+            let rest = d.value.replacen(day.as_str(), " ", 1);
+            text::words(&rest).iter().all(|w| {
+                matches!(
+                    w.as_str(),
+                    "do" | "it"
+                        | "instead"
+                        | "that"
+                        | "then"
+                        | "rather"
+                        | "the"
+                        | "make"
+                        | "go"
+                        | "with"
+                        | "for"
+                        | "on"
+                )
+            })
+        })
+    });
+    if date_only
+        && prev.day.is_some()
+        && let Some(d) = fragment_correction(body_toks, today, prev)
+    {
+        out.drafts.push((d, true));
+        return out;
+    }
     if let Some(first) = drafts.first() {
         let corrects = !additive
-            && (marker == Marker::Strong || first.kind == prev.kind || (first.slot.is_some() && first.slot == prev.slot));
+            && (marker == Marker::Strong
+                || first.kind == prev.kind
+                || (first.slot.is_some() && first.slot == prev.slot));
         for (k, d) in drafts.into_iter().enumerate() {
             out.drafts.push((d, corrects && k == 0));
         }
@@ -671,10 +796,10 @@ fn correction_marker(t: &[Tok]) -> ((usize, usize), Marker) {
         } else if is(t, i, "no|nope|nah") && t[i].brk {
             marker = marker.max(Marker::Weak);
             i += 1;
-        } else if is(t, i, "no") && is(t, i + 1, "wait|sorry") {
-            marker = Marker::Strong;
-            i += 1;
-        } else if is(t, i, "wait|correction|sorry|update") && (t[i].brk || is(t, i + 1, "i|it|its|make|no|actually|that")) {
+        } else if (is(t, i, "no") && is(t, i + 1, "wait|sorry"))
+            || (is(t, i, "wait|correction|sorry|update")
+                && (t[i].brk || is(t, i + 1, "i|it|its|make|no|actually|that")))
+        {
             marker = Marker::Strong;
             i += 1;
         } else if let Some(j) = seq(t, i, "i meant|mean")
@@ -698,10 +823,11 @@ fn correction_marker(t: &[Tok]) -> ((usize, usize), Marker) {
     if marker == Marker::None {
         // "well, vegetarian actually, I still eat cheese": a fragment, then the marker.
         let start = if is(t, 0, "well|hmm|so|oh|um") { 1 } else { 0 };
-        if let Some(k) = (start + 1..t.len().min(start + 5)).find(|&k| at(t, k) == "actually" && (t[k].brk || k + 1 == t.len())) {
-            if !(start..k).any(|x| is(t, x, "i|we|my|it|you|this|that")) {
-                return ((start, k), Marker::Weak);
-            }
+        if let Some(k) =
+            (start + 1..t.len().min(start + 5)).find(|&k| at(t, k) == "actually" && (t[k].brk || k + 1 == t.len()))
+            && !(start..k).any(|x| is(t, x, "i|we|my|it|you|this|that"))
+        {
+            return ((start, k), Marker::Weak);
         }
         return ((0, t.len()), Marker::None);
     }
@@ -747,14 +873,48 @@ fn fragment_correction(t: &[Tok], today: Date, prev: &Draft) -> Option<Draft> {
     if kept.is_empty() {
         return None;
     }
-    // A date: replace the earlier one's day.
+    // A date in the fragment's first clause: replace the earlier one's day.
     let cores: Vec<&str> = kept.iter().map(|x| x.w.as_str()).collect();
-    let mut with_on: Vec<&str> = Vec::with_capacity(cores.len() + 1);
-    if !matches!(cores[0], "on" | "by" | "until" | "till" | "before" | "after" | "from" | "at" | "in" | "for" | "next" | "this" | "last") {
-        with_on.push("on");
+    let first_clause = kept.iter().position(|x| x.brk).map_or(kept.len(), |k| k + 1);
+    let dated = (0..first_clause).find_map(|k| {
+        let mut with_on: Vec<&str> = Vec::with_capacity(cores.len() + 1 - k);
+        if !matches!(
+            cores[k],
+            "on" | "by"
+                | "until"
+                | "till"
+                | "before"
+                | "after"
+                | "from"
+                | "at"
+                | "in"
+                | "for"
+                | "next"
+                | "this"
+                | "last"
+                | "to"
+        ) {
+            with_on.push("on");
+        }
+        with_on.extend(cores[k..].iter().copied());
+        text::match_date(&with_on, 0, today).map(|m| (m, with_on))
+    });
+    // A clock time alone ("sorry, 4pm"): replace the earlier one's time.
+    if dated.as_ref().is_none_or(|(m, _)| m.is_time) {
+        let mut with_at: Vec<&str> = vec!["at"];
+        with_at.extend(cores[..first_clause].iter().copied().skip_while(|w| *w == "at"));
+        if let Some(m) = text::match_date(&with_at, 0, today).filter(|m| m.is_time) {
+            let mut d = prev.clone();
+            match prev.time.as_deref() {
+                Some(old) if d.value.contains(old) => d.value = d.value.replacen(old, &m.phrase, 1),
+                Some(old) if d.tail.contains(old) => d.tail = d.tail.replacen(old, &m.phrase, 1),
+                _ => d.tail = format!("{} {}", d.tail, m.phrase),
+            }
+            d.time = Some(m.phrase);
+            return Some(d);
+        }
     }
-    with_on.extend(cores.iter().copied());
-    if let Some(m) = text::match_date(&with_on, 0, today) {
+    if let Some((m, with_on)) = dated.filter(|(m, _)| !m.is_time) {
         let mut phrase = m.phrase;
         // "Thursday at 7" : a following time is kept.
         if let Some(time) = text::match_date(&with_on, m.len, today).filter(|t| t.is_time) {
@@ -779,7 +939,10 @@ fn fragment_correction(t: &[Tok], today: Date, prev: &Draft) -> Option<Draft> {
     }
     // A value: a short noun phrase, not a new statement.
     let end = object_end(&kept, 0);
-    if end == 0 || end > 6 || is(&kept, 0, "i|we|my|you|he|she|they|so|and|but|just|ok|yes|thanks") || !has_content_word(&kept, 0, end)
+    if end == 0
+        || end > 6
+        || is(&kept, 0, "i|we|my|you|he|she|they|so|and|but|just|ok|yes|thanks")
+        || !has_content_word(&kept, 0, end)
     {
         return None;
     }
@@ -791,8 +954,12 @@ fn fragment_correction(t: &[Tok], today: Date, prev: &Draft) -> Option<Draft> {
     // "meeting Jonas for lunch" + "it's Jonah": only the name changes.
     let names_only = kept[..end].iter().all(Tok::capitalized);
     let old_name = prev.value.split(' ').skip(1).find(|w| w.chars().next().is_some_and(char::is_uppercase));
+    let number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+    let old_first = prev.value.split(' ').next().unwrap_or("");
     d.value = match old_name {
         Some(old) if names_only && end == 1 && !prev.value.starts_with(old) => prev.value.replacen(old, &value.text, 1),
+        // "41 years old" + "42": the number changes.
+        _ if end == 1 && number(&value.text) && number(old_first) => prev.value.replacen(old_first, &value.text, 1),
         _ => value.text,
     };
     Some(d)
@@ -801,17 +968,27 @@ fn fragment_correction(t: &[Tok], today: Date, prev: &Draft) -> Option<Draft> {
 /// The drafts of a sentence's clauses.
 fn clauses(t: &[Tok], today: Date) -> Vec<Draft> {
     let mut out = Vec::new();
+    let mut ignored = false;
+    // A question's own clause states nothing ("should I use tabs?"), except a request for a
+    // standing rule, which `clause` reads at the sentence start.
+    let opening = skip_fillers(t, 0, &mut ignored).unwrap_or(0);
+    let question_end =
+        if is_question(t, opening) { t.iter().position(|x| x.brk).map_or(t.len(), |k| k + 1) } else { 0 };
+    // Computed once: a per-clause scan of the sentence would be quadratic on a long one.
+    let standing = standing_marker(t);
     let mut consumed = 0;
     for k in 0..t.len() {
         if k < consumed {
             continue;
         }
-        let clause_start = k == 0 || t[k - 1].brk || is(t, k - 1, "and|but|so|also|plus|then|because|cause|cuz|though|tho|although|while|or");
+        let clause_start = k == 0
+            || t[k - 1].brk
+            || is(t, k - 1, "and|but|so|also|plus|then|because|cause|cuz|though|tho|although|while|or");
         let subject_start = is(t, k, "i|we|my|let") && (k == 0 || !is(t, k - 1, SUBORDINATORS));
-        if !clause_start && !subject_start {
+        if (!clause_start && !subject_start) || (k > 0 && k < question_end) {
             continue;
         }
-        if let Some((draft, end)) = clause(t, k, clause_start, today) {
+        if let Some((draft, end)) = clause(t, k, clause_start, standing, today) {
             out.push(draft);
             consumed = end.max(k + 1);
         }
@@ -833,6 +1010,10 @@ fn skip_fillers(t: &[Tok], mut i: usize, hedged: &mut bool) -> Option<usize> {
             .or_else(|| seq(t, i, "just fyi"))
             .or_else(|| seq(t, i, "heads up"))
             .or_else(|| seq(t, i, "note that"))
+            .or_else(|| seq(t, i, "please|pls|just|also remember|note that"))
+            .or_else(|| seq(t, i, "remember|recall that"))
+            .or_else(|| seq(t, i, "keep in mind that"))
+            .or_else(|| seq(t, i, "keep in mind"))
             .or_else(|| seq(t, i, "to be honest"))
             .or_else(|| seq(t, i, "hi|hey|hello there"))
             .or_else(|| seq(t, i, "fun fact"))
@@ -865,7 +1046,7 @@ fn skip_fillers(t: &[Tok], mut i: usize, hedged: &mut bool) -> Option<usize> {
 }
 
 /// One clause starting at `k`: the draft and the index after what it used.
-fn clause(t: &[Tok], k: usize, clause_start: bool, today: Date) -> Option<(Draft, usize)> {
+fn clause(t: &[Tok], k: usize, clause_start: bool, standing: bool, today: Date) -> Option<(Draft, usize)> {
     let mut cx = Cx::default();
     let mut i = k;
     let mut lead_date: Option<(String, Option<String>)> = None;
@@ -882,9 +1063,9 @@ fn clause(t: &[Tok], k: usize, clause_start: bool, today: Date) -> Option<(Draft
             }
         }
         if is_question(t, i) {
-            return rule(t, i, today).filter(|_| is(t, i, "can|could|would|will"));
+            return rule(t, i, standing, today).filter(|_| is(t, i, "can|could|would|will"));
         }
-        if let Some(found) = rule(t, i, today) {
+        if let Some(found) = rule(t, i, standing, today) {
             return Some(found);
         }
     }
@@ -902,19 +1083,23 @@ fn clause(t: &[Tok], k: usize, clause_start: bool, today: Date) -> Option<(Draft
         cx.hedged = true;
     }
     draft.hedged |= cx.hedged;
-    if let Some((phrase, day)) = lead_date {
-        if draft.kind != CandidateKind::Rule {
-            draft.tail = format!("{} {phrase}", draft.tail);
-            if draft.day.is_none() {
-                draft.day = day;
-            }
+    if let Some((phrase, day)) = lead_date
+        && draft.kind != CandidateKind::Rule
+    {
+        draft.tail = format!("{} {phrase}", draft.tail);
+        if draft.day.is_none() {
+            draft.day = day;
         }
     }
     Some((draft, end))
 }
 
 fn is_question(t: &[Tok], i: usize) -> bool {
-    if is(t, i, "what|who|where|why|how|which|whats|anyone|anybody|any|does|did|is|are|was|were|should|shall|has|have|isnt|arent") {
+    if is(
+        t,
+        i,
+        "what|who|where|why|how|which|whats|anyone|anybody|any|does|did|is|are|was|were|should|shall|has|have|isnt|arent",
+    ) {
         return !(is(t, i, "have|has") && is(t, i + 1, "a|an|two|three|got|been|lived|decided|moved"));
     }
     (is(t, i, "can|could|would|will|do|am") && is(t, i + 1, "you|i|we|u|someone|it|ya"))
@@ -937,6 +1122,7 @@ fn standing_marker(t: &[Tok]) -> bool {
             || seq(t, k, "in your replies|answers|responses|messages|emails|code|answer|reply|response|writing").is_some()
             || seq(t, k, "for everything").is_some()
             || seq(t, k, "in any|all emails|messages|replies|answers|responses|documents|drafts|letters|code").is_some()
+            || is(t, k, "spelling|tone|formatting|markdown|emojis|emoji|units|headings|headers|verbosity|jargon|register|dialect")
             || seq(t, k, "all the time").is_some()
     })
 }
@@ -947,7 +1133,9 @@ const IMPERATIVES: &str = "keep|use|write|answer|reply|respond|give|format|avoid
 /// After `do not` at a clause start, verbs of a passing remark, not a rule.
 const NOT_RULES: &str = "worry|forget|mind|bother|be|hesitate|know|get|laugh|judge|panic|stress|care|think|ask|feel|understand|see|remember|want|need|have|like|love|say|tell";
 
-fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
+/// A rule for the agent at `i`; `standing` tells whether the sentence has a standing marker
+/// (see [`standing_marker`]).
+fn rule(t: &[Tok], i: usize, standing: bool, today: Date) -> Option<(Draft, usize)> {
     let mut j = i;
     let mut explicit = false;
     // Openers that need no standing marker.
@@ -971,17 +1159,26 @@ fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     }
     if let Some(n) = seq(t, j, "i want|need you to").or_else(|| seq(t, j, "i would like|love you to")) {
         j = n;
-        if !explicit && !standing_marker(&t[n..]) {
+        if !explicit && !standing {
             return None;
         }
         explicit = true;
+    } else if let Some(n) = seq(t, j, "you do not need|have to").or_else(|| seq(t, j, "no need to")) {
+        let end = rule_end(t, n);
+        if !has_content_word(t, n, end) {
+            return None;
+        }
+        let body = render(t, n, end, today, true);
+        let words: Vec<String> = text::words(&body.text).into_iter().take(8).collect();
+        let slot = format!("rule:{}", words.join(" "));
+        return Some((Draft::new(CandidateKind::Rule, "Rule: no need to", body.text, Some(slot)), end));
     } else if let Some(n) = seq(t, j, "you should|must|need").map(|n| if is(t, n, "to") { n + 1 } else { n }) {
         if !is(t, n, "always|never") {
             return None;
         }
         j = n;
     } else if let Some(n) = seq(t, j, "make sure").map(|n| if is(t, n, "to|you|that") { n + 1 } else { n }) {
-        if !explicit && !standing_marker(&t[n..]) {
+        if !explicit && !standing {
             return None;
         }
         j = n;
@@ -993,12 +1190,15 @@ fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     let opener = at(t, j);
     let ok = match opener {
         // "never the window" names no action.
-        "always" | "never" => !is(t, j + 1, "mind|ever|the|a|an|my|your|this|that|again|once|before|been|had|have|did|was|thought"),
+        "always" | "never" => {
+            !is(t, j + 1, "mind|ever|the|a|an|my|your|this|that|again|once|before|been|had|have|did|was|thought")
+                && has_content_word(t, j + 1, t.len().min(j + 8))
+        }
         "nevermind" => false,
         "do" => is(t, j + 1, "not") && !is(t, j + 2, NOT_RULES) && has_content_word(t, j + 2, t.len().min(j + 8)),
         // "no more emojis", "no imperial units please".
         "no" => {
-            (is(t, j + 1, "more") && has_content_word(t, j + 2, t.len()))
+            (is(t, j + 1, "more") && has_content_word(t, j + 2, t.len().min(j + 8)))
                 || ((j + 2..t.len().min(j + 5)).any(|k| is(t, k, "please|pls|plz") && !t[k - 1].brk)
                     && has_content_word(t, j + 1, j + 2))
         }
@@ -1012,9 +1212,10 @@ fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
             is(t, n, "you|i") && when_has_instruction(t, n)
         }
         "call" if is(t, j + 1, "me") => false,
-        _ => (explicit || standing_marker(t)) && is(t, j, IMPERATIVES),
+        _ => (explicit || standing) && is(t, j, IMPERATIVES),
     };
-    if !ok && !(explicit && has_content_word(t, j, t.len()) && !is(t, j, "i|we|my|it|you")) {
+    let explicit_body = explicit && has_content_word(t, j, t.len().min(j + 8)) && !is(t, j, "i|we|my|it|you");
+    if !(ok || explicit_body) {
         return None;
     }
     let mut end = rule_end(t, j);
@@ -1027,13 +1228,31 @@ fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     let body = render(t, j, end, today, true);
     let text = lowercase_first(body.text.trim());
     let lower = text.to_lowercase();
-    let starts_marked = ["always", "never", "do not", "don't", "stop", "quit", "no ", "when", "whenever", "every time", "each time", "anytime"]
-        .iter()
-        .any(|p| lower.starts_with(p));
+    let starts_marked = [
+        "always",
+        "never",
+        "do not",
+        "don't",
+        "stop",
+        "quit",
+        "no ",
+        "when",
+        "whenever",
+        "every time",
+        "each time",
+        "anytime",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p));
     let content = if starts_marked { text.clone() } else { format!("always {text}") };
     let slot_words: Vec<String> = text::words(&lower)
         .into_iter()
-        .filter(|w| !matches!(w.as_str(), "always" | "never" | "do" | "not" | "dont" | "please" | "stop" | "quit" | "the" | "a" | "an"))
+        .filter(|w| {
+            !matches!(
+                w.as_str(),
+                "always" | "never" | "do" | "not" | "dont" | "please" | "stop" | "quit" | "the" | "a" | "an"
+            )
+        })
         .take(8)
         .collect();
     let slot = (!slot_words.is_empty()).then(|| format!("rule:{}", slot_words.join(" ")));
@@ -1042,7 +1261,8 @@ fn rule(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
 
 /// Whether a "when you ..." clause goes on to an instruction: ", give me", ", always ...".
 fn when_has_instruction(t: &[Tok], from: usize) -> bool {
-    (from + 1..t.len()).any(|k| t[k - 1].brk && (is(t, k, IMPERATIVES) || is(t, k, "always|never|please|do|dont")))
+    (from + 1..t.len().min(from + 30))
+        .any(|k| t[k - 1].brk && (is(t, k, IMPERATIVES) || is(t, k, "always|never|please|do|dont")))
 }
 
 /// Where a rule ends: the sentence's end, or a boundary before a new subject or a reason.
@@ -1050,7 +1270,13 @@ fn rule_end(t: &[Tok], from: usize) -> usize {
     let limit = t.len().min(from + MAX_RULE_WORDS);
     let mut k = from + 1;
     while k < limit {
-        if t[k - 1].brk && is(t, k, "i|my|we|it|that|this|they|he|she|thanks|thank|so|because|since|as|lol|haha|ok|okay|its|thx|cheers") {
+        if t[k - 1].brk
+            && is(
+                t,
+                k,
+                "i|my|we|it|that|this|they|he|she|thanks|thank|so|because|since|as|lol|haha|ok|okay|its|thx|cheers",
+            )
+        {
             break;
         }
         if is(t, k, "because|cause|cuz|since|lol|haha") {
@@ -1097,7 +1323,9 @@ fn role_phrase(t: &[Tok], i: usize) -> Option<(usize, usize)> {
             break;
         }
     }
-    if j == i || is(t, i, "bit|little|lot|big|huge|massive|total|complete|real|very|bad|good|great|kind|sort|fan|member") {
+    if j == i
+        || is(t, i, "bit|little|lot|big|huge|massive|total|complete|real|very|bad|good|great|kind|sort|fan|member")
+    {
         return None;
     }
     let head = at(t, j - 1);
@@ -1143,7 +1371,13 @@ fn name_at(t: &[Tok], i: usize, strong_cue: bool) -> Option<(String, usize)> {
     }
     let mut j = i + 1;
     if first.capitalized() {
-        while j < t.len() && j < i + 3 && !t[j - 1].brk && t[j].capitalized() && alphabetic(&t[j]) && !is_word(&t[j].w, NOT_NAMES) {
+        while j < t.len()
+            && j < i + 3
+            && !t[j - 1].brk
+            && t[j].capitalized()
+            && alphabetic(&t[j])
+            && !is_word(&t[j].w, NOT_NAMES)
+        {
             j += 1;
         }
     }
@@ -1171,7 +1405,10 @@ fn place_at(t: &[Tok], i: usize) -> Option<usize> {
         return Some(j);
     }
     let mut j = i;
-    while j < t.len() && j < i + 3 && !is(t, j, "for|since|with|and|but|now|because|so|when|where|while|right|until|at|as|lol|too|near|by|though") {
+    while j < t.len()
+        && j < i + 3
+        && !is(t, j, "for|since|with|and|but|now|because|so|when|where|while|right|until|at|as|lol|too|near|by|though")
+    {
         j += 1;
         if t[j - 1].brk {
             break;
@@ -1212,18 +1449,32 @@ fn preference(t: &[Tok], verb_head: &str, i: usize, today: Date) -> Option<(Draf
     let key_end = (i..end).find(|&k| is(t, k, "over|to|than|rather")).filter(|&k| k > i).unwrap_or(end);
     let obj = render(t, i, end, today, false);
     let slot = format!("preference:{}", key(t, i, key_end, today, 3));
-    Some((Draft::new(CandidateKind::Preference, format!("User {verb_head}"), obj.text, Some(slot)).with_day(obj.day), end))
+    Some((
+        Draft::new(CandidateKind::Preference, format!("User {verb_head}"), obj.text, Some(slot)).with_day(obj.day),
+        end,
+    ))
 }
 
-fn plan_draft(t: &[Tok], head: &str, verb_at: usize, from: usize, end: usize, today: Date, kind: CandidateKind) -> Draft {
+fn plan_draft(
+    t: &[Tok],
+    head: &str,
+    verb_at: usize,
+    from: usize,
+    end: usize,
+    today: Date,
+    kind: CandidateKind,
+) -> Draft {
     let obj = render(t, from, end, today, false);
     let slot_prefix = if kind == CandidateKind::Decision { "decision" } else { "plan" };
     let k = key(t, verb_at, end, today, 3);
-    Draft::new(kind, head, obj.text, (!k.is_empty()).then(|| format!("{slot_prefix}:{k}"))).with_day(obj.day)
+    let mut d =
+        Draft::new(kind, head, obj.text, (!k.is_empty()).then(|| format!("{slot_prefix}:{k}"))).with_day(obj.day);
+    d.time = obj.time;
+    d
 }
 
 /// Verbs whose future needs no date to be a plan ("I'll move to Oslo").
-const CONCRETE_VERBS: &str = "go|travel|fly|visit|move|start|begin|quit|join|leave|buy|sell|apply|marry|graduate|attend|learn|study|retire|switch|launch|finish|submit|take|get|adopt|open|run|build|host|throw|propose|present|interview|sign|enroll|enrol|relocate|head|drive|see|meet|celebrate|hire|fire|resign|change|teach|write|publish|release|ship|book|try";
+const CONCRETE_VERBS: &str = "go|travel|fly|visit|move|start|begin|quit|join|leave|buy|sell|apply|marry|graduate|attend|learn|study|retire|switch|launch|adopt|build|host|propose|enroll|enrol|relocate|celebrate|resign|publish|release|emigrate";
 /// Progressive verbs that are plans without a date ("I'm flying to Rome").
 const STRONG_PROGRESSIVE: &str = "flying|moving|relocating|heading|traveling|travelling|visiting|emigrating|leaving";
 
@@ -1233,7 +1484,9 @@ fn future(t: &[Tok], head: &str, i: usize, today: Date, cx: &mut Cx, kind: Candi
     if end <= v || !has_content_word(t, v, end) || is(t, v, VAGUE) {
         return None;
     }
-    if is(t, v, "be") && is(t, v + 1, "honest|fine|ok|okay|right|quick|brief|back|there|careful|good|happy|glad|sure|done|late") {
+    if is(t, v, "be")
+        && is(t, v + 1, "honest|fine|ok|okay|right|quick|brief|back|there|careful|good|happy|glad|sure|done|late")
+    {
         return None;
     }
     let obj = render(t, v, end, today, false);
@@ -1265,12 +1518,18 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
             if let Some(n) = seq(t, j + 1, "born in") {
                 let end = place_at(t, n)?;
                 let obj = render(t, n, end, today, false);
-                return Some((Draft::new(CandidateKind::Identity, "User was born in", obj.text, Some("birthplace".into())), end));
+                return Some((
+                    Draft::new(CandidateKind::Identity, "User was born in", obj.text, Some("birthplace".into())),
+                    end,
+                ));
             }
             if let Some(n) = seq(t, j + 1, "born on") {
                 let end = object(t, n)?;
                 let obj = render(t, n, end, today, false);
-                return Some((Draft::new(CandidateKind::Fact, "User was born on", obj.text, Some("birthday".into())), end));
+                return Some((
+                    Draft::new(CandidateKind::Fact, "User was born on", obj.text, Some("birthday".into())),
+                    end,
+                ));
             }
             if is(t, j + 1, LIFE_EVENTS) {
                 return life_event(t, "User was", j + 1, today);
@@ -1291,7 +1550,18 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
             future(t, "User will", n, today, cx, CandidateKind::Plan)
         }
         "would" => {
-            if let Some(n) = seq(t, skip_adverbs(t, j + 1, &mut cx.hedged), "rather|prefer") {
+            let after = skip_adverbs(t, j + 1, &mut cx.hedged);
+            if is(t, after, "take|pick|choose|go|have") {
+                let end = object(t, after + 1)?;
+                if !(after + 1..end).any(|k| is(t, k, "over|than")) {
+                    return None;
+                }
+                let obj = render(t, after, end, today, false);
+                let key_end = (after + 1..end).find(|&k| is(t, k, "over|than")).unwrap_or(end);
+                let slot = format!("preference:{}", key(t, after + 1, key_end, today, 3));
+                return Some((Draft::new(CandidateKind::Preference, "User would", obj.text, Some(slot)), end));
+            }
+            if let Some(n) = seq(t, after, "rather|prefer") {
                 let end = object(t, n)?;
                 let obj = render(t, n, end, today, false);
                 let slot = format!("preference:{}", key(t, n, end, today, 3));
@@ -1321,7 +1591,9 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
         }
         "might" | "may" | "could" => {
             cx.hedged = true;
-            if is(t, j + 1, "not|be") && !is(t, j + 2, "going|traveling|travelling|flying|moving|visiting|starting|in|at|away") {
+            if is(t, j + 1, "not|be")
+                && !is(t, j + 2, "going|traveling|travelling|flying|moving|visiting|starting|in|at|away")
+            {
                 return None;
             }
             let (d, end) = future(t, "User might", j + 1, today, cx, CandidateKind::Plan)?;
@@ -1347,10 +1619,24 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
         }
         "decided" | "chose" | "picked" | "settled" | "agreed" | "committed" => decision(t, "User", w, j + 1, today),
         "live" | "reside" => {
-            let n = seq(t, j + 1, "in|near|on|at")?;
+            let n = seq(t, j + 1, "in|near|on|at").or_else(|| {
+                // "I live with two roommates in a flat in Brooklyn": the named place.
+                (j + 2..t.len().min(j + 10))
+                    .take_while(|&k| !t[k - 1].brk)
+                    .filter(|&k| is(t, k - 1, "in|near") && t[k].capitalized())
+                    .last()
+            })?;
             let end = place_at(t, n)?;
             let obj = render(t, n, end, today, false);
-            Some((Draft::new(CandidateKind::Identity, format!("User lives {}", at(t, n - 1)), obj.text, Some("home".into())), end))
+            Some((
+                Draft::new(
+                    CandidateKind::Identity,
+                    format!("User lives {}", at(t, n - 1)),
+                    obj.text,
+                    Some("home".into()),
+                ),
+                end,
+            ))
         }
         "moved" | "relocated" => {
             let n = seq(t, j + 1, "to|into")?;
@@ -1392,6 +1678,9 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
 }
 
 /// "I run 5 days a week": a verb with an explicit frequency is a durable habit.
+/// Words of a frequency ("5 days a week"), left out of habit slots.
+const FREQUENCY_WORDS: &str = "every|daily|weekly|nightly|twice|thrice|once|times|day|days|week|weeks|month|months|morning|mornings|night|nights|evening|evenings|weekend|weekends|weekdays|per|each|most";
+
 /// Verbs of choosing: "I always pick the aisle seat" is a preference, not only a habit.
 const CHOICE_VERBS: &str = "pick|choose|order|get|take|book|opt|prefer|drink|eat|wear|buy|go|sit|use|have";
 
@@ -1399,7 +1688,11 @@ fn habit(t: &[Tok], j: usize, habitual: Option<&str>, today: Date) -> Option<(Dr
     let verb = t.get(j)?;
     if !verb.w.chars().all(char::is_alphabetic)
         || verb.w.len() < 2
-        || is(t, j, "am|is|are|was|were|be|been|have|had|do|did|does|not|it|that|you|think|thought|said|went|got|just|need|want|know|mean|feel|felt|guess|hope|wish|see|saw|told|asked|can|could|would|should|must")
+        || is(
+            t,
+            j,
+            "am|is|are|was|were|be|been|have|had|do|did|does|not|it|that|you|think|thought|said|went|got|just|need|want|know|mean|feel|felt|guess|hope|wish|see|saw|told|asked|can|could|would|should|must",
+        )
         || verb.w.ends_with("ed")
     {
         return None;
@@ -1420,12 +1713,19 @@ fn habit(t: &[Tok], j: usize, habitual: Option<&str>, today: Date) -> Option<(Dr
     }
     let obj = render(t, j + 1, end, today, false);
     let adverb = habitual.map(|a| format!("{a} ")).unwrap_or_default();
-    let head = format!("User {adverb}{}", if adverb == "never " { verb.text.to_lowercase() } else { third_person(&verb.text) });
+    let head = format!(
+        "User {adverb}{}",
+        if adverb == "never " { verb.text.to_lowercase() } else { third_person(&verb.text) }
+    );
     let choice = habitual.is_some() && is(t, j, CHOICE_VERBS);
     let (kind, slot) = if choice {
         (CandidateKind::Preference, format!("preference:{} {}", text::normalize(&verb.w), key(t, j + 1, end, today, 2)))
     } else {
-        (CandidateKind::Fact, format!("habit:{} {}", text::normalize(&verb.w), key(t, j + 1, end, today, 1)))
+        let object = (j + 1..end)
+            .map(|k| at(t, k))
+            .find(|w| w.chars().all(char::is_alphabetic) && !is_word(w, KEY_STOPS) && !is_word(w, FREQUENCY_WORDS))
+            .unwrap_or("");
+        (CandidateKind::Fact, format!("habit:{} {object}", text::normalize(&verb.w)))
     };
     Some((Draft::new(kind, head, obj.text, Some(slot.trim().to_owned())), end))
 }
@@ -1447,7 +1747,7 @@ fn bought(t: &[Tok], subject: &str, verb: &str, n: usize, today: Date) -> Option
     }
     let end = object(t, n)?;
     let named = (n + 1..end).any(|k| t[k].capitalized());
-    if !named && !(n..end).any(|k| is(t, k, DURABLE_HAVE)) {
+    if verb != "adopted" && !named && !(n..end).any(|k| is(t, k, DURABLE_HAVE)) {
         return None;
     }
     let obj = render(t, n, end, today, false);
@@ -1499,7 +1799,11 @@ fn speaks(t: &[Tok], n: usize, today: Date) -> Option<(Draft, usize)> {
 
 fn work(t: &[Tok], verb: &str, n: usize, today: Date) -> Option<(Draft, usize)> {
     let mut m = n;
-    while is(t, m, "remotely|nights|days|weekends|full-time|part-time|fulltime|parttime|freelance|mostly|currently|now|here|mainly|primarily") {
+    while is(
+        t,
+        m,
+        "remotely|nights|days|weekends|full-time|part-time|fulltime|parttime|freelance|mostly|currently|now|here|mainly|primarily",
+    ) {
         m += 1;
     }
     let third = third_person(verb);
@@ -1511,21 +1815,29 @@ fn work(t: &[Tok], verb: &str, n: usize, today: Date) -> Option<(Draft, usize)> 
     if verb == "work" {
         if let Some(r) = seq(t, m, "as") {
             let r = if is(t, r, "a|an") { r + 1 } else { r };
-            let (from, end) = role_phrase(t, r).or_else(|| object(t, r).map(|e| (r, e.min(r + 4))))?;
+            let end = role_phrase(t, r).map(|(_, end)| end).or_else(|| object(t, r).map(|e| e.min(r + 4)))?;
             let end = workplace(t, end).unwrap_or(end);
             let obj = render(t, m, end, today, false);
-            let _ = from;
-            return Some((Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("job".into())), end));
+            return Some((
+                Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("job".into())),
+                end,
+            ));
         }
         if is(t, m, "at|for|with") {
             let end = workplace(t, m)?;
             let obj = render(t, n, end, today, false);
-            return Some((Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("employer".into())), end));
+            return Some((
+                Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("employer".into())),
+                end,
+            ));
         }
         if is(t, m, "in") {
             let end = object(t, m + 1)?;
             let obj = render(t, n, end, today, false);
-            return Some((Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("work:field".into())), end));
+            return Some((
+                Draft::new(CandidateKind::Identity, format!("User {third}"), obj.text, Some("work:field".into())),
+                end,
+            ));
         }
         return None;
     }
@@ -1540,11 +1852,12 @@ fn work(t: &[Tok], verb: &str, n: usize, today: Date) -> Option<(Draft, usize)> 
 fn decision(t: &[Tok], subject: &str, verb: &str, n: usize, today: Date) -> Option<(Draft, usize)> {
     // "agreed in standup to freeze": a short aside before the object.
     let mut m = n;
-    if !is(t, m, "to|on|that|upon|against") && !brk_before(t, m) {
+    if !is(t, m, "to|on|that|upon|against|not") && !brk_before(t, m) {
         m = (n..t.len().min(n + 4)).find(|&k| is(t, k, "to|on|that") && !t[k - 1].brk).unwrap_or(n);
     }
     let (link, from) = match at(t, m) {
         "to" => ("to", m + 1),
+        "not" if is(t, m + 1, "to") => ("not to", m + 2),
         "on" | "upon" => ("on", m + 1),
         "against" => ("against", m + 1),
         "that" => ("that", m + 1),
@@ -1552,7 +1865,6 @@ fn decision(t: &[Tok], subject: &str, verb: &str, n: usize, today: Date) -> Opti
         _ if verb == "chose" || verb == "picked" => ("", m),
         _ => return None,
     };
-    let from = if verb == "settled" && is(t, from - 1, "on") { from } else { from };
     let mut end = object(t, from)?;
     // "Postgres it is".
     if end >= from + 3 && at(t, end - 2) == "it" && at(t, end - 1) == "is" {
@@ -1561,7 +1873,11 @@ fn decision(t: &[Tok], subject: &str, verb: &str, n: usize, today: Date) -> Opti
     let obj = render(t, from, end, today, false);
     let head = format!("{subject} {verb} {link}").trim().replace("  ", " ");
     let k = key(t, from, end, today, 3);
-    Some((Draft::new(CandidateKind::Decision, head, obj.text, (!k.is_empty()).then(|| format!("decision:{k}"))).with_day(obj.day), end))
+    Some((
+        Draft::new(CandidateKind::Decision, head, obj.text, (!k.is_empty()).then(|| format!("decision:{k}")))
+            .with_day(obj.day),
+        end,
+    ))
 }
 
 const DIETS: &str = "vegetarian|vegan|pescatarian|pescetarian|keto|diabetic|celiac|coeliac|teetotal|kosher|halal|paleo";
@@ -1587,10 +1903,10 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
         }
         return None;
     }
-    if let Some(m) = seq(t, j, "a|an").map(|m| if is(t, m, "big|huge|massive|great|real") { m + 1 } else { m }) {
-        if let Some(f) = seq(t, m, "fan of") {
-            return preference(t, "is a fan of", f, today);
-        }
+    if let Some(m) = seq(t, j, "a|an").map(|m| if is(t, m, "big|huge|massive|great|real") { m + 1 } else { m })
+        && let Some(f) = seq(t, m, "fan of")
+    {
+        return preference(t, "is a fan of", f, today);
     }
     if let Some(found) = kind_of_person(t, j, "is", today) {
         return Some(found);
@@ -1605,24 +1921,56 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
         let slot = format!("preference:{}", key(t, m, end, today, 2));
         return Some((Draft::new(CandidateKind::Preference, "User is", obj.text, Some(slot)), end));
     }
-    // "I'm on Pacific time".
+    // "I'm on Pacific time", "I'm on Postgres 16".
     if let Some(m) = seq(t, j, "on") {
-        let end = (m..t.len().min(m + 3)).find(|&k| is(t, k, "time"))? + 1;
-        let obj = render(t, m, end, today, false);
-        return Some((Draft::new(CandidateKind::Fact, "User is on", obj.text, Some("timezone".into())), end));
+        if let Some(end) = (m..t.len().min(m + 3)).find(|&k| is(t, k, "time")).map(|k| k + 1) {
+            let obj = render(t, m, end, today, false);
+            return Some((Draft::new(CandidateKind::Fact, "User is on", obj.text, Some("timezone".into())), end));
+        }
+        if t.get(m).is_some_and(Tok::capitalized)
+            && !is(t, m, "monday|tuesday|wednesday|thursday|friday|saturday|sunday|i")
+        {
+            let mut end = m + 1;
+            while end < t.len()
+                && end < m + 4
+                && !t[end - 1].brk
+                && (t[end].capitalized() || t[end].w.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            {
+                end += 1;
+            }
+            let obj = render(t, m, end, today, false);
+            let slot = format!("uses:{}", key(t, m, m + 1, today, 1));
+            return Some((Draft::new(CandidateKind::Fact, "User is on", obj.text, Some(slot)), end));
+        }
+        return None;
     }
     if let Some(m) = seq(t, j, "into|obsessed with|addicted to|crazy about|passionate about") {
         let verb = t[j..m].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
         return preference(t, &format!("is {verb}"), m, today);
     }
+    // "I'm the head of data at a small fintech".
+    if let Some(m) = seq(t, j, "the") {
+        let (_, mut end) = role_phrase(t, m)?;
+        if is(t, end, "of") && !t[end - 1].brk {
+            end = object_end(t, end + 1).min(end + 3);
+            while end > m && is(t, end - 1, "at|for|with|in") {
+                end -= 1;
+            }
+            let at_work = (m..end).find(|&k| is(t, k, "at|for")).unwrap_or(end);
+            end = workplace(t, at_work).unwrap_or(end);
+        } else {
+            end = workplace(t, end).unwrap_or(end);
+        }
+        let obj = render(t, j, end, today, false);
+        return Some((Draft::new(CandidateKind::Identity, "User is", obj.text, Some("job".into())), end));
+    }
     if let Some(m) = seq(t, j, "a|an") {
         if is(t, m, DIETS) {
             return diet(t, m, today);
         }
-        let (from, end) = role_phrase(t, m)?;
+        let (_, end) = role_phrase(t, m)?;
         let end = workplace(t, end).unwrap_or(end);
         let obj = render(t, j, end, today, false);
-        let _ = from;
         return Some((Draft::new(CandidateKind::Identity, "User is", obj.text, Some("job".into())), end));
     }
     if is(t, j, DIETS) {
@@ -1652,7 +2000,9 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
         let (name, end) = name_at(t, m, true)?;
         return Some((Draft::new(CandidateKind::Identity, "User's name is", name, Some("name".into())), end));
     }
-    if is(t, j, "married|single|divorced|engaged|widowed|separated") && brk_before(t, j + 1) || is(t, j, "married|engaged") && is(t, j + 1, "to") {
+    if is(t, j, "married|single|divorced|engaged|widowed|separated") && brk_before(t, j + 1)
+        || is(t, j, "married|engaged") && is(t, j + 1, "to")
+    {
         let end = if is(t, j + 1, "to") { object(t, j + 2).unwrap_or(j + 1) } else { j + 1 };
         let obj = render(t, j, end, today, false);
         return Some((Draft::new(CandidateKind::Fact, "User is", obj.text, Some("relationship".into())), end));
@@ -1670,14 +2020,20 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
     }
     if is(t, j, NATIONALITIES) {
         let obj = render(t, j, j + 1, today, false);
-        return Some((Draft::new(CandidateKind::Identity, "User is", capitalize(&obj.text), Some("nationality".into())), j + 1));
+        return Some((
+            Draft::new(CandidateKind::Identity, "User is", capitalize(&obj.text), Some("nationality".into())),
+            j + 1,
+        ));
     }
     // "I'm 34", "I'm 34 years old".
     if let Ok(age) = w.parse::<u32>() {
         if (1..=120).contains(&age) {
             let end = seq(t, j + 1, "years old").or_else(|| seq(t, j + 1, "yo|y/o")).unwrap_or(j + 1);
-            if brk_before(t, end) || end > j + 1 || is(t, end, "and|but|so") {
-                return Some((Draft::new(CandidateKind::Identity, "User is", format!("{age} years old"), Some("age".into())), end));
+            if brk_before(t, end) || end > j + 1 || is(t, end, "and|but|so|btw|lol|haha|now|today|tbh|yo|actually|by") {
+                return Some((
+                    Draft::new(CandidateKind::Identity, "User is", format!("{age} years old"), Some("age".into())),
+                    end,
+                ));
             }
         }
         return None;
@@ -1697,27 +2053,47 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
             cx.hedged = true;
         }
         let end = object(t, m)?;
-        let head = format!("User is {}{}", w, if is(t, m - 1, "to|on") { format!(" {}", at(t, m - 1)) } else { String::new() });
+        let head = format!(
+            "User is {}{}",
+            w,
+            if is(t, m - 1, "to|on") { format!(" {}", at(t, m - 1)) } else { String::new() }
+        );
         return Some((plan_draft(t, &head, m, m, end, today, CandidateKind::Plan), end));
     }
     // "I'm flying to Lisbon next Friday", "I'm meeting Jonas on Wednesday".
-    if w.len() > 4 && w.ends_with("ing") && w.chars().all(char::is_alphabetic) && !is(t, j, "thinking|wondering|feeling|trying|looking|getting|being|asking|saying|kidding|joking|doing|working|using|reading|watching|learning") {
+    if w.len() > 4
+        && w.ends_with("ing")
+        && w.chars().all(char::is_alphabetic)
+        && !is(
+            t,
+            j,
+            "thinking|wondering|feeling|trying|looking|getting|being|asking|saying|kidding|joking|doing|working|using|reading|watching|learning",
+        )
+    {
         let end = object_end(t, j + 1).max(j + 1);
-        if is(t, j + 1, "to") && !is(t, j, STRONG_PROGRESSIVE) {
+        // "starting to think" is not a plan; "driving to my sister's" is.
+        let destination =
+            is(t, j + 2, "the|a|an|my|our|his|her|their|work|school|town|church|class|bed|see|visit|meet")
+                || t.get(j + 2).is_some_and(Tok::capitalized);
+        if is(t, j + 1, "to") && !is(t, j, STRONG_PROGRESSIVE) && !destination {
             return None;
         }
         let obj = render(t, j + 1, end, today, false);
-        let strong = is(t, j, STRONG_PROGRESSIVE) && (t.get(j + 2).is_some_and(Tok::capitalized) || t.get(j + 1).is_some_and(Tok::capitalized));
+        let strong = is(t, j, STRONG_PROGRESSIVE)
+            && (t.get(j + 2).is_some_and(Tok::capitalized) || t.get(j + 1).is_some_and(Tok::capitalized));
         if !(refers_to_time(t, j + 1, end, &obj, cx.lead_dated) || strong) {
             return None;
         }
-        return Some((plan_draft(t, &format!("User is {}", t[j].text.to_lowercase()), j, j + 1, end, today, CandidateKind::Plan), end));
+        return Some((
+            plan_draft(t, &format!("User is {}", t[j].text.to_lowercase()), j, j + 1, end, today, CandidateKind::Plan),
+            end,
+        ));
     }
     // "I'm Dana".
-    if let Some((name, end)) = name_at(t, j, false) {
-        if brk_before(t, end) || is(t, end, "by|btw|and|here|from|but|lol|nice|hi|hey") {
-            return Some((Draft::new(CandidateKind::Identity, "User's name is", name, Some("name".into())), end));
-        }
+    if let Some((name, end)) = name_at(t, j, false)
+        && (brk_before(t, end) || is(t, end, "by|btw|and|here|from|but|lol|nice|hi|hey"))
+    {
+        return Some((Draft::new(CandidateKind::Identity, "User's name is", name, Some("name".into())), end));
     }
     None
 }
@@ -1743,6 +2119,21 @@ fn after_i_have(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft,
     let mut n = skip_adverbs(t, j + 1, &mut cx.hedged);
     if at(t, j) != "got" && is(t, n, "got") {
         n += 1;
+    }
+    // "I've been learning Korean for about a year".
+    if is(t, n, "been")
+        && is(
+            t,
+            n + 1,
+            "learning|studying|playing|practicing|practising|training|running|teaching|working|doing|using|coding|writing|painting|volunteering|dating|married|vegan|vegetarian",
+        )
+    {
+        let end = object(t, n + 2).unwrap_or(n + 2);
+        if end > n + 2 || is(t, n + 1, "married|vegan|vegetarian") {
+            let obj = render(t, n, end, today, false);
+            let slot = format!("{}:{}", at(t, n + 1), key(t, n + 2, end, today, 2));
+            return Some((Draft::new(CandidateKind::Fact, "User has", obj.text, Some(slot)), end));
+        }
     }
     match at(t, n) {
         "lived" | "been" => {
@@ -1774,21 +2165,22 @@ fn after_i_have(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft,
         _ => {}
     }
     // "I have a dog named Rex", "I have two kids", "I've got a call at 6pm".
-    let count = is(t, n, "a|an|one|two|three|four|five|six|seven|eight|nine|ten|no|some|twin") || at(t, n).parse::<u32>().is_ok();
+    let count = is(t, n, "a|an|one|two|three|four|five|six|seven|eight|nine|ten|no|some|twin")
+        || at(t, n).parse::<u32>().is_ok();
     if !count && !is(t, n, DURABLE_HAVE) {
         return None;
     }
     let end = object_end(t, n);
-    let head_end = (n..end).find(|&k| is(t, k, "named|called|with|at|on|in|for|tomorrow|tonight|today|next|this")).unwrap_or(end);
+    let head_end =
+        (n..end).find(|&k| is(t, k, "named|called|with|at|on|in|for|tomorrow|tonight|today|next|this")).unwrap_or(end);
     let event = (n..head_end).any(|k| is(t, k, EVENTS));
     let durable = (n..head_end).any(|k| is(t, k, DURABLE_HAVE));
     let obj = render(t, n, end, today, false);
     if event {
-        let verb = if at(t, j) == "got" || is(t, j + 1, "got") { "User has" } else { "User has" };
         if !refers_to_time(t, n, end, &obj, cx.lead_dated) {
             return None;
         }
-        return Some((plan_draft(t, verb, n, n, end, today, CandidateKind::Plan), end));
+        return Some((plan_draft(t, "User has", n, n, end, today, CandidateKind::Plan), end));
     }
     if !durable {
         return None;
@@ -1822,7 +2214,11 @@ fn after_we(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usi
                     }
                 }
                 let phrase = t[n..m].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
-                let head = if w == "will" { format!("User and others will {phrase}") } else { format!("User and others are {phrase}") };
+                let head = if w == "will" {
+                    format!("User and others will {phrase}")
+                } else {
+                    format!("User and others are {phrase}")
+                };
                 return Some((plan_draft(t, &head, m, m, end, today, CandidateKind::Decision), end));
             }
             if w == "are" {
@@ -1830,7 +2226,10 @@ fn after_we(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usi
                     return future(t, "User and others are going to", m, today, cx, CandidateKind::Plan);
                 }
                 let v = at(t, n);
-                if v.len() > 4 && v.ends_with("ing") && !is(t, n, "thinking|wondering|trying|looking|getting|doing|working|using") {
+                if v.len() > 4
+                    && v.ends_with("ing")
+                    && !is(t, n, "thinking|wondering|trying|looking|getting|doing|working|using")
+                {
                     let end = object_end(t, n + 1).max(n + 1);
                     let obj = render(t, n + 1, end, today, false);
                     if !refers_to_time(t, n + 1, end, &obj, cx.lead_dated) || !has_content_word(t, n + 1, end) {
@@ -1850,10 +2249,16 @@ fn after_we(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usi
 fn after_let(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     let n = seq(t, i, "us")?;
     let m = seq(t, n, "go|stick with")
-        .or_else(|| seq(t, n, "use|pick|choose|do|keep|switch|try"))
-        .or_else(|| seq(t, n, "switch to"))?;
+        .or_else(|| seq(t, n, "switch|move|migrate to"))
+        .or_else(|| seq(t, n, "use|pick|choose|keep|book|order|get|schedule|plan|meet|buy|hire|adopt|name|call"))
+        .or_else(|| {
+            seq(t, n, "do|try").filter(|&m| t.get(m).is_some_and(|x| x.capitalized() || x.w.ends_with("day")))
+        })?;
     let end = object(t, m)?;
-    if is(t, m, "it|that|this|something") {
+    if is(t, m, "it|that|this|something|some|a|an|the")
+        && !(m..end).any(|k| t[k].capitalized())
+        && !is(t, n, "go|stick|switch|move|migrate|use|pick|choose")
+    {
         return None;
     }
     let phrase = t[n..m].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
@@ -1882,7 +2287,15 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         let what = t[n..verb].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
         let obj = render(t, v, end, today, false);
         let slot = format!("favourite:{}", text::normalize(&what));
-        return Some((Draft::new(CandidateKind::Preference, format!("User's favourite {what} {}", at(t, verb)), obj.text, Some(slot)), end));
+        return Some((
+            Draft::new(
+                CandidateKind::Preference,
+                format!("User's favourite {what} {}", at(t, verb)),
+                obj.text,
+                Some(slot),
+            ),
+            end,
+        ));
     }
     // "my name is Dana", "my name's Dana".
     if let Some(m) = seq(t, i, "name is|was") {
@@ -1898,6 +2311,10 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         && !t[n].capitalized()
     {
         n += 1;
+        // The head noun ends the phrase: "my daughter | starts kindergarten".
+        if is(t, n - 1, RELATIONS) && !is(t, n, RELATIONS) {
+            break;
+        }
         if t[n - 1].brk {
             break;
         }
@@ -1908,32 +2325,66 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     let noun = t[i..n].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
     let relation = is(t, n - 1, RELATIONS) || noun == "best friend";
     // "my dog Biscuit", "my wife Priya".
-    if relation && !t[n - 1].brk {
-        if let Some((name, _)) = name_at(t, n, false).filter(|(name, _)| !is_word(&name.to_lowercase(), "i")) {
-            let end = n + name.split(' ').count();
-            let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
-            let slot = Some(format!("{}:name", text::normalize(&noun)));
-            let d = if is(t, n - 1, PETS) {
-                Draft::new(CandidateKind::Fact, format!("User has a {noun_text} named"), name, slot)
-            } else {
-                Draft::new(CandidateKind::Fact, format!("User's {noun_text} is"), name, slot)
-            };
-            return Some((d, end));
-        }
+    if relation
+        && !t[n - 1].brk
+        && let Some((name, _)) = name_at(t, n, false).filter(|(name, _)| !is_word(&name.to_lowercase(), "i"))
+    {
+        let end = n + name.split(' ').count();
+        let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+        let slot = Some(format!("{}:name", text::normalize(&noun)));
+        let d = if is(t, n - 1, PETS) {
+            Draft::new(CandidateKind::Fact, format!("User has a {noun_text} named"), name, slot)
+        } else {
+            Draft::new(CandidateKind::Fact, format!("User's {noun_text} is"), name, slot)
+        };
+        return Some((d, end));
     }
     if relation {
         if let Some(m) = seq(t, n, "name is|was").or_else(|| seq(t, n, "is called|named")) {
             let (name, end) = name_at(t, m, true)?;
             let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
-            return Some((Draft::new(CandidateKind::Fact, format!("User's {noun_text} is called"), name, Some(format!("{}:name", text::normalize(&noun)))), end));
+            return Some((
+                Draft::new(
+                    CandidateKind::Fact,
+                    format!("User's {noun_text} is called"),
+                    name,
+                    Some(format!("{}:name", text::normalize(&noun))),
+                ),
+                end,
+            ));
         }
         let mut ignored = false;
         let n_verb = skip_adverbs(t, n, &mut ignored);
         let verb = at(t, n_verb);
+        // "my parents are visiting next weekend", "my daughter starts kindergarten in September".
+        let end = object_end(t, n_verb + 1).max(n_verb + 1);
+        let progressive =
+            is(t, n_verb, "is|are") && t.get(n_verb + 1).is_some_and(|x| x.w.ends_with("ing") && x.w.len() > 4);
+        let present = verb.len() > 3
+            && verb.ends_with('s')
+            && !is(t, n_verb, "is|was|has|lives|works|studies|teaches|keeps|wants|says|thinks|likes|loves|hates|needs");
+        if progressive || present {
+            let obj = render(t, n, end, today, false);
+            let words: Vec<&str> = t[n..end].iter().map(|x| x.w.as_str()).collect();
+            if refers_to_time(t, n, end, &obj, false) && words.len() > 1 {
+                let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+                let slot = format!("plan:{} {}", text::normalize(&noun), key(t, n_verb, end, today, 2));
+                return Some((
+                    Draft::new(CandidateKind::Plan, format!("User's {noun_text}"), obj.text, Some(slot))
+                        .with_day(obj.day),
+                    end,
+                ));
+            }
+        }
         let ok = match verb {
             "lives" | "works" | "studies" | "moved" | "teaches" | "live" | "work" => true,
-            "is" | "are" | "was" => is(t, n_verb + 1, "a|an|from|allergic|vegan|vegetarian|married|pregnant|retired|diabetic|called|named|based|in|at|the")
-                || t.get(n_verb + 1).is_some_and(|x| x.capitalized() || x.w.parse::<u32>().is_ok()),
+            "is" | "are" | "was" => {
+                is(
+                    t,
+                    n_verb + 1,
+                    "a|an|from|allergic|vegan|vegetarian|married|pregnant|retired|diabetic|called|named|based|in|at|the",
+                ) || t.get(n_verb + 1).is_some_and(|x| x.capitalized() || x.w.parse::<u32>().is_ok())
+            }
             _ => false,
         };
         if !ok {
@@ -1945,9 +2396,16 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         }
         let obj = render(t, n, end, today, false);
         let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
-        let slot_tail = if matches!(verb, "is" | "are" | "was") { format!("is {}", at(t, n_verb + 1)) } else { verb.trim_end_matches('s').to_owned() };
+        let slot_tail = if matches!(verb, "is" | "are" | "was") {
+            format!("is {}", at(t, n_verb + 1))
+        } else {
+            verb.trim_end_matches('s').to_owned()
+        };
         let slot = format!("{}:{slot_tail}", text::normalize(&noun));
-        return Some((Draft::new(CandidateKind::Fact, format!("User's {noun_text}"), obj.text, Some(slot)).with_day(obj.day), end));
+        return Some((
+            Draft::new(CandidateKind::Fact, format!("User's {noun_text}"), obj.text, Some(slot)).with_day(obj.day),
+            end,
+        ));
     }
     // "my exam is in 3 days", "my dentist appointment got moved to next Tuesday".
     if is(t, n - 1, EVENTS) || is(t, n - 1, ACTIVITIES) {
@@ -1956,7 +2414,10 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         if end > n && obj.dated {
             let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
             let slot = format!("plan:{}", text::normalize(&noun));
-            return Some((Draft::new(CandidateKind::Plan, format!("User's {noun_text}"), obj.text, Some(slot)).with_day(obj.day), end));
+            return Some((
+                Draft::new(CandidateKind::Plan, format!("User's {noun_text}"), obj.text, Some(slot)).with_day(obj.day),
+                end,
+            ));
         }
         return None;
     }
@@ -1969,10 +2430,27 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     let obj = render(t, v, end, today, false);
     let verb = at(t, n);
     if is_word(&noun, IDENTITY_ATTRIBUTES) {
-        return Some((Draft::new(CandidateKind::Identity, format!("User's {noun_text} {verb}"), obj.text, Some(text::normalize(&noun))), end));
+        return Some((
+            Draft::new(
+                CandidateKind::Identity,
+                format!("User's {noun_text} {verb}"),
+                obj.text,
+                Some(text::normalize(&noun)),
+            ),
+            end,
+        ));
     }
     if is_word(&noun, FACT_ATTRIBUTES) {
-        return Some((Draft::new(CandidateKind::Fact, format!("User's {noun_text} {verb}"), obj.text, Some(text::normalize(&noun))).with_day(obj.day), end));
+        return Some((
+            Draft::new(
+                CandidateKind::Fact,
+                format!("User's {noun_text} {verb}"),
+                obj.text,
+                Some(text::normalize(&noun)),
+            )
+            .with_day(obj.day),
+            end,
+        ));
     }
     None
 }
@@ -2001,14 +2479,17 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         }
         let noun = t[n..=event].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
         let slot = format!("plan:{}", text::normalize(&noun));
-        return Some((Draft::new(CandidateKind::Plan, format!("It is User's {noun}"), obj.text, Some(slot)).with_day(obj.day), end));
+        return Some((
+            Draft::new(CandidateKind::Plan, format!("It is User's {noun}"), obj.text, Some(slot)).with_day(obj.day),
+            end,
+        ));
     }
     // "call me Marc".
-    if let Some(n) = seq(t, i, "call me|us") {
-        if !is(t, n, "back|later|tomorrow|when|if|at|on|crazy|old-fashioned") {
-            let (name, end) = name_at(t, n, true)?;
-            return Some((Draft::new(CandidateKind::Identity, "User goes by", name, Some("name".into())), end));
-        }
+    if let Some(n) = seq(t, i, "call me|us")
+        && !is(t, n, "back|later|tomorrow|when|if|at|on|crazy|old-fashioned")
+    {
+        let (name, end) = name_at(t, n, true)?;
+        return Some((Draft::new(CandidateKind::Identity, "User goes by", name, Some("name".into())), end));
     }
     // "it's Marco here", "this is Dana".
     if let Some(n) = seq(t, i, "it|this is").or_else(|| seq(t, i, "its")) {
@@ -2022,13 +2503,33 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         let (name, end) = name_at(t, n, true)?;
         return Some((Draft::new(CandidateKind::Identity, "User's name is", name, Some("name".into())), end));
     }
+    // "the grant proposal is due Monday".
+    if is(t, i, "the|my|our")
+        && let Some(v) = (i + 1..t.len().min(i + 5)).find(|&v| seq(t, v, "is|are due").is_some() && !t[v - 1].brk)
+    {
+        let end = object_end(t, v + 2);
+        let obj = render(t, v + 2, end, today, false);
+        if obj.dated {
+            let noun = t[i + 1..v].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+            let slot = format!("plan:{} due", text::normalize(&noun));
+            return Some((
+                Draft::new(CandidateKind::Plan, format!("User has the {noun} due"), obj.text, Some(slot))
+                    .with_day(obj.day),
+                end,
+            ));
+        }
+    }
     // "Green is my favourite colour".
     let limit = t.len().min(i + 5);
     for v in i + 1..limit {
         if t[v - 1].brk {
             break;
         }
-        if let Some(n) = seq(t, v, "is|are my favourite|favorite|fave|fav").or_else(|| seq(t, v, "has|have been my favourite|favorite|fave|fav")) {
+        let after_verb = seq(t, v, "is|are").or_else(|| seq(t, v, "has|have been")).map(|m| {
+            let m = seq(t, m, "hands down").or_else(|| seq(t, m, "by far")).unwrap_or(m);
+            if is(t, m, "definitely|easily|still|always|probably|totally|absolutely|really") { m + 1 } else { m }
+        });
+        if let Some(n) = after_verb.and_then(|m| seq(t, m, "my favourite|favorite|fave|fav")) {
             let end = object_end(t, n);
             if end <= n || !has_content_word(t, i, v) || is(t, i, VAGUE) {
                 return None;
@@ -2036,15 +2537,32 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
             let what = t[n..end].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
             let value = render(t, i, v, today, false);
             let slot = format!("favourite:{}", text::normalize(&what));
-            return Some((Draft::new(CandidateKind::Preference, format!("User's favourite {what} {}", at(t, v)), value.text, Some(slot)), end));
+            return Some((
+                Draft::new(
+                    CandidateKind::Preference,
+                    format!("User's favourite {what} {}", at(t, v)),
+                    value.text,
+                    Some(slot),
+                ),
+                end,
+            ));
         }
     }
     // "Postgres it is."
-    if !is(t, i, "i|we|my|let|it|that|this|you") && t.len() >= i + 3 && t.len() <= i + 6 && at(t, t.len() - 2) == "it" && at(t, t.len() - 1) == "is" && has_content_word(t, i, t.len() - 2) {
+    if !is(t, i, "i|we|my|let|it|that|this|you")
+        && t.len() >= i + 3
+        && t.len() <= i + 6
+        && at(t, t.len() - 2) == "it"
+        && at(t, t.len() - 1) == "is"
+        && has_content_word(t, i, t.len() - 2)
+    {
         let end = t.len() - 2;
         let obj = render(t, i, end, today, false);
         let k = key(t, i, end, today, 3);
-        return Some((Draft::new(CandidateKind::Decision, "User decided on", obj.text, Some(format!("decision:{k}"))), t.len()));
+        return Some((
+            Draft::new(CandidateKind::Decision, "User decided on", obj.text, Some(format!("decision:{k}"))),
+            t.len(),
+        ));
     }
     None
 }
@@ -2107,7 +2625,9 @@ fn subjectless(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, 
             let m = seq(t, n, "fan of")?;
             preference(t, if neg { "is not a fan of" } else { "is a fan of" }, m, today)
         }
-        "work" | "working" if is(t, i + 1, "as|at|for|remotely|nights|full-time|part-time") => work(t, "work", i + 1, today),
+        "work" | "working" if is(t, i + 1, "as|at|for|remotely|nights|full-time|part-time") => {
+            work(t, "work", i + 1, today)
+        }
         "live" | "living" if is(t, i + 1, "in") => {
             let end = place_at(t, i + 2)?;
             let obj = render(t, i + 2, end, today, false);
@@ -2115,10 +2635,14 @@ fn subjectless(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, 
         }
         "allergic" => after_i_am(t, i, today, cx),
         _ if w.len() > 4 && w.ends_with("ing") && w.chars().all(char::is_alphabetic) => {
-            if is(t, i, "thinking|wondering|feeling|trying|looking|getting|being|asking|saying|kidding|joking|doing|working|using|reading|watching|learning|figuring|going") && !(w == "going" && !is(t, i + 1, "to")) {
-                if w != "going" {
-                    return None;
-                }
+            if w != "going"
+                && is(
+                    t,
+                    i,
+                    "thinking|wondering|feeling|trying|looking|getting|being|asking|saying|kidding|joking|doing|working|using|reading|watching|learning|figuring",
+                )
+            {
+                return None;
             }
             let m = if w == "going" && is(t, i + 1, "to") {
                 if !t.get(i + 2).is_some_and(Tok::capitalized) {
@@ -2133,7 +2657,10 @@ fn subjectless(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, 
             if !refers_to_time(t, m, end, &obj, cx.lead_dated) || !has_content_word(t, m, end) {
                 return None;
             }
-            Some((plan_draft(t, &format!("User is {}", t[i].text.to_lowercase()), i, m, end, today, CandidateKind::Plan), end))
+            Some((
+                plan_draft(t, &format!("User is {}", t[i].text.to_lowercase()), i, m, end, today, CandidateKind::Plan),
+                end,
+            ))
         }
         _ => None,
     }

@@ -182,6 +182,8 @@ pub(crate) struct Resolved {
     pub words: Vec<String>,
     /// The first day phrase written (`on 2026-12-11`), for a correction to replace.
     pub day: Option<String>,
+    /// The first clock time written (`at 18:00`), for a correction to replace.
+    pub time: Option<String>,
     /// Whether any date or time expression was found.
     pub found: bool,
 }
@@ -200,10 +202,13 @@ pub(crate) fn resolve(
     let mut i = 0;
     while i < words.len() {
         if let Some(m) = match_date(words, i, today) {
-            let mut phrase = m.phrase;
+            let mut phrase = m.phrase.clone();
             phrase.push_str(&trail(i + m.len - 1));
             if m.is_time {
                 time_at.get_or_insert(out.words.len());
+                if out.time.is_none() {
+                    out.time = Some(m.phrase.clone());
+                }
             } else if out.day.is_none() {
                 out.day = Some(m.day_phrase);
             }
@@ -240,8 +245,20 @@ const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "frid
 const WEEKDAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// Month names (full and short), for telling whether a clause refers to a time.
-pub(crate) const MONTHS: [&str; 12] =
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+pub(crate) const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 fn weekday_of(word: &str) -> Option<u32> {
     let w = word.strip_suffix('.').unwrap_or(word);
@@ -251,7 +268,9 @@ fn weekday_of(word: &str) -> Option<u32> {
     let short = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let alt = ["", "tues", "weds", "thur", "", "", ""];
     let alt2 = ["", "", "", "thurs", "", "", ""];
-    (0..7).find(|&i| short[i] == w || (!alt[i].is_empty() && alt[i] == w) || (!alt2[i].is_empty() && alt2[i] == w)).map(|i| i as u32)
+    (0..7)
+        .find(|&i| short[i] == w || (!alt[i].is_empty() && alt[i] == w) || (!alt2[i].is_empty() && alt2[i] == w))
+        .map(|i| i as u32)
 }
 
 /// A small count: digits or a number word (`a`, `one` .. `twelve`, `a couple of`).
@@ -283,7 +302,8 @@ fn part_of_day(word: Option<&&str>) -> Option<&'static str> {
 }
 
 /// Prepositions a date expression keeps in front of its absolute form.
-const DATE_PREPOSITIONS: [&str; 11] = ["on", "by", "until", "till", "before", "after", "since", "from", "for", "over", "to"];
+const DATE_PREPOSITIONS: [&str; 11] =
+    ["on", "by", "until", "till", "before", "after", "since", "from", "for", "over", "to"];
 
 /// The date or time expression starting at `words[i]`, if any.
 pub(crate) fn match_date(words: &[&str], i: usize, today: Date) -> Option<DateMatch> {
@@ -303,7 +323,8 @@ pub(crate) fn match_date(words: &[&str], i: usize, today: Date) -> Option<DateMa
         if *prep != "on" {
             let rest = m.phrase.strip_prefix("on ").or_else(|| m.phrase.strip_prefix("in ")).unwrap_or(&m.phrase);
             m.phrase = format!("{prep} {rest}");
-            let day_rest = m.day_phrase.strip_prefix("on ").or_else(|| m.day_phrase.strip_prefix("in ")).unwrap_or(&m.day_phrase);
+            let day_rest =
+                m.day_phrase.strip_prefix("on ").or_else(|| m.day_phrase.strip_prefix("in ")).unwrap_or(&m.day_phrase);
             m.day_phrase = format!("{prep} {day_rest}");
         }
         return Some(m);
@@ -335,10 +356,16 @@ fn match_day(words: &[&str], i: usize, today: Date, bare: bool) -> Option<DateMa
         "yesterday" => return Some(with_part(1, today.plus_days(-1))),
         "the" | "day" => {
             let at = if w == "the" { i + 1 } else { i };
-            if words.get(at) == Some(&"day") && words.get(at + 1) == Some(&"after") && words.get(at + 2) == Some(&"tomorrow") {
+            if words.get(at) == Some(&"day")
+                && words.get(at + 1) == Some(&"after")
+                && words.get(at + 2) == Some(&"tomorrow")
+            {
                 return Some(with_part(at + 3 - i, today.plus_days(2)));
             }
-            if words.get(at) == Some(&"day") && words.get(at + 1) == Some(&"before") && words.get(at + 2) == Some(&"yesterday") {
+            if words.get(at) == Some(&"day")
+                && words.get(at + 1) == Some(&"before")
+                && words.get(at + 2) == Some(&"yesterday")
+            {
                 return Some(with_part(at + 3 - i, today.plus_days(-2)));
             }
             if w == "the" && matches!(next, Some("weekend")) {
@@ -474,7 +501,10 @@ fn match_time(words: &[&str], i: usize) -> Option<(usize, String)> {
 pub(crate) fn is_time_word(word: &str) -> bool {
     (word != "may" && MONTHS.contains(&word))
         || weekday_of(word).is_some()
-        || matches!(word, "spring" | "summer" | "autumn" | "fall" | "winter" | "weekend" | "soon" | "tonight" | "today" | "tomorrow")
+        || matches!(
+            word,
+            "spring" | "summer" | "autumn" | "fall" | "winter" | "weekend" | "soon" | "tonight" | "today" | "tomorrow"
+        )
 }
 
 #[cfg(test)]

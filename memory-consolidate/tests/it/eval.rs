@@ -6,9 +6,14 @@
 //! required annotations some candidate matches; a candidate matching no annotation (optional
 //! ones included) is wrong.
 //!
-//! The dialogues come in two sets: `dev`, written first and read while the rules were written,
-//! and `holdout`, written afterwards in fresh phrasing to see how the rules do on text they were
-//! not fitted to. Both are printed; the thresholds hold for the whole file.
+//! The dialogues come in two sets, both printed; the thresholds hold for the whole file.
+//! - `dev`: read while the rules were written. The first 62 were written before any rule; two
+//!   later batches (31 and 30) were written after, measured as unseen text (recall 0.32 and
+//!   0.30), then fitted to.
+//! - `holdout`: 25 written last, in fresh phrasing, measured once before any change (recall
+//!   0.40, wrong share 0.17); since then only two bug fixes were made with it in view (a
+//!   question's own "I" read as a statement; a time-only correction), no new patterns. Its
+//!   numbers are the honest estimate of how the rules do on text they were not fitted to.
 
 use std::collections::BTreeMap;
 
@@ -163,7 +168,14 @@ fn measure(title: &str, dialogues: &[Dialogue]) -> (f64, f64) {
     println!("== {title}: {} dialogues", dialogues.len());
     println!("{:<11} {:>9} {:>9} {:>7} {:>7}", "kind", "precision", "recall", "cands", "expect");
     for (kind, t) in &by_kind {
-        println!("{:<11} {:>9.2} {:>9.2} {:>7} {:>7}", kind.as_str(), ratio(t.right, t.candidates), ratio(t.found, t.expected), t.candidates, t.expected);
+        println!(
+            "{:<11} {:>9.2} {:>9.2} {:>7} {:>7}",
+            kind.as_str(),
+            ratio(t.right, t.candidates),
+            ratio(t.found, t.expected),
+            t.candidates,
+            t.expected
+        );
     }
     let precision = ratio(total.right, total.candidates);
     let recall = ratio(total.found, total.expected);

@@ -1,6 +1,5 @@
-mod llm;
 mod entities;
 mod eval;
+mod llm;
 mod rules;
 mod text;
-mod zz_debug;
