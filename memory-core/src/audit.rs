@@ -62,87 +62,87 @@ macro_rules! audit_ops {
 }
 
 audit_ops! {
-        /// A checked access that failed before any operation was chosen.
-        Access = "access",
-        /// A memory written (`remember`, `remember_now`).
-        MemoryRemember = "memory.remember",
-        /// A batch of memories written.
-        MemoryBatch = "memory.batch",
-        /// Chat messages observed.
-        MemoryObserve = "memory.observe",
-        /// A correction written.
-        MemorySupersede = "memory.supersede",
-        /// A memory read by id.
-        MemoryGet = "memory.get",
-        /// Memories listed.
-        MemoryList = "memory.list",
-        /// A memory deleted.
-        MemoryForget = "memory.forget",
-        /// An outcome reported.
-        MemoryOutcome = "memory.outcome",
-        /// A memory recalled.
-        MemoryRecall = "memory.recall",
-        /// A memory promoted on request.
-        MemoryPromote = "memory.promote",
-        /// A memory promoted by the auto-promotion policy.
-        MemoryAutoPromote = "memory.auto_promote",
-        /// Memories written by consolidation.
-        MemoryConsolidate = "memory.consolidate",
-        /// Expired working memories deleted by maintenance.
-        MemoryExpire = "memory.expire",
-        /// Memories past their namespace's retention deleted by maintenance.
-        MemoryRetention = "memory.retention",
-        /// A namespace created.
-        NamespaceCreate = "namespace.create",
-        /// A namespace's metadata changed.
-        NamespaceUpdate = "namespace.update",
-        /// A namespace archived.
-        NamespaceArchive = "namespace.archive",
-        /// A namespace restored.
-        NamespaceRestore = "namespace.restore",
-        /// A namespace deleted.
-        NamespaceDelete = "namespace.delete",
-        /// A namespace's memories moved into another.
-        NamespaceMigrate = "namespace.migrate",
-        /// Catalog records rebuilt from the stored memories.
-        NamespaceRebuild = "namespace.rebuild",
-        /// An API key issued.
-        KeyCreate = "key.create",
-        /// An API key read.
-        KeyGet = "key.get",
-        /// API keys listed.
-        KeyList = "key.list",
-        /// An API key's scopes changed.
-        KeyUpdate = "key.update",
-        /// An API key revoked.
-        KeyRevoke = "key.revoke",
-        /// A tenant created.
-        TenantCreate = "tenant.create",
-        /// The audit log read.
-        AuditList = "audit.list",
-        /// Data exported.
-        Export = "export",
-        /// Data imported.
-        Import = "import",
-        /// The store backed up.
-        StoreBackup = "store.backup",
-        /// An identity proposal queued.
-        ProposalCreate = "proposal.create",
-        /// The review queue read.
-        ProposalList = "proposal.list",
-        /// A proposal approved.
-        ProposalApprove = "proposal.approve",
-        /// A proposal rejected.
-        ProposalReject = "proposal.reject",
-        /// A proposal decided (the decision record).
-        ProposalDecide = "proposal.decide",
-        /// Entities listed.
-        EntityList = "entity.list",
-        /// An entity read.
-        EntityGet = "entity.get",
-        /// A maintenance cycle ran.
-        Maintain = "maintain",
-    }
+    /// A checked access that failed before any operation was chosen.
+    Access = "access",
+    /// A memory written (`remember`, `remember_now`).
+    MemoryRemember = "memory.remember",
+    /// A batch of memories written.
+    MemoryBatch = "memory.batch",
+    /// Chat messages observed.
+    MemoryObserve = "memory.observe",
+    /// A correction written.
+    MemorySupersede = "memory.supersede",
+    /// A memory read by id.
+    MemoryGet = "memory.get",
+    /// Memories listed.
+    MemoryList = "memory.list",
+    /// A memory deleted.
+    MemoryForget = "memory.forget",
+    /// An outcome reported.
+    MemoryOutcome = "memory.outcome",
+    /// A memory recalled.
+    MemoryRecall = "memory.recall",
+    /// A memory promoted on request.
+    MemoryPromote = "memory.promote",
+    /// A memory promoted by the auto-promotion policy.
+    MemoryAutoPromote = "memory.auto_promote",
+    /// Memories written by consolidation.
+    MemoryConsolidate = "memory.consolidate",
+    /// Expired working memories deleted by maintenance.
+    MemoryExpire = "memory.expire",
+    /// Memories past their namespace's retention deleted by maintenance.
+    MemoryRetention = "memory.retention",
+    /// A namespace created.
+    NamespaceCreate = "namespace.create",
+    /// A namespace's metadata changed.
+    NamespaceUpdate = "namespace.update",
+    /// A namespace archived.
+    NamespaceArchive = "namespace.archive",
+    /// A namespace restored.
+    NamespaceRestore = "namespace.restore",
+    /// A namespace deleted.
+    NamespaceDelete = "namespace.delete",
+    /// A namespace's memories moved into another.
+    NamespaceMigrate = "namespace.migrate",
+    /// Catalog records rebuilt from the stored memories.
+    NamespaceRebuild = "namespace.rebuild",
+    /// An API key issued.
+    KeyCreate = "key.create",
+    /// An API key read.
+    KeyGet = "key.get",
+    /// API keys listed.
+    KeyList = "key.list",
+    /// An API key's scopes changed.
+    KeyUpdate = "key.update",
+    /// An API key revoked.
+    KeyRevoke = "key.revoke",
+    /// A tenant created.
+    TenantCreate = "tenant.create",
+    /// The audit log read.
+    AuditList = "audit.list",
+    /// Data exported.
+    Export = "export",
+    /// Data imported.
+    Import = "import",
+    /// The store backed up.
+    StoreBackup = "store.backup",
+    /// An identity proposal queued.
+    ProposalCreate = "proposal.create",
+    /// The review queue read.
+    ProposalList = "proposal.list",
+    /// A proposal approved.
+    ProposalApprove = "proposal.approve",
+    /// A proposal rejected.
+    ProposalReject = "proposal.reject",
+    /// A proposal decided (the decision record).
+    ProposalDecide = "proposal.decide",
+    /// Entities listed.
+    EntityList = "entity.list",
+    /// An entity read.
+    EntityGet = "entity.get",
+    /// A maintenance cycle ran.
+    Maintain = "maintain",
+}
 
 impl std::fmt::Display for AuditOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,7 +1,7 @@
 //! Reading the audit log (SPEC 4 "Audit"). Records are written by every operation through
 //! `Engine::audit`; this is the read side, per namespace.
 
-use memory_core::{AuditOp, AuditFilter, AuditRecord, Error, NamespaceKey, Page, PageRequest, Result};
+use memory_core::{AuditFilter, AuditOp, AuditRecord, Error, NamespaceKey, Page, PageRequest, Result};
 
 use crate::caller::Caller;
 use crate::engine::Engine;

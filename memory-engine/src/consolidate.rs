@@ -15,9 +15,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use memory_consolidate::{Action, Candidate, Episode, Existing, Extractor, Target, extract_entities};
-use memory_core::{AuditOp, 
-    AuditOutcome, Decision, EntityLink, Error, Job, JobLock, JobRun, JobStatus, Layer, Memory, MemoryFilter, MemoryId,
-    NamespaceKey, Page, PageRequest, Proposal, ProposalFilter, ProposalId, ProposalStatus, Result, Timestamp,
+use memory_core::{
+    AuditOp, AuditOutcome, Decision, EntityLink, Error, Job, JobLock, JobRun, JobStatus, Layer, Memory, MemoryFilter,
+    MemoryId, NamespaceKey, Page, PageRequest, Proposal, ProposalFilter, ProposalId, ProposalStatus, Result, Timestamp,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -27,6 +27,12 @@ use crate::engine::{Engine, Tenant};
 use crate::promote::Promoted;
 use crate::sync::blocking_value;
 use crate::write::MemoryInput;
+
+/// What a job that ran reports: its counts, and (consolidation) where the next run starts.
+pub(crate) type JobDone = (BTreeMap<String, u64>, Option<String>);
+
+/// Why a job did not run to the end: skipped or failed, and the reason.
+pub(crate) type JobNotDone = (JobStatus, String);
 
 /// Default most episodes one consolidation run reads.
 pub const DEFAULT_CONSOLIDATE_EPISODES: usize = 10_000;
@@ -161,7 +167,8 @@ impl Engine {
         op: AuditOp,
     ) -> Result<NamespaceKey> {
         let catalog = self.catalog(t).await?;
-        let plan = self.plan(caller, catalog.as_ref(), memory_policy::ReadRequest::Default, raw.map(str::to_owned), false);
+        let plan =
+            self.plan(caller, catalog.as_ref(), memory_policy::ReadRequest::Default, raw.map(str::to_owned), false);
         if let Some(e) = &plan.error {
             let err = crate::engine::plan_error(e.code, &e.message);
             let ns = raw.and_then(|n| NamespaceKey::new(n).ok());
@@ -194,11 +201,8 @@ impl Engine {
         renew: &mut (dyn FnMut(Timestamp) + Send),
     ) -> Result<(Consolidation, Option<String>)> {
         let extractor = self.inner.extractor.clone();
-        let mut report = Consolidation {
-            namespace: Some(ns.clone()),
-            extractor: extractor.name(),
-            ..Consolidation::default()
-        };
+        let mut report =
+            Consolidation { namespace: Some(ns.clone()), extractor: extractor.name(), ..Consolidation::default() };
         let max = max_episodes.unwrap_or(DEFAULT_CONSOLIDATE_EPISODES).max(1);
         let mut checkpoint = self.consolidation_checkpoint(&caller.tenant, ns).await?;
         let mut filter = MemoryFilter::namespace(ns.clone());
@@ -226,7 +230,11 @@ impl Engine {
     }
 
     /// Where the namespace's next consolidation starts: the last episode the previous run read.
-    async fn consolidation_checkpoint(&self, tenant: &memory_core::TenantId, ns: &NamespaceKey) -> Result<Option<String>> {
+    async fn consolidation_checkpoint(
+        &self,
+        tenant: &memory_core::TenantId,
+        ns: &NamespaceKey,
+    ) -> Result<Option<String>> {
         let runs = self.inner.store.list_job_runs(tenant, Some(ns)).await?;
         Ok(runs.into_iter().find(|r| r.job == Job::Consolidate).and_then(|r| r.checkpoint))
     }
@@ -277,9 +285,7 @@ impl Engine {
                 let input = match &plan.actions[i] {
                     Action::Create { candidate } => Some(candidate_input(ns, candidate, &report.extractor)),
                     Action::Supersede { old, candidate } => match old {
-                        Target::Stored(id) => {
-                            Some(candidate_input(ns, candidate, &report.extractor).superseding(*id))
-                        }
+                        Target::Stored(id) => Some(candidate_input(ns, candidate, &report.extractor).superseding(*id)),
                         Target::Planned(p) => match written.get(p) {
                             Some(id) => Some(candidate_input(ns, candidate, &report.extractor).superseding(*id)),
                             None => {
@@ -356,7 +362,11 @@ impl Engine {
     }
 
     /// The namespace's live, unsuperseded memories of durable layers, by id.
-    async fn durable_memories(&self, tenant: &memory_core::TenantId, ns: &NamespaceKey) -> Result<HashMap<MemoryId, Memory>> {
+    async fn durable_memories(
+        &self,
+        tenant: &memory_core::TenantId,
+        ns: &NamespaceKey,
+    ) -> Result<HashMap<MemoryId, Memory>> {
         let mut filter = MemoryFilter::namespace(ns.clone());
         filter.layers = Some(vec![Layer::Identity, Layer::Procedural, Layer::Semantic]);
         filter.exclude_superseded = true;
@@ -517,8 +527,14 @@ impl Engine {
         let p = self.reviewable(caller, &t, id, AuditOp::ProposalReject).await?;
         let by = self.principal_of(caller).unwrap_or_else(|| memory_core::Principal::new("operator").expect("valid"));
         let decided = self.inner.store.decide_proposal(&caller.tenant, id, Decision::Reject, by, self.now()).await?;
-        self.audit(caller, Some(&p.namespace), AuditOp::ProposalDecide, AuditOutcome::Ok, json!({ "proposal": id, "decision": "reject" }))
-            .await?;
+        self.audit(
+            caller,
+            Some(&p.namespace),
+            AuditOp::ProposalDecide,
+            AuditOutcome::Ok,
+            json!({ "proposal": id, "decision": "reject" }),
+        )
+        .await?;
         Ok(decided)
     }
 
@@ -530,7 +546,7 @@ impl Engine {
         job: Job,
         ns: &NamespaceKey,
         started: Timestamp,
-        outcome: std::result::Result<(BTreeMap<String, u64>, Option<String>), (JobStatus, String)>,
+        outcome: std::result::Result<JobDone, JobNotDone>,
     ) -> Result<()> {
         let previous = match &outcome {
             Ok((_, Some(_))) => None,

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use memory_consolidate::{Extractor, RuleExtractor};
-use memory_core::{AuditOp, 
-    AuditDetail, AuditId, AuditOutcome, AuditRecord, Error, ErrorKind, MemoryId, Namespace, NamespaceKey,
+use memory_core::{
+    AuditDetail, AuditId, AuditOp, AuditOutcome, AuditRecord, Error, ErrorKind, MemoryId, Namespace, NamespaceKey,
     NamespaceKind, Result, Store, TenantId, Timestamp,
 };
 use memory_embed::Embedder;
@@ -636,7 +636,13 @@ impl Engine {
     }
 
     /// Records a refusal (best effort: the refusal itself is what the caller must see).
-    pub(crate) async fn audit_denied(&self, caller: &Caller, ns: Option<&NamespaceKey>, operation: AuditOp, err: &Error) {
+    pub(crate) async fn audit_denied(
+        &self,
+        caller: &Caller,
+        ns: Option<&NamespaceKey>,
+        operation: AuditOp,
+        err: &Error,
+    ) {
         if matches!(err.kind(), ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::Unauthenticated) {
             let _ = self.audit(caller, ns, operation, AuditOutcome::Denied, error_detail(err)).await;
         }

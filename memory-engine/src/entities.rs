@@ -66,8 +66,14 @@ impl Engine {
                 return Err(err);
             }
         };
-        self.audit_restricted_read(caller, &vis.catalog, &[&entity.namespace], AuditOp::EntityGet, serde_json::json!({ "entity": id }))
-            .await?;
+        self.audit_restricted_read(
+            caller,
+            &vis.catalog,
+            &[&entity.namespace],
+            AuditOp::EntityGet,
+            serde_json::json!({ "entity": id }),
+        )
+        .await?;
         let ids = self.inner.store.entity_memories(&caller.tenant, id, page).await?;
         let now = self.now();
         let memories = self

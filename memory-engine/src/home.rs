@@ -112,7 +112,9 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
     // An OpenAI-compatible chat model extracts when one is configured; the rules otherwise.
     let extractor: Arc<dyn memory_consolidate::Extractor> =
         match memory_consolidate::LlmConfig::from_env().map_err(|e| Error::invalid_input(e.to_string()))? {
-            Some(llm) => Arc::new(memory_consolidate::LlmExtractor::new(llm).map_err(|e| Error::invalid_input(e.to_string()))?),
+            Some(llm) => {
+                Arc::new(memory_consolidate::LlmExtractor::new(llm).map_err(|e| Error::invalid_input(e.to_string()))?)
+            }
             None => Arc::new(memory_consolidate::RuleExtractor::new()),
         };
     let engine = Engine::new(EngineParts {

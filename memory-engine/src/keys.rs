@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use memory_core::{AuditOp, 
-    ApiKey, ApiKeyId, AuditOutcome, Error, KeyHash, KeyScope, NamespaceKey, Principal, Result, TenantId,
+use memory_core::{
+    ApiKey, ApiKeyId, AuditOp, AuditOutcome, Error, KeyHash, KeyScope, NamespaceKey, Principal, Result, TenantId,
     validate_scopes,
 };
 use memory_policy::KeyGrant;
@@ -162,7 +162,8 @@ impl Engine {
         self.operator_only(caller, AuditOp::KeyRevoke).await?;
         let changed = self.inner.store.revoke_api_key(&caller.tenant, id, self.now()).await?;
         self.inner.keys.clear();
-        self.audit(caller, None, AuditOp::KeyRevoke, AuditOutcome::Ok, json!({ "key": id, "changed": changed })).await?;
+        self.audit(caller, None, AuditOp::KeyRevoke, AuditOutcome::Ok, json!({ "key": id, "changed": changed }))
+            .await?;
         Ok(changed)
     }
 

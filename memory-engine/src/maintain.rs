@@ -97,7 +97,11 @@ impl Engine {
             report.runs.push(run);
         }
         for ns in chosen.iter().filter(|n| n.status == NamespaceStatus::Active) {
-            let _ = self.inner.store.touch_namespace(&caller.tenant, &ns.key, NamespaceTouch::Maintenance, self.now()).await;
+            let _ = self
+                .inner
+                .store
+                .touch_namespace(&caller.tenant, &ns.key, NamespaceTouch::Maintenance, self.now())
+                .await;
         }
         Ok(report)
     }
@@ -231,7 +235,7 @@ impl Engine {
         job: Job,
         ns: &NamespaceKey,
         lock: &JobLock,
-    ) -> Result<(BTreeMap<String, u64>, Option<String>)> {
+    ) -> Result<crate::consolidate::JobDone> {
         let tenant = &caller.tenant;
         let now = self.now();
         let count = |name: &str, n: u64| BTreeMap::from([(name.to_owned(), n)]);
@@ -260,7 +264,8 @@ impl Engine {
                 Ok((count("deleted", self.delete_all(caller, t, ns, &expired, AuditOp::MemoryExpire).await?), None))
             }
             Job::Retention => {
-                let Some(days) = self.inner.store.get_namespace(tenant, ns).await?.and_then(|n| n.retention_days) else {
+                let Some(days) = self.inner.store.get_namespace(tenant, ns).await?.and_then(|n| n.retention_days)
+                else {
                     return Ok((count("deleted", 0), None));
                 };
                 let mut filter = MemoryFilter::namespace(ns.clone());

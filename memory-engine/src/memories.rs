@@ -1,9 +1,9 @@
 //! Memories by id: get, list, forget, and outcome reports. A memory the caller may not read
 //! behaves exactly like a missing one (404): ids leak nothing.
 
-use memory_core::{AuditOp, 
-    AuditOutcome, Category, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page, PageRequest,
-    Result,
+use memory_core::{
+    AuditOp, AuditOutcome, Category, Error, Layer, Memory, MemoryFilter, MemoryId, NamespaceKey, Outcome, Page,
+    PageRequest, Result,
 };
 
 use serde_json::json;
@@ -31,7 +31,8 @@ impl Engine {
         let t = self.tenant(&caller.tenant).await?;
         let vis = self.visibility(caller, &t).await?;
         let m = self.visible(caller, &vis, id, AuditOp::MemoryGet).await?;
-        self.audit_restricted_read(caller, &vis.catalog, &[&m.namespace], AuditOp::MemoryGet, json!({ "ids": [id] })).await?;
+        self.audit_restricted_read(caller, &vis.catalog, &[&m.namespace], AuditOp::MemoryGet, json!({ "ids": [id] }))
+            .await?;
         Ok(m)
     }
 

@@ -3,9 +3,9 @@
 //! batch, each batch one atomic [`memory_core::Store::move_memories`], so a killed apply leaves
 //! whole batches moved and the next apply moves the rest.
 
-use memory_core::{AuditOp, 
-    AuditOutcome, Error, MemoryFilter, MemoryId, MoveOutcome, NamespaceKey, NamespaceStatus, NewMemory, PageRequest,
-    Result,
+use memory_core::{
+    AuditOp, AuditOutcome, Error, MemoryFilter, MemoryId, MoveOutcome, NamespaceKey, NamespaceStatus, NewMemory,
+    PageRequest, Result,
 };
 use serde::Serialize;
 use serde_json::json;

@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use memory_core::{AuditOp, 
-    AuditOutcome, Error, ErrorKind, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey,
-    NamespaceKind, NamespacePatch, NamespaceStatus, PageRequest, Result,
+use memory_core::{
+    AuditOp, AuditOutcome, Error, ErrorKind, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, Namespace, NamespaceFilter,
+    NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, PageRequest, Result,
 };
 use memory_policy::Operation;
 use serde::Serialize;

@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use memory_core::{AuditOp, AuditOutcome, Error, Memory, MemoryId, MemoryPatch, NamespaceKey, NewMemory, PutOutcome, Result};
+use memory_core::{
+    AuditOp, AuditOutcome, Error, Memory, MemoryId, MemoryPatch, NamespaceKey, NewMemory, PutOutcome, Result,
+};
 use serde_json::json;
 
 use crate::caller::Caller;

@@ -13,7 +13,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memory_core::{AuditOp, Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp};
+use memory_core::{
+    AuditOp, Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp,
+};
 use memory_index::{Hit, MemoryIndex, SearchQuery};
 use memory_policy::ReadRequest;
 use serde::Serialize;

@@ -24,18 +24,18 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
-use memory_core::{AuditOp, 
-    AuditFilter, AuditId, AuditOrigin, AuditOutcome, AuditRecord, ContentHash, Error, ErrorKind, MAX_PAGE_LIMIT,
-    Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch,
-    NamespaceStatus, NewMemory, PageRequest, PutOutcome, Result, Timestamp,
+use memory_core::{
+    AuditFilter, AuditId, AuditOp, AuditOrigin, AuditOutcome, AuditRecord, ContentHash, Error, ErrorKind,
+    MAX_PAGE_LIMIT, Memory, MemoryFilter, MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind,
+    NamespacePatch, NamespaceStatus, NewMemory, PageRequest, PutOutcome, Result, Timestamp,
 };
 use memory_policy::Operation;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::caller::Caller;
-use crate::pipeline::{Audit, IndexUpdate, Staged};
 use crate::engine::{Engine, error_detail};
+use crate::pipeline::{Audit, IndexUpdate, Staged};
 
 /// The format name in the header line.
 pub const EXPORT_FORMAT: &str = "memory-export";
@@ -265,7 +265,8 @@ impl Engine {
                 }
                 let mut detail = error_detail(&e);
                 detail["file_tenant"] = checked.tenant.clone().into();
-                let _ = self.audit_with_id(caller, import_id, None, AuditOp::Import, AuditOutcome::Failed, detail).await;
+                let _ =
+                    self.audit_with_id(caller, import_id, None, AuditOp::Import, AuditOutcome::Failed, detail).await;
                 return Err(e);
             }
         };

@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use memory_core::{AuditOp, 
-    AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId,
+use memory_core::{
+    AuditOp, AuditOutcome, Category, Confidence, ContentHash, Error, Layer, MAX_CONTENT_BYTES, Memory, MemoryId,
     Merged, Metadata, NamespaceKey, NewMemory, Provenance, PutOutcome, Result, Timestamp,
 };
 use memory_policy::{PlanRequest, ReadRequest, ScopePlan};

@@ -6,10 +6,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use memory_core::{AuditOp, 
-    ApiKey, ApiKeyId, AuditId, AuditOutcome, AuditRecord, Category, Confidence, ErrorKind, Job, JobLock, JobRun,
-    JobStatus, KeyHash, Layer, Memory, MemoryFilter, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Page,
-    PageRequest, Principal, Proposal, ProposalId, ProposalStatus, PutOutcome, Result, Store, TenantId, Timestamp,
+use memory_core::{
+    ApiKey, ApiKeyId, AuditId, AuditOp, AuditOutcome, AuditRecord, Category, Confidence, ErrorKind, Job, JobLock,
+    JobRun, JobStatus, KeyHash, Layer, Memory, MemoryFilter, MemoryId, Namespace, NamespaceKey, NamespaceKind,
+    NewMemory, Page, PageRequest, Principal, Proposal, ProposalId, ProposalStatus, PutOutcome, Result, Store, TenantId,
+    Timestamp,
 };
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! identity is only proposed (approval writes it), auto-promotion follows the policy exactly,
 //! and entities stay in their namespace.
 
-use memory_core::{Category, Layer, MemoryFilter, PageRequest, ProposalStatus, Store as _, TenantId};
+use memory_core::{Category, Layer, MemoryFilter, PageRequest, ProposalStatus, TenantId};
 use memory_engine::{Caller, ConsolidateRequest, Consolidation, Engine, ListRequest, Message, RecallRequest};
 
 use crate::support::{engine, who};
@@ -20,9 +20,16 @@ async fn say(e: &Engine, caller: &Caller, conversation: &str, lines: &[&str]) {
 
 /// Live memories of `layer` in the default namespace, by content.
 async fn contents(e: &Engine, caller: &Caller, layer: Layer) -> Vec<String> {
-    let request = ListRequest { namespaces: vec!["default".into()], layers: Some(vec![layer]), ..ListRequest::default() };
-    let mut out: Vec<String> =
-        e.list(caller, &request, &PageRequest::first(100)).await.unwrap().items.into_iter().map(|m| m.content).collect();
+    let request =
+        ListRequest { namespaces: vec!["default".into()], layers: Some(vec![layer]), ..ListRequest::default() };
+    let mut out: Vec<String> = e
+        .list(caller, &request, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
     out.sort();
     out
 }
@@ -191,12 +198,22 @@ async fn entities_are_linked_per_namespace_and_boost_recall() {
                   [[namespaces.policies]]\nname = \"bob\"\nread = [\"bob\"]\nwrite = [\"bob\"]\n";
     let (e, _) = engine(config);
     let (alice, bob) = (who("alice"), who("bob"));
-    e.observe(&alice, Some("c1"), Some("alice"), vec![Message { role: "user".into(), content: "I met my friend Priya in Lisbon last week.".into() }])
-        .await
-        .unwrap();
-    e.observe(&bob, Some("c2"), Some("bob"), vec![Message { role: "user".into(), content: "Priya joined Acme Corp as a designer.".into() }])
-        .await
-        .unwrap();
+    e.observe(
+        &alice,
+        Some("c1"),
+        Some("alice"),
+        vec![Message { role: "user".into(), content: "I met my friend Priya in Lisbon last week.".into() }],
+    )
+    .await
+    .unwrap();
+    e.observe(
+        &bob,
+        Some("c2"),
+        Some("bob"),
+        vec![Message { role: "user".into(), content: "Priya joined Acme Corp as a designer.".into() }],
+    )
+    .await
+    .unwrap();
     consolidate(&e, &alice, Some("alice")).await;
     consolidate(&e, &bob, Some("bob")).await;
 

@@ -39,13 +39,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use memory_core::{
-    Category, Confidence, DefaultAccess, EntityFilter, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter, MemoryId, Namespace,
-    NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NewMemory, Outcome, PageRequest,
-    Permission, Principal, Sensitivity, TenantId, Timestamp,
+    Category, Confidence, DefaultAccess, EntityFilter, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter,
+    MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NewMemory,
+    Outcome, PageRequest, Permission, Principal, Sensitivity, TenantId, Timestamp,
 };
 use memory_engine::{
-    Caller, ConsolidateRequest, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest, ManualClock, MemoryInput,
-    Message, RecallRequest, Written,
+    Caller, ConsolidateRequest, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest,
+    ManualClock, MemoryInput, Message, RecallRequest, Written,
 };
 use memory_policy::{Caller as Identity, KeyGrant};
 
@@ -1182,7 +1182,11 @@ impl Run {
                 0 => format!("I prefer {} over {} number {n}.", words[0], words[1]),
                 1 => format!("My name is {}. Ref {n}.", self.rng.pick(&["Dana", "Ravi", "Mei", "Tomas", "Ines"])),
                 2 => format!("Always mention {} {n}.", words[2]),
-                3 => format!("I met my friend {} in Lisbon to talk about {} {n}.", self.rng.pick(&["Priya", "Omar", "Lena"]), words[0]),
+                3 => format!(
+                    "I met my friend {} in Lisbon to talk about {} {n}.",
+                    self.rng.pick(&["Priya", "Omar", "Lena"]),
+                    words[0]
+                ),
                 _ => format!("Actually, my favourite drink is {} {n}.", words[1]),
             };
         }
@@ -2108,7 +2112,8 @@ impl Run {
         let report = succeeded("consolidate", res)?;
         let tenant = tenant_id(who.tenant);
         let store = self.engine.store().clone();
-        let new_ids: Vec<MemoryId> = report.created.iter().copied().chain(report.superseded.iter().map(|s| s.1)).collect();
+        let new_ids: Vec<MemoryId> =
+            report.created.iter().copied().chain(report.superseded.iter().map(|s| s.1)).collect();
         for id in new_ids {
             let m = succeeded("store get", store.get_memory(&tenant, id).await)?
                 .ok_or_else(|| format!("consolidation wrote memory {id}, which the store lacks"))?;
@@ -2171,8 +2176,10 @@ impl Run {
     async fn check_entities(&self, tenant: usize) -> Result<(), String> {
         let store = self.engine.store();
         let t = tenant_id(tenant);
-        let entities =
-            succeeded("store entities", store.list_entities(&t, &EntityFilter::default(), &PageRequest::first(1000)).await)?;
+        let entities = succeeded(
+            "store entities",
+            store.list_entities(&t, &EntityFilter::default(), &PageRequest::first(1000)).await,
+        )?;
         for e in entities.items {
             let ids = succeeded("entity memories", store.entity_memories(&t, e.id, &PageRequest::first(1000)).await)?;
             for id in ids.items {
@@ -2236,7 +2243,14 @@ impl Run {
         }
         let found = succeeded("entity", res)?;
         for m in &found.memories {
-            ensure!(m.namespace == e.namespace, "entity {} of {:?} returned memory {} of {:?}", e.id, e.namespace.as_str(), m.id, m.namespace.as_str());
+            ensure!(
+                m.namespace == e.namespace,
+                "entity {} of {:?} returned memory {} of {:?}",
+                e.id,
+                e.namespace.as_str(),
+                m.id,
+                m.namespace.as_str()
+            );
         }
         Ok(())
     }

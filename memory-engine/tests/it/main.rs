@@ -2,8 +2,8 @@
 
 mod consolidate;
 mod eval;
-mod maintain;
 mod isolation;
+mod maintain;
 mod migrate;
 mod namespaces;
 mod recall;

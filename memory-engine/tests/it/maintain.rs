@@ -3,9 +3,7 @@
 //! `default` and `shared` first and then the least recently maintained, one failing namespace
 //! never stops the others, and deleted namespaces are purged.
 
-use memory_core::{
-    Job, JobLock, JobStatus, Layer, NamespacePatch, PageRequest, Store as _, TenantId,
-};
+use memory_core::{Job, JobLock, JobStatus, Layer, NamespacePatch, PageRequest, TenantId};
 use memory_engine::{Caller, Engine, ListRequest, MaintainRequest, MaintenanceReport, MemoryInput};
 
 use crate::support::{START, engine, who};
@@ -24,8 +22,14 @@ fn only(jobs: &[Job], ns: Option<&str>) -> MaintainRequest {
 
 async fn live(e: &Engine, ns: &str) -> Vec<String> {
     let request = ListRequest { namespaces: vec![ns.to_owned()], ..ListRequest::default() };
-    let mut out: Vec<String> =
-        e.list(&ops(), &request, &PageRequest::first(100)).await.unwrap().items.into_iter().map(|m| m.content).collect();
+    let mut out: Vec<String> = e
+        .list(&ops(), &request, &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
     out.sort();
     out
 }

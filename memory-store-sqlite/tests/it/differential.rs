@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use memory_core::{AuditOp, 
-    AuditFilter, AuditOutcome, Decision, InMemoryStore, KeyHash, KeyScope, Layer, MemoryFilter, MemoryPatch, Namespace,
-    NamespaceFilter, NamespaceKind, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome, PageRequest,
-    Permission, Principal, ProposalFilter, ProposalStatus, Result, Store, Timestamp,
+use memory_core::{
+    AuditFilter, AuditOp, AuditOutcome, Decision, InMemoryStore, KeyHash, KeyScope, Layer, MemoryFilter, MemoryPatch,
+    Namespace, NamespaceFilter, NamespaceKind, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome,
+    PageRequest, Permission, Principal, ProposalFilter, ProposalStatus, Result, Store, Timestamp,
 };
 use memory_store_sqlite::SqliteStore;
 
@@ -219,7 +219,11 @@ async fn every_method_agrees_with_the_reference() {
 
     // ---- audit
     for n in 0..12u128 {
-        let mut r = audit(if n % 4 == 0 { &o } else { &t }, 1000 + n, if n % 2 == 0 { AuditOp::MemoryRemember } else { AuditOp::Export });
+        let mut r = audit(
+            if n % 4 == 0 { &o } else { &t },
+            1000 + n,
+            if n % 2 == 0 { AuditOp::MemoryRemember } else { AuditOp::Export },
+        );
         if n % 3 == 0 {
             r.outcome = AuditOutcome::Denied;
             r.namespace = None;

@@ -1,6 +1,6 @@
 //! Checks of the append-only audit log.
 
-use memory_core::{AuditOp, AuditFilter, AuditOutcome, AuditRecord, ErrorKind, PageRequest, Store};
+use memory_core::{AuditFilter, AuditOp, AuditOutcome, AuditRecord, ErrorKind, PageRequest, Store};
 
 use crate::fixtures::*;
 
@@ -79,7 +79,8 @@ pub async fn check_list_audit_applies_every_filter(store: &dyn Store) {
 
 /// The log pages in id order (not in append order), every record once, at most `limit` a page.
 pub async fn check_list_audit_pages_in_id_order(store: &dyn Store) {
-    let mut records: Vec<AuditRecord> = (0..9).map(|i| audit_record(&tenant(), AuditOp::ALL[i % AuditOp::ALL.len()])).collect();
+    let mut records: Vec<AuditRecord> =
+        (0..9).map(|i| audit_record(&tenant(), AuditOp::ALL[i % AuditOp::ALL.len()])).collect();
     for record in records.iter().rev() {
         store.append_audit(record.clone()).await.unwrap();
     }

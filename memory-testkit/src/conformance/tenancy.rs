@@ -1,9 +1,9 @@
 //! Checks that tenants never cross: another tenant's record behaves exactly like a missing
 //! one, for every kind of record.
 
-use memory_core::{AuditOp, 
-    AuditFilter, Decision, ErrorKind, MemoryFilter, MemoryPatch, NamespaceFilter, NamespacePatch, NamespaceTouch,
-    Outcome, ProposalFilter, Store,
+use memory_core::{
+    AuditFilter, AuditOp, Decision, ErrorKind, MemoryFilter, MemoryPatch, NamespaceFilter, NamespacePatch,
+    NamespaceTouch, Outcome, ProposalFilter, Store,
 };
 
 use crate::fixtures::*;

@@ -5,9 +5,9 @@
 //! Everything, ids and times included, comes from the seeded `StdRng`, so a seed replays the
 //! same sequence. The generator may read the reference store to aim at existing records.
 
-use memory_core::{AuditOp, 
-    ApiKey, ApiKeyId, AuditFilter, AuditId, AuditOutcome, AuditRecord, Category, Confidence, Decision, DefaultAccess,
-    KeyHash, KeyScope, Layer, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, MemoryPatch, Metadata, Namespace,
+use memory_core::{
+    ApiKey, ApiKeyId, AuditFilter, AuditId, AuditOp, AuditOutcome, AuditRecord, Category, Confidence, Decision,
+    DefaultAccess, KeyHash, KeyScope, Layer, MAX_PAGE_LIMIT, MemoryFilter, MemoryId, MemoryPatch, Metadata, Namespace,
     NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome,
     PageRequest, Permission, Principal, Proposal, ProposalFilter, ProposalId, ProposalStatus, Sensitivity, Store,
     TenantId, Timestamp, UsageStats,
