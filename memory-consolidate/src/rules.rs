@@ -208,6 +208,10 @@ fn extract_all(episodes: &[Episode]) -> Vec<Candidate> {
                 last_of.insert(conversation, emitted.len() - 1);
             }
             pending_correction |= outcome.unresolved_correction && prev.is_some();
+            // "Translate this: I am a doctor ...": the rest of the message is the pasted text.
+            if outcome.pasted_rest {
+                break;
+            }
         }
     }
     merge(emitted)
@@ -271,6 +275,8 @@ struct Tok {
     comma: bool,
     /// A colon follows: an object may go on past it ("a name for the baby: Iris").
     colon: bool,
+    /// Inside quotation marks: someone else's words, no statement of the user's.
+    quoted: bool,
 }
 
 impl Tok {
@@ -282,13 +288,27 @@ impl Tok {
 /// Abbreviations whose full stop does not end a sentence.
 const ABBREVIATIONS: &[&str] = &["st", "dr", "mr", "mrs", "ms", "prof", "jr", "sr", "vs", "approx", "mt", "ft", "no"];
 
+/// Which quotation mark opened the quote being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    Double,
+    Single,
+}
+
 fn sentences(content: &str) -> Vec<Vec<Tok>> {
     let mut out = Vec::new();
     let mut current: Vec<Tok> = Vec::new();
+    let mut quote: Option<Quote> = None;
     for line in content.lines() {
         for chunk in line.split_whitespace() {
             let core = chunk.trim_matches(|c: char| !c.is_alphanumeric());
             if core.is_empty() {
+                if chunk.contains(['"', '\u{201c}', '\u{201d}']) {
+                    quote = match quote {
+                        Some(_) => None,
+                        None => Some(Quote::Double),
+                    };
+                }
                 if chunk.contains(['.', '!', '?', '\u{2026}']) {
                     finish(&mut current, &mut out);
                 } else if chunk.contains([',', ':', ';', '-', '\u{2013}', '\u{2014}', '(', ')', '"', '/', '&'])
@@ -301,6 +321,21 @@ fn sentences(content: &str) -> Vec<Vec<Tok>> {
             let start = chunk.find(core).unwrap_or(0);
             let lead = &chunk[..start];
             let trail = &chunk[start + core.len()..];
+            // Quotation marks: a straight one opens when none is open; a single one only before
+            // a capital ("'I can't stand Python'"), so that "'90s" and "'cause" open nothing.
+            if quote.is_none() {
+                if lead.contains(['"', '\u{201c}']) {
+                    quote = Some(Quote::Double);
+                } else if lead.contains(['\'', '\u{2018}']) && core.starts_with(char::is_uppercase) {
+                    quote = Some(Quote::Single);
+                }
+            }
+            let quoted = quote.is_some();
+            match quote {
+                Some(Quote::Double) if trail.contains(['"', '\u{201d}']) => quote = None,
+                Some(Quote::Single) if trail.contains(['\'', '\u{2019}']) => quote = None,
+                _ => {}
+            }
             if lead.contains(['(', '"', '\u{201c}', '['])
                 && let Some(last) = current.last_mut()
             {
@@ -314,7 +349,7 @@ fn sentences(content: &str) -> Vec<Vec<Tok>> {
             let brk = ends || trail.contains([',', ':', ')', '(', '"', '\u{201d}', '-', '\u{2013}', '\u{2014}', ']']);
             let comma = trail.contains(',');
             let colon = trail.starts_with(':');
-            push_expanded(&mut current, &w, core, brk, comma, colon);
+            push_expanded(&mut current, &w, core, Marks { brk, comma, colon, quoted });
             if ends {
                 finish(&mut current, &mut out);
             }
@@ -381,7 +416,16 @@ fn expansion(w: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-fn push_expanded(current: &mut Vec<Tok>, w: &str, core: &str, brk: bool, comma: bool, colon: bool) {
+/// The marks a written word carries (see [`Tok`]).
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    brk: bool,
+    comma: bool,
+    colon: bool,
+    quoted: bool,
+}
+
+fn push_expanded(current: &mut Vec<Tok>, w: &str, core: &str, m: Marks) {
     match expansion(w) {
         Some(parts) => {
             let n = parts.len();
@@ -391,13 +435,21 @@ fn push_expanded(current: &mut Vec<Tok>, w: &str, core: &str, brk: bool, comma: 
                 current.push(Tok {
                     w: (*part).to_owned(),
                     text,
-                    brk: brk && last,
-                    comma: comma && last,
-                    colon: colon && last,
+                    brk: m.brk && last,
+                    comma: m.comma && last,
+                    colon: m.colon && last,
+                    quoted: m.quoted,
                 });
             }
         }
-        None => current.push(Tok { w: w.to_owned(), text: core.to_owned(), brk, comma, colon }),
+        None => current.push(Tok {
+            w: w.to_owned(),
+            text: core.to_owned(),
+            brk: m.brk,
+            comma: m.comma,
+            colon: m.colon,
+            quoted: m.quoted,
+        }),
     }
 }
 
@@ -684,6 +736,25 @@ fn capitalize(word: &str) -> String {
     }
 }
 
+/// Whether `t[from..to]` holds a content word outside its date expressions ("ordering
+/// tonight" and "buying it tomorrow" hold none).
+fn has_content_outside_dates(t: &[Tok], from: usize, to: usize, today: Date) -> bool {
+    let to = to.min(t.len());
+    let cores: Vec<&str> = t[from.min(to)..to].iter().map(|x| x.w.as_str()).collect();
+    let mut k = 0;
+    while k < cores.len() {
+        if let Some(m) = text::match_date(&cores, k, today) {
+            k += m.len;
+            continue;
+        }
+        if !is_word(cores[k], VAGUE) && !is_word(cores[k], KEY_STOPS) && cores[k].chars().any(char::is_alphanumeric) {
+            return true;
+        }
+        k += 1;
+    }
+    false
+}
+
 fn has_content_word(t: &[Tok], from: usize, to: usize) -> bool {
     (from..to.min(t.len()))
         .any(|k| !is(t, k, VAGUE) && !is(t, k, KEY_STOPS) && t[k].w.chars().any(char::is_alphanumeric))
@@ -703,6 +774,9 @@ fn refers_to_time(t: &[Tok], from: usize, to: usize, obj: &Obj, lead_dated: bool
 struct Outcome {
     drafts: Vec<(Draft, bool)>,
     unresolved_correction: bool,
+    /// The sentence introduced a text to work on ("proofread this:"): what follows is not the
+    /// user speaking about themselves.
+    pasted_rest: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -716,6 +790,14 @@ enum Marker {
 /// (a weak marker, "no, ...", then answers instead of correcting).
 fn read_sentence(t: &[Tok], today: Date, prev: Option<&Draft>, answering: bool) -> Outcome {
     let mut out = Outcome::default();
+    // Quoted words are someone else's; a task, a story or a hypothetical states nothing.
+    if t.first().is_some_and(|x| x.quoted) {
+        return out;
+    }
+    if let Some(pasted) = not_a_statement(t) {
+        out.pasted_rest = pasted;
+        return out;
+    }
     let (body, marker) = correction_marker(t);
     if marker == Marker::None || prev.is_none() || (answering && marker == Marker::Weak) {
         out.drafts = clauses(t, today).into_iter().map(|d| (d, false)).collect();
@@ -771,6 +853,54 @@ fn read_sentence(t: &[Tok], today: Date, prev: Option<&Draft>, answering: bool) 
     out
 }
 
+/// Verbs whose object is always a text or a role ("translate to Spanish: ...", "pretend").
+const TEXT_VERBS: &str =
+    "translate|proofread|rephrase|paraphrase|summarize|summarise|reword|roleplay|role-play|pretend|imagine";
+/// Verbs of a request that works on a text when one is named ("write a story", "edit this").
+const TASK_VERBS: &str = "write|draft|compose|rewrite|edit|polish|generate|create|continue|critique|review|grade|analyze|analyse|improve|shorten|simplify|tweak|fix|check|make";
+/// Nouns that name a text the user pastes ("here's the review:").
+const TEXTS: &str = "review|reviews|sample|example|text|story|poem|script|transcript|excerpt|passage|quote|tweet|post|essay|dialogue|paragraph|sentence|sentences|message|reply|comment|caption|lyrics|prompt|bio|email|letter|draft";
+
+/// Whether a sentence states nothing about the user: a request to work on a text or to tell a
+/// story, a hypothetical. `Some(true)` when it introduces a text that the rest of the message
+/// holds (a colon after the request, "here's the review:").
+fn not_a_statement(t: &[Tok]) -> Option<bool> {
+    let mut ignored = false;
+    let mut i = skip_fillers(t, 0, &mut ignored).unwrap_or(0);
+    if let Some(n) = seq(t, i, "can|could|would|will you").or_else(|| seq(t, i, "help me")) {
+        i = n;
+    }
+    while is(t, i, "please|pls|plz|kindly|quickly|just") {
+        i += 1;
+    }
+    let colon = t.iter().any(|x| x.colon);
+    // A standing rule may open with one of these verbs ("always check my spelling").
+    let names_text = || {
+        (i + 1..t.len().min(i + 7))
+            .take_while(|&k| !t[k - 1].brk || t[k - 1].colon)
+            .any(|k| is(t, k, TEXTS) || is(t, k, "this|following|these|below|above"))
+    };
+    if (is(t, i, TEXT_VERBS) || (is(t, i, TASK_VERBS) && names_text())) && !standing_marker(t) {
+        return Some(colon);
+    }
+    // "if I were rich", "imagine you are", "hypothetically".
+    if seq(t, i, "if i|we were|was|had|could").is_some()
+        || seq(t, i, "what if").is_some()
+        || seq(t, i, "let us say|pretend").is_some()
+        || is(t, i, "hypothetically|imagine|pretend|suppose|supposing")
+    {
+        return Some(false);
+    }
+    // "here's the review:", "sample text:".
+    if colon {
+        let before_colon = t.iter().position(|x| x.colon).unwrap_or(0);
+        if (i..=before_colon).any(|k| is(t, k, TEXTS)) && !(i..before_colon).any(|k| is(t, k, "i|we")) {
+            return Some(true);
+        }
+    }
+    None
+}
+
 /// The words after a leading correction marker, and how strong the marker is.
 fn correction_marker(t: &[Tok]) -> ((usize, usize), Marker) {
     let mut end = t.len();
@@ -821,11 +951,20 @@ fn correction_marker(t: &[Tok]) -> ((usize, usize), Marker) {
         }
     }
     if marker == Marker::None {
-        // "well, vegetarian actually, I still eat cheese": a fragment, then the marker.
-        let start = if is(t, 0, "well|hmm|so|oh|um") { 1 } else { 0 };
-        if let Some(k) =
-            (start + 1..t.len().min(start + 5)).find(|&k| at(t, k) == "actually" && (t[k].brk || k + 1 == t.len()))
-            && !(start..k).any(|x| is(t, x, "i|we|my|it|you|this|that"))
+        // "well, vegetarian actually, I still eat cheese", "ugh, 42 actually", "teal really": a
+        // fragment, then the marker ("really" only when it ends the sentence).
+        let mut start = 0;
+        while is(t, start, "well|hmm|hm|so|oh|um|uh|ugh|ah|erm|err|ok|okay|lol|sorry|oops|nah|no")
+            && t.len() > start + 1
+        {
+            start += 1;
+        }
+        if let Some(k) = (start + 1..t.len().min(start + 5)).find(|&k| {
+            (at(t, k) == "actually" && (t[k].brk || k + 1 == t.len()))
+                || (at(t, k) == "really" && t[k].brk && (k + 1 == t.len() || t[k].comma))
+        }) && !(start..k)
+            .any(|x| is(t, x, "i|we|my|it|you|this|that|not|is|are|was|do|does|did|have|has|love|like|hate"))
+            && !(start..k - 1).any(|x| t[x].brk)
         {
             return ((start, k), Marker::Weak);
         }
@@ -955,11 +1094,18 @@ fn fragment_correction(t: &[Tok], today: Date, prev: &Draft) -> Option<Draft> {
     let names_only = kept[..end].iter().all(Tok::capitalized);
     let old_name = prev.value.split(' ').skip(1).find(|w| w.chars().next().is_some_and(char::is_uppercase));
     let number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
-    let old_first = prev.value.split(' ').next().unwrap_or("");
+    // "41 years old" + "42", "is 6 and loves trains" + "7": the number changes.
+    let old_number = prev.value.split(' ').find(|w| number(w));
     d.value = match old_name {
         Some(old) if names_only && end == 1 && !prev.value.starts_with(old) => prev.value.replacen(old, &value.text, 1),
-        // "41 years old" + "42": the number changes.
-        _ if end == 1 && number(&value.text) && number(old_first) => prev.value.replacen(old_first, &value.text, 1),
+        _ if end == 1 && number(&value.text) && old_number.is_some() => {
+            let old = old_number.unwrap_or_default();
+            let mut words: Vec<&str> = prev.value.split(' ').collect();
+            if let Some(w) = words.iter_mut().find(|w| **w == old) {
+                *w = value.text.as_str();
+            }
+            words.join(" ")
+        }
         _ => value.text,
     };
     Some(d)
@@ -976,9 +1122,10 @@ fn clauses(t: &[Tok], today: Date) -> Vec<Draft> {
         if is_question(t, opening) { t.iter().position(|x| x.brk).map_or(t.len(), |k| k + 1) } else { 0 };
     // Computed once: a per-clause scan of the sentence would be quadratic on a long one.
     let standing = standing_marker(t);
+    let reported = reported_speech(t);
     let mut consumed = 0;
     for k in 0..t.len() {
-        if k < consumed {
+        if k < consumed || t[k].quoted || k > reported {
             continue;
         }
         let clause_start = k == 0
@@ -989,11 +1136,89 @@ fn clauses(t: &[Tok], today: Date) -> Vec<Draft> {
             continue;
         }
         if let Some((draft, end)) = clause(t, k, clause_start, standing, today) {
+            let identity =
+                draft.kind == CandidateKind::Identity && matches!(draft.slot.as_deref(), Some("name" | "job"));
+            let hedged = draft.hedged;
             out.push(draft);
             consumed = end.max(k + 1);
+            // "I'm Sam, a nurse from Leeds": the role and the place said alongside.
+            if identity {
+                let mut end = end;
+                while let Some((mut more, next)) = appositive(t, end, today) {
+                    more.hedged = hedged;
+                    out.push(more);
+                    end = next;
+                }
+                consumed = consumed.max(end);
+            }
         }
     }
     out
+}
+
+/// What follows a name or a role and says more about the same person: ", a nurse", "from
+/// Leeds", "in Leeds", "at Acme".
+fn appositive(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
+    if i == 0 || i >= t.len() {
+        return None;
+    }
+    if t[i - 1].comma && is(t, i, "a|an") {
+        let (_, end) = role_phrase(t, i + 1)?;
+        let end = workplace(t, end).unwrap_or(end);
+        let obj = render(t, i, end, today, false);
+        return Some((Draft::new(CandidateKind::Identity, "User is", obj.text, Some("job".into())), end));
+    }
+    if t[i - 1].brk && !t[i - 1].comma {
+        return None;
+    }
+    let n = i;
+    if let Some(m) = seq(t, n, "from").or_else(|| seq(t, n, "originally from")) {
+        if !t.get(m).is_some_and(Tok::capitalized) {
+            return None;
+        }
+        let end = place_at(t, m)?;
+        let obj = render(t, m, end, today, false);
+        return Some((Draft::new(CandidateKind::Identity, "User is from", obj.text, Some("origin".into())), end));
+    }
+    if let Some(m) = seq(t, n, "in").or_else(|| seq(t, n, "based|living in")).or_else(|| seq(t, n, "out of")) {
+        if !t.get(m).is_some_and(Tok::capitalized) || is(t, m, "i") || text::is_time_word(&t[m].w) {
+            return None;
+        }
+        let end = place_at(t, m)?;
+        let obj = render(t, m, end, today, false);
+        return Some((Draft::new(CandidateKind::Identity, "User lives in", obj.text, Some("home".into())), end));
+    }
+    None
+}
+
+/// Verbs that report someone else's words or thoughts ("he told me", "my coworker said").
+const REPORTING: &str = "said|says|say|told|tells|tell|claims|claimed|wrote|writes|asked|asks|thinks|thought|reckons|insists|insisted|mentioned|mentions|swears|swore|texted|messaged|announced|explained|joked|admitted|complained";
+
+/// Where reported speech begins: the index of a reporting verb whose subject is someone else
+/// ("my coworker said I ..."); what follows it in the sentence is their statement. `usize::MAX`
+/// when there is none.
+fn reported_speech(t: &[Tok]) -> usize {
+    for k in 1..t.len() {
+        // "after a lot of thought" is no report.
+        if !is(t, k, REPORTING) || t[k].quoted || is(t, k - 1, "of|a|the|some|any|no|much|second|more") {
+            continue;
+        }
+        // The subject: the words back to the clause start (at most four).
+        let from = (k.saturating_sub(4)..k).rev().find(|&j| j == 0 || t[j - 1].brk).unwrap_or(k.saturating_sub(4));
+        let subject = &t[from..k];
+        let first_person = subject.iter().any(|x| matches!(x.w.as_str(), "i" | "we"));
+        let someone = subject.iter().enumerate().any(|(o, x)| {
+            matches!(
+                x.w.as_str(),
+                "he" | "she" | "they" | "my" | "our" | "his" | "her" | "their" | "everyone" | "someone"
+            ) || (x.capitalized() && from + o > 0)
+        });
+        if !first_person && someone {
+            return k;
+        }
+        // "according to my boss"
+    }
+    (0..t.len().saturating_sub(1)).find(|&k| seq(t, k, "according to").is_some()).map_or(usize::MAX, |k| k + 1)
 }
 
 /// Words after which a subject does not state anything about the user ("if I", "what I").
@@ -1124,6 +1349,9 @@ fn standing_marker(t: &[Tok]) -> bool {
             || seq(t, k, "in any|all emails|messages|replies|answers|responses|documents|drafts|letters|code").is_some()
             || is(t, k, "spelling|tone|formatting|markdown|emojis|emoji|units|headings|headers|verbosity|jargon|register|dialect")
             || seq(t, k, "all the time").is_some()
+            // "keep replies under 100 words", "no bullet points", "no tables".
+            || (seq(t, k, "under|below|within|max|maximum|than").is_some() && t.get(k + 2).is_some_and(|x| is_word(&x.w, "words|sentences|paragraphs|lines|characters|bullets|points|items")) && t.get(k + 1).is_some_and(|x| x.w.chars().all(|c| c.is_ascii_digit())))
+            || is(t, k, "bullet|bullets|tables|table|exclamation|caps|hashtags|preamble|preambles|disclaimers|disclaimer|apologies|apologizing|apologising|waffle|fluff|filler|clichés|cliches|buzzwords|lists|sign-off|signoff|greetings|pleasantries|summaries|recap|recaps")
     })
 }
 
@@ -1191,14 +1419,26 @@ fn rule(t: &[Tok], i: usize, standing: bool, today: Date) -> Option<(Draft, usiz
     let ok = match opener {
         // "never the window" names no action.
         "always" | "never" => {
-            !is(t, j + 1, "mind|ever|the|a|an|my|your|this|that|again|once|before|been|had|have|did|was|thought")
-                && has_content_word(t, j + 1, t.len().min(j + 8))
+            !is(
+                t,
+                j + 1,
+                "mind|ever|the|a|an|my|your|this|that|again|once|before|been|had|have|did|was|thought|could|would|can|will|should|do|does|is|are|am|knew|liked|got|tried|said|understood|heard|seen|really|happened|works|worked|again",
+            ) && has_content_word(t, j + 1, t.len().min(j + 8))
         }
         "nevermind" => false,
         "do" => is(t, j + 1, "not") && !is(t, j + 2, NOT_RULES) && has_content_word(t, j + 2, t.len().min(j + 8)),
-        // "no more emojis", "no imperial units please".
+        // "no more emojis", "no imperial units please", "no emojis".
         "no" => {
             (is(t, j + 1, "more") && has_content_word(t, j + 2, t.len().min(j + 8)))
+                || (standing
+                    && brk_before(t, j)
+                    && (j + 1..t.len().min(j + 5)).any(|k| t[k].brk)
+                    && has_content_word(t, j + 1, j + 2)
+                    && !is(
+                        t,
+                        j + 1,
+                        "way|problem|worries|idea|clue|thanks|rush|need|one|wonder|matter|doubt|offense|offence",
+                    ))
                 || ((j + 2..t.len().min(j + 5)).any(|k| is(t, k, "please|pls|plz") && !t[k - 1].brk)
                     && has_content_word(t, j + 1, j + 2))
         }
@@ -1617,6 +1857,7 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
             }
             Some((plan_draft(t, &format!("User {w}s to"), n, n, end, today, CandidateKind::Plan), end))
         }
+        "picked" if is(t, j + 1, "up") => took_up(t, j, today),
         "decided" | "chose" | "picked" | "settled" | "agreed" | "committed" => decision(t, "User", w, j + 1, today),
         "live" | "reside" => {
             let n = seq(t, j + 1, "in|near|on|at").or_else(|| {
@@ -1673,8 +1914,44 @@ fn after_i(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usiz
             Some((Draft::new(CandidateKind::Identity, "User goes by", name, Some("name".into())), end))
         }
         "bought" | "purchased" | "adopted" => bought(t, "User", w, j + 1, today),
+        "started" | "began" | "took" | "quit" | "stopped" | "gave" => took_up(t, j, today),
+        // "I just turned 40".
+        "turned" => {
+            let age = at(t, j + 1).parse::<u32>().ok().filter(|a| (1..=120).contains(a))?;
+            Some((
+                Draft::new(CandidateKind::Identity, "User is", format!("{age} years old"), Some("age".into())),
+                j + 2,
+            ))
+        }
         _ => habit(t, j, habitual.map(|k| at(t, k)), today),
     }
+}
+
+/// "I started running", "I took up the cello", "I quit smoking": a habit begun or ended.
+fn took_up(t: &[Tok], j: usize, today: Date) -> Option<(Draft, usize)> {
+    let n = match at(t, j) {
+        "took" | "picked" => seq(t, j + 1, "up")?,
+        "gave" => seq(t, j + 1, "up")?,
+        _ => j + 1,
+    };
+    // "started to think", "started the meeting", "stopped by".
+    if is(
+        t,
+        n,
+        "to|by|the|a|an|it|that|this|with|on|at|in|off|out|over|working|thinking|feeling|getting|looking|wondering|talking|asking|saying",
+    ) && !(is(t, n, "the|a|an") && at(t, j) != "started" && at(t, j) != "began")
+    {
+        return None;
+    }
+    let end = object(t, n)?;
+    let gerund = t[n].w.ends_with("ing") && t[n].w.len() > 4;
+    if !gerund && !matches!(at(t, j), "took" | "picked" | "gave") {
+        return None;
+    }
+    let obj = render(t, n, end, today, false);
+    let verb = t[j..n].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
+    let slot = format!("habit:{}", key(t, n, end.min(n + 2), today, 2));
+    Some((Draft::new(CandidateKind::Fact, format!("User {verb}"), obj.text, Some(slot)).with_day(obj.day), end))
 }
 
 /// "I run 5 days a week": a verb with an explicit frequency is a durable habit.
@@ -1807,6 +2084,17 @@ fn work(t: &[Tok], verb: &str, n: usize, today: Date) -> Option<(Draft, usize)> 
         m += 1;
     }
     let third = third_person(verb);
+    // "I work night shifts", "I work the early shift at a bakery".
+    let shift = (n..t.len().min(n + 4)).take_while(|&k| k == n || !t[k - 1].brk).find(|&k| is(t, k, "shift|shifts"));
+    // "I work nights", "I work weekends at the hospital".
+    let shift = shift.or_else(|| (n..m).rfind(|&k| is(t, k, "nights|weekends|days")));
+    if verb == "work"
+        && let Some(shift) = shift
+    {
+        let end = workplace(t, shift + 1).unwrap_or(shift + 1);
+        let obj = render(t, n, end, today, false);
+        return Some((Draft::new(CandidateKind::Fact, "User works", obj.text, Some("work:shifts".into())), end));
+    }
     if verb == "work" && is(t, m, "from") && is(t, m + 1, "home|house") {
         let end = object_end(t, m).max(m + 2);
         let obj = render(t, n, end, today, false);
@@ -1882,7 +2170,7 @@ fn decision(t: &[Tok], subject: &str, verb: &str, n: usize, today: Date) -> Opti
 
 const DIETS: &str = "vegetarian|vegan|pescatarian|pescetarian|keto|diabetic|celiac|coeliac|teetotal|kosher|halal|paleo";
 const EVENTS: &str = "appointment|meeting|interview|exam|test|call|flight|date|wedding|party|trip|surgery|presentation|deadline|concert|game|match|vacation|holiday|class|lecture|defense|defence|talk|demo|review|checkup|check-up|shift|race|marathon|dinner|lunch|breakfast|conference|workshop|session|doctor's|dentist|reservation|gig|show|recital|ceremony|funeral|move|visit|training|course|hearing|audition|standup|retreat|party";
-const DURABLE_HAVE: &str = "dog|dogs|cat|cats|puppy|kitten|kittens|parrot|rabbit|hamster|horse|bird|fish|pet|pets|turtle|snake|lizard|kid|kids|child|children|son|sons|daughter|daughters|brother|brothers|sister|sisters|sibling|siblings|twins|grandkids|grandchildren|baby|wife|husband|partner|boyfriend|girlfriend|diabetes|asthma|adhd|autism|dyslexia|allergy|allergies|migraines|arthritis|anxiety|depression|insomnia|epilepsy|car|house|apartment|flat|bike|motorcycle|garden|boat|cabin|degree|phd|masters|license|licence|tattoo|tattoos|pool|farm|business|company|startup|shop";
+const DURABLE_HAVE: &str = "disease|syndrome|disorder|condition|diabetic|celiac|coeliac|cancer|ibs|pcos|hypertension|tinnitus|eczema|psoriasis|lupus|endometriosis|dog|dogs|cat|cats|puppy|kitten|kittens|parrot|rabbit|hamster|horse|bird|fish|pet|pets|turtle|snake|lizard|kid|kids|child|children|son|sons|daughter|daughters|brother|brothers|sister|sisters|sibling|siblings|twins|grandkids|grandchildren|baby|wife|husband|partner|boyfriend|girlfriend|diabetes|asthma|adhd|autism|dyslexia|allergy|allergies|migraines|arthritis|anxiety|depression|insomnia|epilepsy|car|house|apartment|flat|bike|motorcycle|garden|boat|cabin|degree|phd|masters|license|licence|tattoo|tattoos|pool|farm|business|company|startup|shop";
 
 fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usize)> {
     let w = at(t, j);
@@ -1947,6 +2235,10 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
     if let Some(m) = seq(t, j, "into|obsessed with|addicted to|crazy about|passionate about") {
         let verb = t[j..m].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
         return preference(t, &format!("is {verb}"), m, today);
+    }
+    // "I'm the best man at my brother's wedding", "I'm a bridesmaid in my friend's wedding".
+    if let Some(found) = event_role(t, j, today) {
+        return Some(found);
     }
     // "I'm the head of data at a small fintech".
     if let Some(m) = seq(t, j, "the") {
@@ -2098,10 +2390,39 @@ fn after_i_am(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft, u
     None
 }
 
+/// A role at an event: "the best man at my brother's wedding".
+fn event_role(t: &[Tok], j: usize, today: Date) -> Option<(Draft, usize)> {
+    let m = seq(t, j, "the|a|an")?;
+    let prep = (m + 1..t.len().min(m + 5)).take_while(|&k| !t[k - 1].brk).find(|&k| is(t, k, "at|for|in|of"))?;
+    if is(t, prep, "of") && !is(t, prep + 1, "honour|honor|ceremonies") {
+        return None;
+    }
+    let (prep, from) = if is(t, prep, "of") {
+        let p = (prep + 2..t.len().min(prep + 4)).find(|&k| is(t, k, "at|for|in"))?;
+        (p, p)
+    } else {
+        (prep, prep)
+    };
+    let end = object_end(t, prep + 1);
+    let event = (prep + 1..end).any(|k| is(t, k, "wedding|weddings|party|funeral|ceremony|graduation|christening|baptism|bar|bat|shower|reunion|gala|celebration"));
+    if !event || from <= m {
+        return None;
+    }
+    let obj = render(t, j, end, today, false);
+    let slot = format!("role:{}", key(t, m, prep, today, 3));
+    Some((Draft::new(CandidateKind::Fact, "User is", obj.text, Some(slot)).with_day(obj.day), end))
+}
+
 /// "a morning person", "a cat person": a taste.
 fn kind_of_person(t: &[Tok], j: usize, verb: &str, today: Date) -> Option<(Draft, usize)> {
+    // "more of a tea person", "much more of a night owl", "not much of a morning person".
+    let j = seq(t, j, "much more of").or_else(|| seq(t, j, "more|much of")).unwrap_or(j);
     let m = seq(t, j, "a|an")?;
-    let person = (m + 1..t.len().min(m + 4)).find(|&k| is(t, k, "person|people|guy|girl|type"))?;
+    let person = (m + 1..t.len().min(m + 4))
+        .find(|&k| is(t, k, "person|people|guy|girl|type") || (k == m + 1 && is(t, k, "owl|bird|riser|lark")))?;
+    if is(t, person, "owl|bird|riser|lark") && !is(t, m, "night|early|late|morning") {
+        return None;
+    }
     if (m..person).any(|k| t[k].brk) || is(t, m, "nice|good|bad|great|private|busy|different|shy|simple") {
         return None;
     }
@@ -2167,7 +2488,9 @@ fn after_i_have(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft,
     // "I have a dog named Rex", "I have two kids", "I've got a call at 6pm".
     let count = is(t, n, "a|an|one|two|three|four|five|six|seven|eight|nine|ten|no|some|twin")
         || at(t, n).parse::<u32>().is_ok();
-    if !count && !is(t, n, DURABLE_HAVE) {
+    // "I have type 1 diabetes", "I have celiac disease".
+    let condition = (n..t.len().min(n + 4)).take_while(|&k| k == n || !t[k - 1].brk).any(|k| is(t, k, DURABLE_HAVE));
+    if !count && !condition {
         return None;
     }
     let end = object_end(t, n);
@@ -2194,6 +2517,12 @@ fn after_i_have(t: &[Tok], j: usize, today: Date, cx: &mut Cx) -> Option<(Draft,
 
 fn after_we(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, usize)> {
     let mut j = skip_adverbs(t, i, &mut cx.hedged);
+    // "we have two cats", "we've got a cabin": the household's.
+    if is(t, j, "have|own|got")
+        && let Some(found) = after_i_have(t, j, today, cx).filter(|(d, _)| d.kind == CandidateKind::Fact)
+    {
+        return Some(found);
+    }
     if is(t, j, "have|all|both") {
         j = skip_adverbs(t, j + 1, &mut cx.hedged);
     }
@@ -2320,7 +2649,14 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         }
     }
     if n == i {
-        return None;
+        // "my PhD defence is on March 10th": a capitalized word before an event.
+        n = (i + 1..t.len().min(i + 3))
+            .take_while(|&k| !t[k - 1].brk)
+            .find(|&k| is(t, k, EVENTS) || is(t, k, ACTIVITIES))
+            .map_or(i, |k| k + 1);
+        if n == i || !is(t, n, "is|are|was|got|has") {
+            return None;
+        }
     }
     let noun = t[i..n].iter().map(|x| x.w.as_str()).collect::<Vec<_>>().join(" ");
     let relation = is(t, n - 1, RELATIONS) || noun == "best friend";
@@ -2331,6 +2667,10 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     {
         let end = n + name.split(' ').count();
         let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+        // "my daughter Mia starts school in September": the whole statement, name and all.
+        if let Some(found) = named_relation_statement(t, i, n, end, &noun, &name, today) {
+            return Some(found);
+        }
         let slot = Some(format!("{}:name", text::normalize(&noun)));
         let d = if is(t, n - 1, PETS) {
             Draft::new(CandidateKind::Fact, format!("User has a {noun_text} named"), name, slot)
@@ -2378,6 +2718,8 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         }
         let ok = match verb {
             "lives" | "works" | "studies" | "moved" | "teaches" | "live" | "work" => true,
+            // "my son just turned 5".
+            "turned" => t.get(n_verb + 1).is_some_and(|x| x.w.parse::<u32>().is_ok()),
             "is" | "are" | "was" => {
                 is(
                     t,
@@ -2407,8 +2749,14 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
             end,
         ));
     }
-    // "my exam is in 3 days", "my dentist appointment got moved to next Tuesday".
-    if is(t, n - 1, EVENTS) || is(t, n - 1, ACTIVITIES) {
+    // "my exam is in 3 days", "my dentist appointment got moved to next Tuesday", "my thesis
+    // submission is on April 22nd".
+    let dated_is = is(t, n, "is|are")
+        && !is_word(&noun, FACT_ATTRIBUTES)
+        && !is_word(&noun, IDENTITY_ATTRIBUTES)
+        && text::match_date(&t[n + 1..t.len().min(n + 8)].iter().map(|x| x.w.as_str()).collect::<Vec<_>>(), 0, today)
+            .is_some_and(|m| !m.is_time);
+    if is(t, n - 1, EVENTS) || is(t, n - 1, ACTIVITIES) || dated_is {
         let end = object_end(t, n);
         let obj = render(t, n, end, today, false);
         if end > n && obj.dated {
@@ -2441,6 +2789,17 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         ));
     }
     if is_word(&noun, FACT_ATTRIBUTES) {
+        // A birthday comes back every year: its date stays as written ("the 3rd of March").
+        let obj = if is_word(&noun, "birthday") {
+            Obj {
+                text: t[v..end].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" "),
+                day: None,
+                time: None,
+                dated: false,
+            }
+        } else {
+            obj
+        };
         return Some((
             Draft::new(
                 CandidateKind::Fact,
@@ -2453,6 +2812,53 @@ fn after_my(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
         ));
     }
     None
+}
+
+/// "my daughter Mia starts school in September", "my sister Ana lives in Porto": a statement
+/// about a named relation, kept whole. `i` is the noun's start, `n` the name's, `end` after it.
+fn named_relation_statement(
+    t: &[Tok],
+    i: usize,
+    n: usize,
+    end: usize,
+    noun: &str,
+    name: &str,
+    today: Date,
+) -> Option<(Draft, usize)> {
+    if t[end - 1].brk {
+        return None;
+    }
+    let mut ignored = false;
+    let v = skip_adverbs(t, end, &mut ignored);
+    let verb = at(t, v);
+    let progressive = is(t, v, "is|are") && t.get(v + 1).is_some_and(|x| x.w.ends_with("ing") && x.w.len() > 4);
+    let present =
+        verb.len() > 3 && verb.ends_with('s') && verb.chars().all(char::is_alphabetic) && !verb.ends_with("ss");
+    let state = is(t, v, "is|was")
+        && (is(t, v + 1, "a|an|allergic|vegan|vegetarian|diabetic|pregnant|married|retired|from|in|at|turning")
+            || t.get(v + 1).is_some_and(|x| x.w.parse::<u32>().is_ok()));
+    let past =
+        is(t, v, "turned|started|moved|got|just|graduated|joined|passed|died|left|finished|began|lost|broke|had|has");
+    if !(progressive || present || state || past) || is(t, v, "says|thinks|wants|needs|likes|loves|hates|keeps") {
+        return None;
+    }
+    let stop = object_end(t, v + 1).max(v + 1);
+    if stop <= v + 1 || !has_content_word(t, v + 1, stop) {
+        return None;
+    }
+    let obj = render(t, v, stop, today, false);
+    let noun_text = t[i..n].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+    let head = format!("User's {noun_text} {name}");
+    let dated = refers_to_time(t, v, stop, &obj, false) && (progressive || present);
+    let kind = if dated { CandidateKind::Plan } else { CandidateKind::Fact };
+    let slot = if dated {
+        format!("plan:{} {}", text::normalize(noun), key(t, v, stop, today, 2))
+    } else if is(t, v, "is|are|was") {
+        format!("{}:is {}", text::normalize(noun), at(t, v + 1))
+    } else {
+        format!("{}:{}", text::normalize(noun), key(t, v, stop, today, 1))
+    };
+    Some((Draft::new(kind, head, obj.text, Some(slot)).with_day(obj.day), stop))
 }
 
 /// Names, value-first favourites and other patterns that do not start with the subject.
@@ -2483,6 +2889,15 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
             Draft::new(CandidateKind::Plan, format!("It is User's {noun}"), obj.text, Some(slot)).with_day(obj.day),
             end,
         ));
+    }
+    // "you can call me Benji", "everyone calls me Benji", "friends call me Benji".
+    if let Some(n) = seq(t, i, "you can|may|could call me")
+        .or_else(|| seq(t, i, "everyone|everybody|people|friends|most|folks call|calls me"))
+        .or_else(|| seq(t, i, "my friends call me"))
+        .or_else(|| seq(t, i, "i go by"))
+    {
+        let (name, end) = name_at(t, n, true)?;
+        return Some((Draft::new(CandidateKind::Identity, "User goes by", name, Some("name".into())), end));
     }
     // "call me Marc".
     if let Some(n) = seq(t, i, "call me|us")
@@ -2529,6 +2944,20 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
             let m = seq(t, m, "hands down").or_else(|| seq(t, m, "by far")).unwrap_or(m);
             if is(t, m, "definitely|easily|still|always|probably|totally|absolutely|really") { m + 1 } else { m }
         });
+        // "neovim is my go-to", "ramen is my go-to comfort food".
+        if let Some(n) = after_verb.and_then(|m| seq(t, m, "my go-to|goto|usual|staple")) {
+            if !has_content_word(t, i, v) || is(t, i, VAGUE) || (i..v).any(|k| is(t, k, "i|you|he|she|we|they")) {
+                return None;
+            }
+            let end = object_end(t, n);
+            let label = at(t, n - 1).replace("goto", "go-to");
+            let what = t[n..end].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+            let value = render(t, i, v, today, false);
+            let head = if what.is_empty() { format!("User's {label} is") } else { format!("User's {label} {what} is") };
+            let slot =
+                format!("favourite:{}", if what.is_empty() { key(t, i, v, today, 2) } else { text::normalize(&what) });
+            return Some((Draft::new(CandidateKind::Preference, head, value.text, Some(slot)), end));
+        }
         if let Some(n) = after_verb.and_then(|m| seq(t, m, "my favourite|favorite|fave|fav")) {
             let end = object_end(t, n);
             if end <= n || !has_content_word(t, i, v) || is(t, i, VAGUE) {
@@ -2547,6 +2976,29 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
                 end,
             ));
         }
+    }
+    // "the big move is 1 July", "our anniversary is February 2nd".
+    if is(t, i, "the|our")
+        && let Some(v) = (i + 1..t.len().min(i + 5)).find(|&v| is(t, v, "is|are") && !t[v - 1].brk)
+        && (i + 1..v).any(|k| is(t, k, EVENTS) || is(t, k, ACTIVITIES) || is(t, k, "anniversary|birthday"))
+    {
+        let end = object_end(t, v + 1);
+        let cores: Vec<&str> = t[v + 1..end].iter().map(|x| x.w.as_str()).collect();
+        if text::match_date(&cores, 0, today).is_some_and(|m| !m.is_time) {
+            let obj = render(t, v + 1, end, today, false);
+            let noun = t[i + 1..v].iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+            let owner = if is(t, i, "our") { "User's" } else { "User has the" };
+            let slot = format!("plan:{}", text::normalize(&noun));
+            return Some((
+                Draft::new(CandidateKind::Plan, format!("{owner} {noun} {}", at(t, v)), obj.text, Some(slot))
+                    .with_day(obj.day),
+                end,
+            ));
+        }
+    }
+    // "olives on pizza are disgusting", "mint chocolate chip is the best ice cream".
+    if let Some(found) = verdict(t, i, today) {
+        return Some(found);
     }
     // "Postgres it is."
     if !is(t, i, "i|we|my|let|it|that|this|you")
@@ -2567,25 +3019,85 @@ fn special(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
     None
 }
 
+/// "pineapple on pizza is great", "olives are disgusting": an opinion on a thing, at a
+/// sentence start, about no person and no time.
+fn verdict(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
+    if !brk_before(t, i) || t.get(i).is_none_or(|x| x.quoted) {
+        return None;
+    }
+    if is(
+        t,
+        i,
+        "the|a|an|this|that|these|those|it|its|your|his|her|their|our|my|i|you|he|she|we|they|there|here|what|who|how|why|which|today|tonight|tomorrow|life|work|everything|nothing|something|anything|everyone|weather|traffic",
+    ) {
+        return None;
+    }
+    let v = (i + 1..t.len().min(i + 6)).take_while(|&k| !t[k - 1].brk).find(|&k| is(t, k, "is|are"))?;
+    if (i..v).any(|k| is(t, k, "i|you|he|she|we|they|it|is|was|will|would|can|should|not|my|your|his|her|that|which"))
+        || (i..v).any(|k| text::is_time_word(&t[k].w))
+    {
+        return None;
+    }
+    let mut a = v + 1;
+    while is(
+        t,
+        a,
+        "so|really|just|honestly|absolutely|totally|seriously|literally|objectively|truly|easily|simply|genuinely|pretty|actually",
+    ) {
+        a += 1;
+    }
+    let positive = is(
+        t,
+        a,
+        "great|amazing|incredible|awesome|delicious|elite|unbeatable|superior|perfection|goated|sublime|heavenly|yummy|tasty|underrated|good",
+    ) || seq(t, a, "the best").is_some()
+        || seq(t, a, "so good").is_some();
+    let negative = is(t, a, "disgusting|gross|vile|revolting|nasty|awful|overrated|horrible|terrible|inedible|bad")
+        || seq(t, a, "the worst").is_some()
+        || seq(t, a, "a crime|sin").is_some();
+    if !(positive || negative) || (is(t, a, "good|bad") && a == v + 1) {
+        return None;
+    }
+    let end = object_end(t, a);
+    if !has_content_word(t, i, v) {
+        return None;
+    }
+    let obj = render(t, i, end, today, false);
+    let slot = format!("preference:{}", key(t, i, v, today, 3));
+    Some((Draft::new(CandidateKind::Preference, "User thinks", lowercase_first(&obj.text), Some(slot)), end))
+}
+
 /// Activities that, followed by a date, are an appointment ("gym at 7 tonight").
-const ACTIVITIES: &str = "gym|yoga|pilates|run|swim|practice|rehearsal|dentist|doctor|vet|haircut|therapy|physio|soccer|football|tennis|climbing|training|church|choir|dinner|lunch|brunch|drinks|coffee|date|appointment|meeting|interview|exam|call|flight|party|class|lecture|game|match|concert|shift|standup|presentation|deadline|wedding|trip|surgery|checkup|demo|review|workshop|conference|lesson|lessons|recital|hike|hiking";
+const ACTIVITIES: &str = "defence|defense|viva|move|anniversary|graduation|ceremony|audition|hearing|submission|appointment|physiotherapy|checkup|check-up|gym|yoga|pilates|run|swim|practice|rehearsal|dentist|doctor|vet|haircut|therapy|physio|soccer|football|tennis|climbing|training|church|choir|dinner|lunch|brunch|drinks|coffee|date|appointment|meeting|interview|exam|call|flight|party|class|lecture|game|match|concert|shift|standup|presentation|deadline|wedding|trip|surgery|checkup|demo|review|workshop|conference|lesson|lessons|recital|hike|hiking";
 
 /// A note-style appointment: an activity and a date, no verb ("dentist tomorrow at 9:30").
 fn dated_event(t: &[Tok], i: usize, today: Date) -> Option<(Draft, usize)> {
-    if !is(t, i, ACTIVITIES) {
+    // "chem exam tmrw", "the wedding on the 14th": a word or two may qualify the activity.
+    let activity = (i..t.len().min(i + 3)).take_while(|&k| k == i || !t[k - 1].brk).find(|&k| is(t, k, ACTIVITIES))?;
+    if (i..activity).any(|k| {
+        is(t, k, VAGUE)
+            || is(t, k, "i|we|my|no|not|is|are|was|to|for|at|in|on|with|and|or|but|so|if|did|do|does|had|have|has|got|after|before")
+            || !t[k].w.chars().all(|c| c.is_alphanumeric() || c == '-')
+            || (t[k].w.len() > 4 && (t[k].w.ends_with("ing") || t[k].w.ends_with("ed")))
+            || text::match_date(&[t[k].w.as_str()], 0, today).is_some()
+    }) {
         return None;
     }
-    let limit = t.len().min(i + 5);
+    let limit = t.len().min(activity + 5);
     let cores: Vec<&str> = t[i..t.len().min(i + 16)].iter().map(|x| x.w.as_str()).collect();
-    let mut k = i + 1;
+    let mut k = activity + 1;
     while k < limit && !t[k - 1].brk {
         if let Some(m) = text::match_date(&cores, k - i, today).filter(|m| !m.is_time) {
             let mut end = k + m.len;
             while let Some(more) = (!t[end - 1].brk).then(|| text::match_date(&cores, end - i, today)).flatten() {
                 end += more.len;
             }
-            if !(brk_before(t, end) || is(t, end, "then|and|with|for|so")) {
+            if !(brk_before(t, end) || is(t, end, "then|and|with|for|so|at|around|in|near")) {
                 return None;
+            }
+            // "vet tomorrow at 4 with the cat": the rest of the clause goes along.
+            if is(t, end, "at|around|with|in|near") {
+                end = object_end(t, end).max(end);
             }
             let obj = render(t, i, end, today, false);
             let slot = format!("plan:{}", key(t, i, k, today, 2));
@@ -2613,17 +3125,37 @@ fn subjectless(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, 
             let obj = render(t, n, end, today, false);
             Some((Draft::new(CandidateKind::Identity, "User lives in", obj.text, Some("home".into())), end))
         }
-        "not" | "a" | "big" | "huge" => {
+        "not" | "a" | "big" | "huge" | "massive" | "total" | "major" | "diehard" | "lifelong" => {
             let neg = w == "not";
-            let mut n = if neg { i + 1 } else { i };
+            let mut n = if neg { skip_adverbs(t, i + 1, &mut cx.hedged) } else { i };
+            if neg && let Some(m) = seq(t, n, "into") {
+                return preference(t, "is not into", m, today);
+            }
             if is(t, n, "a|an") {
                 n += 1;
             }
-            if is(t, n, "big|huge|massive|great|real") {
+            if is(t, n, "big|huge|massive|great|real|total|major|diehard|lifelong") {
                 n += 1;
             }
             let m = seq(t, n, "fan of")?;
             preference(t, if neg { "is not a fan of" } else { "is a fan of" }, m, today)
+        }
+        // "can't stand olives".
+        "can" => {
+            let n = seq(t, i + 1, "not stand|bear")?;
+            preference(t, "can't stand", n, today)
+        }
+        // "going with Hetzner", "sticking with Postgres".
+        "going" | "sticking" if is(t, i + 1, "with") => {
+            let end = object(t, i + 2)?;
+            let head = format!("User is {w} with");
+            Some((plan_draft(t, &head, i + 2, i + 2, end, today, CandidateKind::Decision), end))
+        }
+        "started" | "took" | "quit" => took_up(t, i, today),
+        "picked" if is(t, i + 1, "up") => took_up(t, i, today),
+        "decided" | "settled" | "chose" | "opted" | "picked" => {
+            let verb = if w == "opted" { "decided" } else { w };
+            decision(t, "User", verb, i + 1, today)
         }
         "work" | "working" if is(t, i + 1, "as|at|for|remotely|nights|full-time|part-time") => {
             work(t, "work", i + 1, today)
@@ -2654,7 +3186,7 @@ fn subjectless(t: &[Tok], i: usize, today: Date, cx: &mut Cx) -> Option<(Draft, 
             };
             let end = object_end(t, m).max(m);
             let obj = render(t, m, end, today, false);
-            if !refers_to_time(t, m, end, &obj, cx.lead_dated) || !has_content_word(t, m, end) {
+            if !refers_to_time(t, m, end, &obj, cx.lead_dated) || !has_content_outside_dates(t, m, end, today) {
                 return None;
             }
             Some((

@@ -371,6 +371,18 @@ fn match_day(words: &[&str], i: usize, today: Date, bare: bool) -> Option<DateMa
             if w == "the" && matches!(next, Some("weekend")) {
                 return Some(weekend(2, today, 0));
             }
+            if w == "the" {
+                // "the 14th of February", "(on) the 5th".
+                if let Some((date, len)) = absolute_date(words, i + 1, today) {
+                    return Some(with_part(len + 1, date));
+                }
+                if !bare
+                    && let Some(day) = next.and_then(ordinal)
+                    && let Some(date) = next_day_of_month(today, day)
+                {
+                    return Some(with_part(2, date));
+                }
+            }
             return None;
         }
         "this" | "next" | "last" | "coming" => {
@@ -428,7 +440,15 @@ fn match_day(words: &[&str], i: usize, today: Date, bare: bool) -> Option<DateMa
         }
         _ => {}
     }
+    if let Some((date, len)) = absolute_date(words, i, today) {
+        return Some(with_part(len, date));
+    }
     if let Some(day) = weekday_of(w) {
+        // "Saturday 15 May", "Sat the 15th of May": the calendar date decides.
+        let after = if words.get(i + 1) == Some(&"the") { i + 2 } else { i + 1 };
+        if let Some((date, len)) = absolute_date(words, after, today) {
+            return Some(with_part(after - i + len, date));
+        }
         // Plurals ("on Fridays") are habits, not dates; short forms need a preposition context
         // the caller does not give, so only full names count when bare.
         if !WEEKDAYS.contains(&w) {
@@ -447,6 +467,94 @@ fn match_day(words: &[&str], i: usize, today: Date, bare: bool) -> Option<DateMa
         });
     }
     None
+}
+
+/// The month named by `word` (full or short name), `1..=12`.
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.strip_suffix('.').unwrap_or(word);
+    if let Some(m) = MONTHS.iter().position(|x| *x == w) {
+        return Some(m as u32 + 1);
+    }
+    const SHORT: [&str; 12] = ["jan", "feb", "mar", "apr", "", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    if w == "sept" {
+        return Some(9);
+    }
+    SHORT.iter().position(|x| !x.is_empty() && *x == w).map(|m| m as u32 + 1)
+}
+
+/// A day of the month written `14`, `14th`, `1st`, `2nd`, `3rd`.
+fn day_number(word: &str) -> Option<u32> {
+    let digits = word.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &word[digits.len()..];
+    if digits.is_empty() || digits.len() > 2 || !matches!(suffix, "" | "st" | "nd" | "rd" | "th") {
+        return None;
+    }
+    digits.parse::<u32>().ok().filter(|d| (1..=31).contains(d))
+}
+
+/// A day of the month with an ordinal suffix (`14th`), as in "on the 14th".
+fn ordinal(word: &str) -> Option<u32> {
+    if word.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    day_number(word)
+}
+
+/// A year written in full (`2027`).
+fn year_at(words: &[&str], i: usize) -> Option<i64> {
+    let w = *words.get(i)?;
+    (w.len() == 4).then(|| w.parse::<i64>().ok()).flatten().filter(|y| (1900..=2200).contains(y))
+}
+
+/// The date `year-month-day` when it exists.
+fn valid_date(year: i64, month: u32, day: u32) -> Option<Date> {
+    let date = Date::from_days(days_from_civil(year, month, day));
+    (date.month == month && date.day == day).then_some(date)
+}
+
+/// `month-day` in the year of `today`, or the next year when that day has passed: the next
+/// occurrence.
+fn next_occurrence(today: Date, month: u32, day: u32) -> Option<Date> {
+    match valid_date(today.year, month, day) {
+        Some(date) if date >= today => Some(date),
+        _ => valid_date(today.year.saturating_add(1), month, day)
+            .or_else(|| valid_date(today.year.saturating_add(4), month, day)),
+    }
+}
+
+/// The next day `day` of a month, from `today` on ("on the 5th").
+fn next_day_of_month(today: Date, day: u32) -> Option<Date> {
+    (0..3).find_map(|n| {
+        let (y, m) = today.plus_months(n);
+        valid_date(y, m, day).filter(|d| *d >= today)
+    })
+}
+
+/// A calendar date at `words[i]`: `March 10th`, `Mar 10 2027`, `10 March`, `14th of February`.
+/// Without a year it is the next occurrence from `today`. Returns the date and the words used.
+fn absolute_date(words: &[&str], i: usize, today: Date) -> Option<(Date, usize)> {
+    let w = *words.get(i)?;
+    let (month, day, mut len) = if let Some(month) = month_of(w) {
+        let day = day_number(words.get(i + 1)?)?;
+        (month, day, 2)
+    } else {
+        let day = day_number(w)?;
+        let at = if words.get(i + 1) == Some(&"of") { i + 2 } else { i + 1 };
+        let month = month_of(words.get(at)?)?;
+        // "5 may" is too often "may" the verb.
+        if *words.get(at)? == "may" && at == i + 1 && ordinal(w).is_none() {
+            return None;
+        }
+        (month, day, at + 1 - i)
+    };
+    let date = match year_at(words, i + len) {
+        Some(year) => {
+            len += 1;
+            valid_date(year, month, day)?
+        }
+        None => next_occurrence(today, month, day)?,
+    };
+    Some((date, len))
 }
 
 fn weekend(len: usize, today: Date, offset: i64) -> DateMatch {

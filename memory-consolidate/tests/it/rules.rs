@@ -208,7 +208,7 @@ fn facts() {
         &["My dog Biscuit chews everything", "my wife Priya is a doctor", "I don't own a car"],
         expect![[r#"
         fact 0.95 [dog:name] User has a dog named Biscuit
-        fact 0.95 [wife:name] User's wife is Priya
+        fact 0.95 [wife:is a] User's wife Priya is a doctor
         fact 0.95 [has:car] User doesn't own a car
     "#]],
     );
