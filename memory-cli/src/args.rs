@@ -19,10 +19,13 @@ pub use self::engine::*;
 /// a SQLite store, its event logs, the derived search index and `memory.toml`, the policy and
 /// engine configuration.
 ///
-/// remember, recall, get, forget, outcome and promote run as `--principal` under the policy,
-/// like any agent would. namespaces, export, import and reindex work on the store's own files,
-/// so they run as the operator: they manage every namespace of the home, whatever the policy
-/// says (the principal, when known, is recorded in the audit log).
+/// remember, recall, get, forget, outcome, promote and entities run as `--principal` under the
+/// policy, like any agent would. namespaces, export, import, reindex and maintain work on the
+/// store's own files, so they run as the operator: they manage every namespace of the home,
+/// whatever the policy says (the principal, when known, is recorded in the audit log).
+/// consolidate and proposals run as the operator too (every namespace's review queue, each
+/// writer's episodes consolidated as that writer), but write only where the policy lets
+/// `--principal` write.
 ///
 /// Exit status: 0 done, 1 failed (conflict, unavailable, a negative answer), 2 invalid input or
 /// configuration, 3 forbidden, 4 not found.
@@ -137,6 +140,30 @@ pub enum Command {
     Backup(BackupArgs),
     /// Rebuild the search index from the store (as the operator).
     Reindex,
+    /// Consolidate the new episodes of a namespace into durable memories (as the operator;
+    /// each writer's episodes are consolidated as that writer): semantic and procedural
+    /// memories, evidence for what is restated, corrections that supersede, entity links, and
+    /// identity proposals for review (`memory proposals`). A second run reads only episodes
+    /// remembered since.
+    ///
+    /// Exit status: 0 consolidated, 1 another worker is consolidating the namespace, 2 invalid
+    /// input, 3 the namespace is not writable, 4 it holds nothing yet.
+    Consolidate(ConsolidateArgs),
+    /// Review the identity memories consolidation proposed (as the operator): list, approve
+    /// (the memory is written) or reject (nothing is written).
+    #[command(subcommand, arg_required_else_help = true)]
+    Proposals(ProposalsCommand),
+    /// The named entities (people, places, organizations, projects, tools) consolidation found
+    /// in the memories the principal may read.
+    #[command(subcommand, arg_required_else_help = true)]
+    Entities(EntitiesCommand),
+    /// Run one maintenance cycle now (as the operator): consolidation, expiry of working
+    /// memories, retention, purge of deleted data, index and catalog upkeep, each job on each
+    /// namespace under its lock. With --status, show the latest record of each job instead.
+    ///
+    /// Exit status: 0 every run ran or was skipped, 1 a run failed, 2 invalid input, 4 the
+    /// namespace does not exist.
+    Maintain(MaintainArgs),
     /// Serve the HTTP API and MCP (at /mcp) on the home until SIGINT or SIGTERM. The first
     /// start prints an admin key, once. While it runs, other commands on the home go through it.
     ///
@@ -182,6 +209,10 @@ pub struct ServeArgs {
     /// Honour the X-Memory-Principal header (behind a trusted proxy only).
     #[arg(long)]
     pub trust_principal_header: bool,
+    /// Seconds between maintenance cycles of every tenant, or `off` [default: `[server]
+    /// maintenance_interval_secs` of the configuration, else 600].
+    #[arg(long, value_name = "SECS|off")]
+    pub maintenance_interval: Option<String>,
 }
 
 /// `memory tenants ...`.

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
     // thread must not hold stdout's lock; it prints nothing else there.
     let mut out: Box<dyn Write> =
         if matches!(cli.command, args::Command::Mcp) { Box::new(io::sink()) } else { Box::new(io::stdout().lock()) };
-    let mut err = io::stderr().lock();
+    // Stderr stays unlocked: other threads write to it too (a progress bar's ticker, a server's
+    // warnings), and would wait forever for a lock this thread held until the end.
+    let mut err = io::stderr();
     let result = commands::run(cli, &mut out, &mut err).and_then(|status| {
         out.flush()?;
         Ok(status)

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub rate_burst: u32,
     /// How often a running server saves its index.
     pub flush_every: Duration,
+    /// How long a running server waits between maintenance cycles of every tenant (SPEC 7);
+    /// `None`: no scheduled maintenance.
+    pub maintenance_interval: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
             rate_per_second: 1000,
             rate_burst: 2000,
             flush_every: Duration::from_secs(60),
+            maintenance_interval: Some(Duration::from_secs(600)),
         }
     }
 }
@@ -55,6 +59,7 @@ struct Section {
     rate_per_second: Option<u32>,
     rate_burst: Option<u32>,
     flush_every_secs: Option<u64>,
+    maintenance_interval_secs: Option<u64>,
 }
 
 impl ServerConfig {
@@ -89,6 +94,12 @@ impl ServerConfig {
             flush_every: Duration::from_secs(
                 positive("flush_every_secs", s.flush_every_secs.map(|v| v as usize), 60)? as u64
             ),
+            // 0 turns scheduled maintenance off.
+            maintenance_interval: match s.maintenance_interval_secs {
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+                None => d.maintenance_interval,
+            },
         };
         if let Some(raw) = env("MEMORY_RATE_PER_SECOND") {
             c.rate_per_second = raw.trim().parse().map_err(|_| {
@@ -122,6 +133,23 @@ mod tests {
         assert!(ServerConfig::load(None, bad).is_err());
     }
 
+    #[test]
+    fn maintenance_runs_every_ten_minutes_unless_set_or_turned_off() {
+        let none = |_: &str| None;
+        assert_eq!(ServerConfig::default().maintenance_interval, Some(Duration::from_secs(600)));
+        let every = |secs: i64| {
+            let v = serde_json::json!({ "maintenance_interval_secs": secs });
+            ServerConfig::load(Some(&v), none)
+        };
+        assert_eq!(every(30).unwrap().maintenance_interval, Some(Duration::from_secs(30)));
+        assert_eq!(every(0).unwrap().maintenance_interval, None);
+        let e = every(-1).unwrap_err();
+        assert!(e.message().contains("server") && e.message().contains("-1"), "{e}");
+        let e =
+            ServerConfig::load(Some(&serde_json::json!({ "maintenance_interval_secs": "often" })), none).unwrap_err();
+        assert!(e.message().contains("server"), "{e}");
+    }
+
     /// docs/configuration.md shows every key of the section in its `[server]` example. The
     /// destructuring fails to compile when a key is added, so the list cannot fall behind.
     #[test]
@@ -134,6 +162,7 @@ mod tests {
             rate_per_second: _,
             rate_burst: _,
             flush_every_secs: _,
+            maintenance_interval_secs: _,
         } = Section::default();
         let keys = [
             "max_body_bytes",
@@ -143,6 +172,7 @@ mod tests {
             "rate_per_second",
             "rate_burst",
             "flush_every_secs",
+            "maintenance_interval_secs",
         ];
         let doc = include_str!("../../docs/configuration.md");
         let section = doc.split("[server]\n").nth(1).expect("a [server] example");

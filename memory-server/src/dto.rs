@@ -9,17 +9,18 @@
 use std::collections::BTreeMap;
 
 use memory_core::{
-    ApiKey, AuditRecord, Category, Confidence, Error, KeyScope, Layer, Memory, MemoryId, Namespace, NamespaceKey,
-    NamespacePatch, Outcome, Permission, Result, Timestamp,
+    ApiKey, AuditRecord, Category, Confidence, Entity, EntityId, Error, Job, JobRun, KeyScope, Layer, Memory, MemoryId,
+    Namespace, NamespaceKey, NamespacePatch, Outcome, PageRequest, Permission, Proposal, ProposalId, Result, Timestamp,
 };
 use memory_engine::{
-    Duplicate, Explain, IssuedKey, MemoryInput, MigrateRequest, Migration, NamespaceInfo, Promoted, Recall,
-    RecallOutcome, RecallRequest, Recalled, TransferReport, Written,
+    CatalogRebuild, ConsolidateRequest, Consolidation, Duplicate, EntityMemories, Explain, IssuedKey, MaintainRequest,
+    MaintenanceReport, MemoryInput, MigrateRequest, Migration, NamespaceInfo, Promoted, Recall, RecallOutcome,
+    RecallRequest, Recalled, TransferReport, Written,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// Free-form JSON object of a memory or namespace.
 pub type Metadata = BTreeMap<String, Value>;
@@ -479,6 +480,8 @@ pub struct ExplainDto {
     pub read_position: usize,
     /// Factor of that place.
     pub position_factor: f64,
+    /// Boost for sharing an entity with the query (1 when it shares none).
+    pub entity_factor: f64,
     /// The product.
     pub score: f64,
 }
@@ -499,6 +502,7 @@ impl From<&Explain> for ExplainDto {
             recency: e.recency,
             read_position: e.read_position,
             position_factor: e.position_factor,
+            entity_factor: e.entity_factor,
             score: e.score,
         }
     }
@@ -1094,6 +1098,469 @@ pub struct KeyList {
     pub keys: Vec<KeyDto>,
 }
 
+// ---- consolidation and the review queue ---------------------------------------------------
+
+/// A consolidation run (`POST /v1/consolidate`, the `memory_consolidate` tool).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidateBody {
+    /// The namespace whose new episodes to consolidate [default: the caller's write default].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Most episodes to read in this run (at least 1) [default: 10000]; the next run goes on
+    /// from where this one stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_episodes: Option<usize>,
+}
+
+impl ConsolidateBody {
+    /// The engine request.
+    pub fn to_request(&self) -> Result<ConsolidateRequest> {
+        if let Some(ns) = &self.namespace {
+            namespace_key("namespace", ns)?;
+        }
+        if self.max_episodes == Some(0) {
+            return Err(Error::invalid_input("max_episodes: must be at least 1"));
+        }
+        Ok(ConsolidateRequest { namespace: self.namespace.clone(), max_episodes: self.max_episodes })
+    }
+}
+
+/// A correction consolidation made: `new` supersedes `old`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct SupersededDto {
+    /// The memory corrected (no longer recalled).
+    pub old: String,
+    /// The memory that corrects it.
+    pub new: String,
+}
+
+/// What a consolidation run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct ConsolidationDto {
+    /// The namespace consolidated.
+    pub namespace: String,
+    /// The extractor that read the episodes (`rules`, `llm:<model>`).
+    pub extractor: String,
+    /// Episodes read.
+    pub episodes: usize,
+    /// Candidate memories the extractor found.
+    pub candidates: usize,
+    /// New memories written.
+    pub created: Vec<String>,
+    /// Memories that gained evidence (restated).
+    pub evidence: Vec<String>,
+    /// Corrections.
+    pub superseded: Vec<SupersededDto>,
+    /// Identity proposals queued for review (`GET /v1/proposals`).
+    pub proposed: Vec<String>,
+    /// Copies made by auto-promotion.
+    pub promoted: Vec<PromotedDto>,
+    /// Entity links made.
+    pub entity_links: usize,
+    /// Candidates that changed nothing (already known, or older than what they contradict).
+    pub unchanged: usize,
+    /// Whether episodes remain for another run (over `max_episodes`).
+    pub more: bool,
+    /// Anything the caller should know.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl From<&Consolidation> for ConsolidationDto {
+    fn from(c: &Consolidation) -> Self {
+        let ids = |ids: &[MemoryId]| ids.iter().map(ToString::to_string).collect();
+        ConsolidationDto {
+            namespace: c.namespace.as_ref().map(ToString::to_string).unwrap_or_default(),
+            extractor: c.extractor.clone(),
+            episodes: c.episodes,
+            candidates: c.candidates,
+            created: ids(&c.created),
+            evidence: ids(&c.evidence),
+            superseded: c
+                .superseded
+                .iter()
+                .map(|(old, new)| SupersededDto { old: old.to_string(), new: new.to_string() })
+                .collect(),
+            proposed: c.proposed.iter().map(ToString::to_string).collect(),
+            promoted: c.promoted.iter().map(PromotedDto::from).collect(),
+            entity_links: c.entity_links,
+            unchanged: c.unchanged,
+            more: c.more,
+            warnings: c.warnings.clone(),
+        }
+    }
+}
+
+/// Which proposals (`GET /v1/proposals`, the `memory_proposals_list` tool).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalsQuery {
+    /// Only this namespace's [default: every namespace the caller may review].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// pending, approved or rejected [default: all].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size (1..=1000, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// A proposed memory awaiting (or past) review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct ProposalDto {
+    /// UUIDv7 id.
+    pub id: String,
+    /// The namespace the memory would be written into.
+    pub namespace: String,
+    /// The layer it would be written into (identity).
+    pub layer: String,
+    /// The proposed text.
+    pub content: String,
+    /// The proposed category.
+    pub category: String,
+    /// The proposed confidence, 0..=1.
+    pub confidence: f64,
+    /// Why it is proposed.
+    pub reason: String,
+    /// The episodes it was read from.
+    pub source_memory_ids: Vec<String>,
+    /// Whose episodes proposed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_by: Option<String>,
+    /// pending, approved or rejected.
+    pub status: String,
+    /// When it was proposed.
+    pub created_at: String,
+    /// When it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    /// Who decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// The memory an approval supersedes (the statement this one corrects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+}
+
+impl From<&Proposal> for ProposalDto {
+    fn from(p: &Proposal) -> Self {
+        ProposalDto {
+            id: p.id.to_string(),
+            namespace: p.namespace.to_string(),
+            layer: p.layer.to_string(),
+            content: p.content.clone(),
+            category: p.category.to_string(),
+            confidence: p.confidence.value(),
+            reason: p.reason.clone(),
+            source_memory_ids: p.source_memory_ids.iter().map(ToString::to_string).collect(),
+            proposed_by: p.proposed_by.as_ref().map(ToString::to_string),
+            status: p.status.to_string(),
+            created_at: p.created_at.to_string(),
+            decided_at: p.decided_at.map(|t| t.to_string()),
+            decided_by: p.decided_by.as_ref().map(ToString::to_string),
+            supersedes: p.supersedes.map(|id| id.to_string()),
+        }
+    }
+}
+
+/// A page of the review queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct ProposalPage {
+    /// The proposals, in id order.
+    pub proposals: Vec<ProposalDto>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One proposal to decide on (the `memory_proposal_approve` and `memory_proposal_reject` tools).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalIdParams {
+    /// The proposal's id.
+    pub id: String,
+}
+
+/// An approved proposal and the memory its approval wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct ProposalApproved {
+    /// The proposal, now approved.
+    pub proposal: ProposalDto,
+    /// The memory written (or the one that already held the content).
+    pub memory: MemoryDto,
+}
+
+/// A rejected proposal; nothing was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct ProposalRejected {
+    /// The proposal, now rejected.
+    pub proposal: ProposalDto,
+}
+
+// ---- entities -----------------------------------------------------------------------------
+
+/// A named entity (person, place, organization, project, tool) that memories of one namespace
+/// mention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct EntityDto {
+    /// UUIDv7 id.
+    pub id: String,
+    /// The namespace whose memories mention it.
+    pub namespace: String,
+    /// Its name as first seen.
+    pub name: String,
+    /// person, place, organization, project, tool or other.
+    pub kind: String,
+    /// Live memories that mention it.
+    pub mentions: u64,
+    /// When it was first mentioned.
+    pub created_at: String,
+    /// When a memory last mentioned it.
+    pub updated_at: String,
+}
+
+impl From<&Entity> for EntityDto {
+    fn from(e: &Entity) -> Self {
+        EntityDto {
+            id: e.id.to_string(),
+            namespace: e.namespace.to_string(),
+            name: e.name.clone(),
+            kind: e.kind.to_string(),
+            mentions: e.mentions,
+            created_at: e.created_at.to_string(),
+            updated_at: e.updated_at.to_string(),
+        }
+    }
+}
+
+/// Which entities (`GET /v1/entities`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntitiesQuery {
+    /// Only this namespace's (it must be readable) [default: every namespace the caller reads].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Only entities whose name holds every word of this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// person, place, organization, project, tool or other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size (1..=1000, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// A page of an entity's memories (`GET /v1/entities/{id}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size (1..=1000, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    /// The page asked for.
+    pub fn page(&self) -> Result<PageRequest> {
+        page_request(self.cursor.clone(), self.limit)
+    }
+}
+
+/// A page of entities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct EntityPage {
+    /// The entities, in id order.
+    pub entities: Vec<EntityDto>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One entity and a page of the memories that mention it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct EntityMemoriesDto {
+    /// The entity.
+    pub entity: EntityDto,
+    /// Live memories that mention it, in id order.
+    pub memories: Vec<MemoryDto>,
+    /// Pass as `cursor` for the next page of memories; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl From<&EntityMemories> for EntityMemoriesDto {
+    fn from(e: &EntityMemories) -> Self {
+        EntityMemoriesDto {
+            entity: (&e.entity).into(),
+            memories: e.memories.iter().map(MemoryDto::from).collect(),
+            next_cursor: e.next_cursor.clone(),
+        }
+    }
+}
+
+// ---- maintenance --------------------------------------------------------------------------
+
+/// A maintenance cycle (`POST /v1/maintenance`, admin keys).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintainBody {
+    /// Only this namespace [default: the cycle's choice within the budget].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Only these jobs: consolidate, expire, retention, purge, index, catalog [default: all].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<Vec<String>>,
+    /// Most namespaces the cycle covers (at least 1) [default: the configuration's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<usize>,
+}
+
+impl MaintainBody {
+    /// The engine request.
+    pub fn to_request(&self) -> Result<MaintainRequest> {
+        if let Some(ns) = &self.namespace {
+            namespace_key("namespace", ns)?;
+        }
+        let jobs = match &self.jobs {
+            Some(jobs) if jobs.is_empty() => {
+                return Err(Error::invalid_input("jobs: name at least one job (or leave it out for all)"));
+            }
+            Some(jobs) => Some(jobs.iter().map(|j| parse::<Job>("jobs", j)).collect::<Result<Vec<_>>>()?),
+            None => None,
+        };
+        if self.budget == Some(0) {
+            return Err(Error::invalid_input("budget: must be at least 1"));
+        }
+        Ok(MaintainRequest { namespace: self.namespace.clone(), jobs, budget: self.budget })
+    }
+}
+
+/// The status record of one job run on one namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct JobRunDto {
+    /// consolidate, expire, retention, purge, index or catalog.
+    pub job: String,
+    /// The namespace (tenant-wide jobs are recorded on `default`).
+    pub namespace: String,
+    /// ran, skipped or failed.
+    pub status: String,
+    /// Why it was skipped or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What it did, as named counts (`deleted`, `created`, `episodes`, ...).
+    pub counts: BTreeMap<String, u64>,
+    /// Where the job's next run starts (consolidation: the last episode read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// When it started.
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: String,
+}
+
+impl From<&JobRun> for JobRunDto {
+    fn from(r: &JobRun) -> Self {
+        JobRunDto {
+            job: r.job.to_string(),
+            namespace: r.namespace.to_string(),
+            status: r.status.to_string(),
+            reason: r.reason.clone(),
+            counts: r.counts.clone(),
+            checkpoint: r.checkpoint.clone(),
+            started_at: r.started_at.to_string(),
+            finished_at: r.finished_at.to_string(),
+        }
+    }
+}
+
+/// What a maintenance cycle did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct MaintenanceDto {
+    /// One record per job and namespace, in the order they ran.
+    pub runs: Vec<JobRunDto>,
+    /// Namespaces the budget left for a later cycle.
+    pub deferred: usize,
+    /// Runs that failed.
+    pub failed: usize,
+}
+
+impl From<&MaintenanceReport> for MaintenanceDto {
+    fn from(r: &MaintenanceReport) -> Self {
+        MaintenanceDto { runs: r.runs.iter().map(JobRunDto::from).collect(), deferred: r.deferred, failed: r.failed() }
+    }
+}
+
+/// Whose maintenance records (`GET /v1/maintenance`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceQuery {
+    /// Only this namespace's records [default: every namespace's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// The latest status record of every job and namespace (`GET /v1/maintenance`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct JobRunList {
+    /// The records.
+    pub runs: Vec<JobRunDto>,
+}
+
+/// What `memory namespaces rebuild` did, or with a dry run would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct CatalogRebuildDto {
+    /// Whether the missing records were written.
+    pub applied: bool,
+    /// Namespaces known after the rebuild.
+    pub namespaces: usize,
+    /// Live memories read.
+    pub memories: u64,
+    /// Catalog records created (or to create).
+    pub created: Vec<RebuiltNamespaceDto>,
+}
+
+/// One catalog record a rebuild creates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+pub struct RebuiltNamespaceDto {
+    /// The key.
+    pub namespace: String,
+    /// Its kind.
+    pub kind: String,
+    /// Live memories found in it.
+    pub memories: u64,
+}
+
+impl From<&CatalogRebuild> for CatalogRebuildDto {
+    fn from(r: &CatalogRebuild) -> Self {
+        CatalogRebuildDto {
+            applied: r.applied,
+            namespaces: r.namespaces,
+            memories: r.memories,
+            created: r
+                .created
+                .iter()
+                .map(|n| RebuiltNamespaceDto {
+                    namespace: n.namespace.to_string(),
+                    kind: n.kind.to_string(),
+                    memories: n.memories,
+                })
+                .collect(),
+        }
+    }
+}
+
 // ---- audit, transfer, health --------------------------------------------------------------
 
 /// One audit record.
@@ -1128,7 +1595,7 @@ impl From<&AuditRecord> for AuditDto {
             namespace: a.namespace.as_ref().map(ToString::to_string),
             principal: a.principal.as_ref().map(ToString::to_string),
             key_id: a.key_id.map(|k| k.to_string()),
-            operation: a.operation.clone(),
+            operation: a.operation.to_string(),
             outcome: a.outcome.to_string(),
             detail: serde_json::to_value(&a.detail).unwrap_or(Value::Null),
             at: a.at.to_string(),
@@ -1209,6 +1676,27 @@ pub fn timestamp(field: &str, raw: &str) -> Result<Timestamp> {
 /// A memory id of `field`.
 pub fn memory_id(field: &str, raw: &str) -> Result<MemoryId> {
     raw.trim().parse::<MemoryId>().map_err(|e| field_error(field, &e))
+}
+
+/// A proposal id of `field`.
+pub fn proposal_id(field: &str, raw: &str) -> Result<ProposalId> {
+    raw.trim().parse::<ProposalId>().map_err(|e| field_error(field, &e))
+}
+
+/// An entity id of `field`.
+pub fn entity_id(field: &str, raw: &str) -> Result<EntityId> {
+    raw.trim().parse::<EntityId>().map_err(|e| field_error(field, &e))
+}
+
+/// A page from a listing's `cursor` and `limit` (1..=1000, default 100).
+pub fn page_request(cursor: Option<String>, limit: Option<usize>) -> Result<PageRequest> {
+    let limit = limit.unwrap_or(100);
+    let page = match cursor {
+        Some(c) => PageRequest::after(c, limit),
+        None => PageRequest::first(limit),
+    };
+    page.validate().map_err(|e| field_error("limit", &e))?;
+    Ok(page)
 }
 
 /// `Some(None)` for an explicit `null`, `Some(Some(v))` for a value (absent: `None`).

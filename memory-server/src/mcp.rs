@@ -1,4 +1,4 @@
-//! The MCP server (rmcp): six tools over one engine, served over stdio (`memory mcp`) or as a
+//! The MCP server (rmcp): ten tools over one engine, served over stdio (`memory mcp`) or as a
 //! streamable-HTTP service nested at `/mcp` of the HTTP API (`memory serve`).
 //!
 //! Every tool calls the same [`ops`] function as its HTTP route and answers with the same DTO
@@ -29,12 +29,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::dto::{
-    self, CreateMemory, Forgotten, NamespaceList, OutcomeBody, PromotedDto, RecallBody, RecallResponse, Reported,
-    WrittenDto,
+    self, ConsolidateBody, ConsolidationDto, CreateMemory, Forgotten, NamespaceList, OutcomeBody, PromotedDto,
+    ProposalApproved, ProposalIdParams, ProposalPage, ProposalRejected, ProposalsQuery, RecallBody, RecallResponse,
+    Reported, WrittenDto,
 };
 use crate::ops;
 
-/// The MCP server: the six tools over one engine.
+/// The MCP server: the ten tools over one engine.
 #[derive(Debug, Clone)]
 pub struct McpServer {
     engine: Engine,
@@ -259,6 +260,66 @@ impl McpServer {
         let caller = self.caller(&ctx)?;
         let filter = p.filter()?;
         Ok(Json(ops::namespaces(&self.engine, &caller, &filter).await?))
+    }
+
+    #[tool(
+        name = "memory_consolidate",
+        description = "Distil the new episodes of a namespace (default: your write namespace) into durable \
+                       semantic and procedural memories: restatements add evidence, corrections supersede, and \
+                       identity statements are only proposed for review (see memory_proposals_list). Optional: \
+                       namespace, max_episodes. Running it again reads only episodes remembered since."
+    )]
+    async fn memory_consolidate(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(body): Parameters<ConsolidateBody>,
+    ) -> Result<Json<ConsolidationDto>, ToolError> {
+        let caller = self.caller(&ctx)?;
+        Ok(Json(ops::consolidate(&self.engine, &caller, &body, &mut |_| {}).await?))
+    }
+
+    #[tool(
+        name = "memory_proposals_list",
+        description = "List the review queue: identity memories consolidation proposed but never wrote, in the \
+                       namespaces you may write. Optional: namespace, status (pending, approved, rejected), cursor \
+                       and limit. Approve or reject each with memory_proposal_approve / memory_proposal_reject."
+    )]
+    async fn memory_proposals_list(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(q): Parameters<ProposalsQuery>,
+    ) -> Result<Json<ProposalPage>, ToolError> {
+        let caller = self.caller(&ctx)?;
+        Ok(Json(ops::proposals(&self.engine, &caller, &q).await?))
+    }
+
+    #[tool(
+        name = "memory_proposal_approve",
+        description = "Approve a pending proposal by id: its memory is written (as you, so you must be allowed to \
+                       write its namespace), superseding the statement it corrects. Answers the proposal and the \
+                       memory."
+    )]
+    async fn memory_proposal_approve(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(p): Parameters<ProposalIdParams>,
+    ) -> Result<Json<ProposalApproved>, ToolError> {
+        let caller = self.caller(&ctx)?;
+        Ok(Json(ops::approve_proposal(&self.engine, &caller, &p.id).await?))
+    }
+
+    #[tool(
+        name = "memory_proposal_reject",
+        description = "Reject a pending proposal by id, when what it says is wrong or should not be kept: nothing \
+                       is written, and the decision is recorded."
+    )]
+    async fn memory_proposal_reject(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(p): Parameters<ProposalIdParams>,
+    ) -> Result<Json<ProposalRejected>, ToolError> {
+        let caller = self.caller(&ctx)?;
+        Ok(Json(ops::reject_proposal(&self.engine, &caller, &p.id).await?))
     }
 }
 

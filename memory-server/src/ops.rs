@@ -2,12 +2,14 @@
 //! the wire answer out. Both front ends call these, so a tool and a route of the same
 //! operation can never answer differently.
 
-use memory_core::{Error, NamespaceFilter, Result};
+use memory_core::{EntityKind, Error, NamespaceFilter, ProposalStatus, Result};
 use memory_engine::{Caller, Engine, Written};
 
 use crate::dto::{
-    self, CreateBatch, CreateMemory, Forgotten, NamespaceDto, NamespaceList, OutcomeBody, PromotedDto, RecallBody,
-    RecallResponse, Reported, WrittenDto,
+    self, ConsolidateBody, ConsolidationDto, CreateBatch, CreateMemory, EntitiesQuery, EntityDto, EntityMemoriesDto,
+    EntityPage, Forgotten, JobRunDto, JobRunList, MaintainBody, MaintenanceDto, MemoryDto, NamespaceDto, NamespaceList,
+    OutcomeBody, PageQuery, PromotedDto, ProposalApproved, ProposalDto, ProposalPage, ProposalRejected, ProposalsQuery,
+    RecallBody, RecallResponse, Reported, WrittenDto,
 };
 
 /// The caller with the session key a body carries, when it carries one.
@@ -111,4 +113,91 @@ pub async fn report_outcome(engine: &Engine, caller: &Caller, body: &OutcomeBody
 pub async fn namespaces(engine: &Engine, caller: &Caller, filter: &NamespaceFilter) -> Result<NamespaceList> {
     let list = engine.list_namespaces(caller, filter).await?;
     Ok(NamespaceList { namespaces: list.iter().map(NamespaceDto::from).collect() })
+}
+
+/// Consolidates the new episodes of one namespace; `progress` hears the episodes read so far.
+pub async fn consolidate(
+    engine: &Engine,
+    caller: &Caller,
+    body: &ConsolidateBody,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<ConsolidationDto> {
+    let request = body.to_request()?;
+    let report = engine.consolidate(caller, &request, progress).await?;
+    Ok(ConsolidationDto::from(&report))
+}
+
+/// A page of the review queue.
+pub async fn proposals(engine: &Engine, caller: &Caller, query: &ProposalsQuery) -> Result<ProposalPage> {
+    let namespace = query.namespace.as_deref().map(|n| dto::namespace_key("namespace", n)).transpose()?;
+    let status: Option<ProposalStatus> = query.status.as_deref().map(|s| dto::parse("status", s)).transpose()?;
+    let page = dto::page_request(query.cursor.clone(), query.limit)?;
+    let page = engine.proposals(caller, namespace.as_ref().map(|n| n.as_str()), status, &page).await?;
+    Ok(ProposalPage { proposals: page.items.iter().map(ProposalDto::from).collect(), next_cursor: page.next_cursor })
+}
+
+/// Approves a pending proposal: its memory is written as the reviewer, and read back.
+pub async fn approve_proposal(engine: &Engine, caller: &Caller, id: &str) -> Result<ProposalApproved> {
+    let id = dto::proposal_id("id", id)?;
+    let (proposal, memory) = engine.approve_proposal(caller, id).await?;
+    // Read back as written (the reviewer was just allowed to write it), not through a read
+    // plan: an approval that succeeded must not answer 404.
+    let written = Written {
+        id: memory,
+        namespace: proposal.namespace.clone(),
+        created: true,
+        merged: None,
+        promoted: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let memory = engine.written_memories(caller, std::slice::from_ref(&written)).await?;
+    let memory = memory.first().ok_or_else(|| Error::internal("an approval wrote no memory"))?;
+    Ok(ProposalApproved { proposal: ProposalDto::from(&proposal), memory: MemoryDto::from(memory) })
+}
+
+/// Rejects a pending proposal; nothing is written.
+pub async fn reject_proposal(engine: &Engine, caller: &Caller, id: &str) -> Result<ProposalRejected> {
+    let id = dto::proposal_id("id", id)?;
+    let proposal = engine.reject_proposal(caller, id).await?;
+    Ok(ProposalRejected { proposal: ProposalDto::from(&proposal) })
+}
+
+/// A page of the entities of the namespaces the caller reads.
+pub async fn entities(engine: &Engine, caller: &Caller, query: &EntitiesQuery) -> Result<EntityPage> {
+    let namespace = query.namespace.as_deref().map(|n| dto::namespace_key("namespace", n)).transpose()?;
+    let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let kind: Option<EntityKind> = query.kind.as_deref().map(|k| dto::parse("kind", k)).transpose()?;
+    let page = dto::page_request(query.cursor.clone(), query.limit)?;
+    let page = engine.entities(caller, namespace.as_ref().map(|n| n.as_str()), text, kind, &page).await?;
+    Ok(EntityPage { entities: page.items.iter().map(EntityDto::from).collect(), next_cursor: page.next_cursor })
+}
+
+/// One entity and a page of the memories that mention it.
+pub async fn entity(engine: &Engine, caller: &Caller, id: &str, query: &PageQuery) -> Result<EntityMemoriesDto> {
+    let id = dto::entity_id("id", id)?;
+    let page = query.page()?;
+    let found = engine.entity(caller, id, &page).await?;
+    Ok(EntityMemoriesDto::from(&found))
+}
+
+/// One maintenance cycle (operators only); `progress` hears each finished run and the number
+/// planned.
+pub async fn maintain(
+    engine: &Engine,
+    caller: &Caller,
+    body: &MaintainBody,
+    progress: &mut (dyn FnMut(&JobRunDto, usize) + Send),
+) -> Result<MaintenanceDto> {
+    let request = body.to_request()?;
+    let report = engine.maintain(caller, &request, &mut |run, total| progress(&JobRunDto::from(run), total)).await?;
+    Ok(MaintenanceDto::from(&report))
+}
+
+/// The latest maintenance record of every job and namespace (operators only).
+pub async fn maintenance_status(engine: &Engine, caller: &Caller, namespace: Option<&str>) -> Result<JobRunList> {
+    if let Some(ns) = namespace {
+        dto::namespace_key("namespace", ns)?;
+    }
+    let runs = engine.maintenance_status(caller, namespace).await?;
+    Ok(JobRunList { runs: runs.iter().map(JobRunDto::from).collect() })
 }

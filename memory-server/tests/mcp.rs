@@ -8,7 +8,10 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use memory_core::NamespacePatch;
 use memory_engine::{Caller, Engine, HomeOptions, open_home};
-use memory_server::dto::{Forgotten, NamespaceList, PromotedDto, RecallResponse, Reported, WrittenDto};
+use memory_server::dto::{
+    ConsolidationDto, Forgotten, NamespaceList, PromotedDto, ProposalApproved, ProposalPage, ProposalRejected,
+    RecallResponse, Reported, WrittenDto,
+};
 use memory_server::mcp::{McpServer, http_service};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -20,8 +23,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Client = RunningService<RoleClient, ()>;
 
-const TOOLS: [&str; 6] =
-    ["memory_forget", "memory_namespaces", "memory_promote", "memory_recall", "memory_report_outcome", "memory_store"];
+const TOOLS: [&str; 10] = [
+    "memory_consolidate",
+    "memory_forget",
+    "memory_namespaces",
+    "memory_promote",
+    "memory_proposal_approve",
+    "memory_proposal_reject",
+    "memory_proposals_list",
+    "memory_recall",
+    "memory_report_outcome",
+    "memory_store",
+];
 
 /// Lets alice write (and so promote) into `shared`, which every principal may read.
 const SHARED_WRITABLE_BY_ALICE: &str =
@@ -77,7 +90,7 @@ fn tool_error(r: &CallToolResult) -> String {
 }
 
 #[tokio::test]
-async fn lists_exactly_the_six_tools_with_schemas() {
+async fn lists_exactly_the_ten_tools_with_schemas() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = connect(McpServer::new(engine(dir.path()).await, Some(alice()), None, 100)).await;
 
@@ -152,6 +165,44 @@ async fn every_tool_over_the_stdio_transport() {
     assert_eq!(forgotten.forgotten, id);
     let after: RecallResponse = ok(&call(&client, "memory_recall", recall).await);
     assert!(after.results.iter().all(|r| r.memory.id != id), "forgotten memory is recalled: {after:?}");
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn consolidation_and_the_review_queue_as_tools() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = connect(McpServer::new(engine(dir.path()).await, Some(alice()), None, 100)).await;
+    for text in ["I prefer tea over coffee.", "My name is Dana Whitfield.", "I live in Lisbon."] {
+        let _: WrittenDto =
+            ok(&call(&client, "memory_store", json!({ "content": text, "namespace": "default" })).await);
+    }
+    let run: ConsolidationDto = ok(&call(&client, "memory_consolidate", json!({})).await);
+    assert_eq!((run.namespace.as_str(), run.episodes), ("default", 3));
+    assert!(!run.created.is_empty(), "{run:?}");
+    assert_eq!(run.proposed.len(), 2, "{run:?}");
+
+    let queue: ProposalPage = ok(&call(&client, "memory_proposals_list", json!({ "status": "pending" })).await);
+    let queued: Vec<&str> = queue.proposals.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(queued, run.proposed.iter().map(String::as_str).collect::<Vec<_>>(), "{queue:?}");
+    let approved: ProposalApproved =
+        ok(&call(&client, "memory_proposal_approve", json!({ "id": run.proposed[0] })).await);
+    assert_eq!((approved.proposal.status.as_str(), approved.memory.layer.as_str()), ("approved", "identity"));
+    assert_eq!(approved.memory.content, approved.proposal.content);
+    let rejected: ProposalRejected =
+        ok(&call(&client, "memory_proposal_reject", json!({ "id": run.proposed[1] })).await);
+    assert_eq!(rejected.proposal.status, "rejected");
+    let again = tool_error(&call(&client, "memory_proposal_reject", json!({ "id": run.proposed[0] })).await);
+    assert!(again.starts_with("conflict:"), "{again}");
+    let bad = tool_error(&call(&client, "memory_proposal_approve", json!({ "id": "nope" })).await);
+    assert!(bad.starts_with("invalid_input: id:"), "{bad}");
+    let status = tool_error(&call(&client, "memory_proposals_list", json!({ "status": "maybe" })).await);
+    assert!(status.starts_with("invalid_input: status:"), "{status}");
+    let missing = tool_error(&call(&client, "memory_proposal_reject", json!({ "id": uuid_v7() })).await);
+    assert!(missing.starts_with("not_found:"), "{missing}");
+    let decided: ProposalPage = ok(&call(&client, "memory_proposals_list", json!({ "status": "approved" })).await);
+    assert_eq!(decided.proposals.len(), 1);
+    let pending: ProposalPage = ok(&call(&client, "memory_proposals_list", json!({ "status": "pending" })).await);
+    assert!(pending.proposals.is_empty(), "{pending:?}");
     client.cancel().await.expect("close");
 }
 

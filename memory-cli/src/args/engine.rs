@@ -1,5 +1,6 @@
 //! Arguments of the commands that open a memory home: memories (remember, recall, get, forget,
-//! outcome, promote), namespaces, export, import.
+//! outcome, promote), namespaces, export, import, consolidation, proposals, entities and
+//! maintenance.
 
 use std::path::PathBuf;
 
@@ -147,6 +148,25 @@ pub enum NamespacesCommand {
     ///
     /// Exit status: 0 all is well, 1 problems found (each printed).
     Verify,
+    /// Rebuild the catalog from the stored memories: the `default` and `shared` namespaces,
+    /// and a record for every namespace that memories belong to but the catalog lacks (after a
+    /// partial restore). --dry-run only says what it would create.
+    ///
+    /// Exit status: 0 rebuilt (or planned), 2 invalid arguments.
+    #[command(arg_required_else_help = true)]
+    Rebuild(NamespacesRebuildArgs),
+}
+
+/// Exactly one of `--dry-run` and `--apply` for `memory namespaces rebuild`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct NamespacesRebuildArgs {
+    /// Only say which catalog records it would create.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Create them.
+    #[arg(long)]
+    pub apply: bool,
 }
 
 /// Arguments of `memory namespaces ls`.
@@ -266,4 +286,105 @@ pub struct BackupArgs {
     /// and a device or pipe is written in place.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// Arguments of `memory consolidate`.
+#[derive(Debug, Args)]
+pub struct ConsolidateArgs {
+    /// The namespace whose episodes to consolidate [default: the principal's write default].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Most episodes to read in this run [default: 10000]; the next run goes on from there.
+    #[arg(long, value_name = "N")]
+    pub max_episodes: Option<String>,
+}
+
+/// `memory proposals ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProposalsCommand {
+    /// List proposals with their status and content.
+    Ls(ProposalsLsArgs),
+    /// Approve a pending proposal: its memory is written, superseding what it corrects.
+    ///
+    /// Exit status: 0 approved, 1 already decided, 2 invalid id, 3 not allowed to write its
+    /// namespace, 4 no such proposal.
+    #[command(arg_required_else_help = true)]
+    Approve(ProposalIdArgs),
+    /// Reject a pending proposal; nothing is written.
+    ///
+    /// Exit status: 0 rejected, 1 already decided, 2 invalid id, 4 no such proposal.
+    #[command(arg_required_else_help = true)]
+    Reject(ProposalIdArgs),
+}
+
+/// Arguments of `memory proposals ls`.
+#[derive(Debug, Args)]
+pub struct ProposalsLsArgs {
+    /// Only this namespace's proposals.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Only proposals in this state: pending, approved or rejected [default: all].
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+}
+
+/// One proposal id.
+#[derive(Debug, Args)]
+pub struct ProposalIdArgs {
+    /// The proposal's id (a UUID).
+    pub id: String,
+}
+
+/// `memory entities ...`.
+#[derive(Debug, Subcommand)]
+pub enum EntitiesCommand {
+    /// List entities with their kind, namespace and number of mentions.
+    ///
+    /// Exit status: 0 listed, 2 invalid input, 3 the namespace is not readable, 4 it does not
+    /// exist.
+    Ls(EntitiesLsArgs),
+    /// Show one entity and the memories that mention it.
+    ///
+    /// Exit status: 0 found, 2 invalid id, 4 missing or not readable by the principal.
+    #[command(arg_required_else_help = true)]
+    Show(EntityIdArgs),
+}
+
+/// Arguments of `memory entities ls`.
+#[derive(Debug, Args)]
+pub struct EntitiesLsArgs {
+    /// Only this namespace's entities [default: every namespace the principal reads].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Only entities whose name holds every word of this text.
+    #[arg(long, value_name = "Q")]
+    pub query: Option<String>,
+    /// Only entities of this kind: person, place, organization, project, tool or other.
+    #[arg(long, value_name = "K")]
+    pub kind: Option<String>,
+}
+
+/// One entity id.
+#[derive(Debug, Args)]
+pub struct EntityIdArgs {
+    /// The entity's id (a UUID).
+    pub id: String,
+}
+
+/// Arguments of `memory maintain`.
+#[derive(Debug, Args)]
+pub struct MaintainArgs {
+    /// Only this namespace [default: the cycle's choice within the budget].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Only this job (repeatable): consolidate, expire, retention, purge, index or catalog
+    /// [default: all].
+    #[arg(long = "job", value_name = "J")]
+    pub jobs: Vec<String>,
+    /// Most namespaces the cycle covers [default: `maintenance.max_namespaces_per_cycle`].
+    #[arg(long, value_name = "N")]
+    pub budget: Option<String>,
+    /// Show the latest record of each job and namespace instead of running a cycle.
+    #[arg(long, conflicts_with_all = ["jobs", "budget"])]
+    pub status: bool,
 }

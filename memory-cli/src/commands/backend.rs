@@ -11,9 +11,10 @@ use memory_core::NamespaceFilter;
 use memory_engine::MAX_RECALL_LIMIT;
 use memory_server::client::{Acting as Headers, Client};
 use memory_server::dto::{
-    CreateMemory, CreateNamespace, Forgotten, MemoryDto, MigrateBody, MigrationDto, NamespaceChange, NamespaceDto,
-    NamespaceList, OutcomeBody, PromoteBody, PromotedDto, RecallBody, RecallResponse, Reported, UpdateNamespace,
-    WrittenDto,
+    ConsolidateBody, ConsolidationDto, CreateMemory, CreateNamespace, EntitiesQuery, EntityMemoriesDto, EntityPage,
+    Forgotten, JobRunDto, JobRunList, MaintainBody, MaintenanceDto, MemoryDto, MigrateBody, MigrationDto,
+    NamespaceChange, NamespaceDto, NamespaceList, OutcomeBody, PageQuery, PromoteBody, PromotedDto, ProposalApproved,
+    ProposalPage, ProposalRejected, ProposalsQuery, RecallBody, RecallResponse, Reported, UpdateNamespace, WrittenDto,
 };
 use memory_server::ops;
 use serde::{Deserialize, Serialize};
@@ -224,6 +225,113 @@ impl Backend {
             }
         }
     }
+}
+
+impl Backend {
+    /// Consolidates a namespace; `progress` hears the episodes read so far (a local run only:
+    /// a server answers when it is done).
+    pub fn consolidate(
+        &self,
+        body: &ConsolidateBody,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<ConsolidationDto, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::consolidate(&s.engine, &s.caller, body, progress))?),
+            Backend::Remote(c) => Ok(c.post("/v1/consolidate", body)?),
+        }
+    }
+
+    /// A page of the review queue.
+    pub fn proposals(&self, query: &ProposalsQuery) -> Result<ProposalPage, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::proposals(&s.engine, &s.caller, query))?),
+            Backend::Remote(c) => {
+                let q = query_string(&[
+                    ("namespace", query.namespace.as_deref()),
+                    ("status", query.status.as_deref()),
+                    ("cursor", query.cursor.as_deref()),
+                    ("limit", query.limit.map(|l| l.to_string()).as_deref()),
+                ]);
+                Ok(c.get(&format!("/v1/proposals{q}"))?)
+            }
+        }
+    }
+
+    /// Approves a proposal.
+    pub fn approve_proposal(&self, id: &str) -> Result<ProposalApproved, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::approve_proposal(&s.engine, &s.caller, id))?),
+            Backend::Remote(c) => {
+                Ok(c.post(&format!("/v1/proposals/{}/approve", segment(id)), &serde_json::json!({}))?)
+            }
+        }
+    }
+
+    /// Rejects a proposal.
+    pub fn reject_proposal(&self, id: &str) -> Result<ProposalRejected, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::reject_proposal(&s.engine, &s.caller, id))?),
+            Backend::Remote(c) => Ok(c.post(&format!("/v1/proposals/{}/reject", segment(id)), &serde_json::json!({}))?),
+        }
+    }
+
+    /// A page of entities.
+    pub fn entities(&self, query: &EntitiesQuery) -> Result<EntityPage, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::entities(&s.engine, &s.caller, query))?),
+            Backend::Remote(c) => {
+                let q = query_string(&[
+                    ("namespace", query.namespace.as_deref()),
+                    ("q", query.q.as_deref()),
+                    ("kind", query.kind.as_deref()),
+                    ("cursor", query.cursor.as_deref()),
+                    ("limit", query.limit.map(|l| l.to_string()).as_deref()),
+                ]);
+                Ok(c.get(&format!("/v1/entities{q}"))?)
+            }
+        }
+    }
+
+    /// One entity and a page of its memories.
+    pub fn entity(&self, id: &str, page: &PageQuery) -> Result<EntityMemoriesDto, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::entity(&s.engine, &s.caller, id, page))?),
+            Backend::Remote(c) => {
+                let q = query_string(&[
+                    ("cursor", page.cursor.as_deref()),
+                    ("limit", page.limit.map(|l| l.to_string()).as_deref()),
+                ]);
+                Ok(c.get(&format!("/v1/entities/{}{q}", segment(id)))?)
+            }
+        }
+    }
+
+    /// One maintenance cycle; `progress` hears each finished run and the number planned (a
+    /// local run only).
+    pub fn maintain(
+        &self,
+        body: &MaintainBody,
+        progress: &mut (dyn FnMut(&JobRunDto, usize) + Send),
+    ) -> Result<MaintenanceDto, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::maintain(&s.engine, &s.caller, body, progress))?),
+            Backend::Remote(c) => Ok(c.post("/v1/maintenance", body)?),
+        }
+    }
+
+    /// The latest maintenance records.
+    pub fn maintenance_status(&self, namespace: Option<&str>) -> Result<JobRunList, CliError> {
+        match self {
+            Backend::Local(s) => Ok(s.block_on(ops::maintenance_status(&s.engine, &s.caller, namespace))?),
+            Backend::Remote(c) => Ok(c.get(&format!("/v1/maintenance{}", query_string(&[("namespace", namespace)])))?),
+        }
+    }
+}
+
+/// `?k=v&...` of the pairs that have a value (empty when none has), each value escaped.
+fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    let set: Vec<String> = pairs.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", segment(v)))).collect();
+    if set.is_empty() { String::new() } else { format!("?{}", set.join("&")) }
 }
 
 /// The server running on `home`, if one is: its file is there and its lock is held.

@@ -236,7 +236,7 @@ pub fn get(args: &IdArgs, global: &GlobalArgs, out: &mut dyn Write, err: &mut dy
     answer(global, out, err, |b| b.get(&args.id), |out, _, m| write_memory(out, m))
 }
 
-fn write_memory(out: &mut dyn Write, m: &MemoryDto) -> Result<(), CliError> {
+pub(super) fn write_memory(out: &mut dyn Write, m: &MemoryDto) -> Result<(), CliError> {
     let mut rows: Vec<(&str, String)> = vec![
         ("id", m.id.clone()),
         ("namespace", m.namespace.clone()),
@@ -350,7 +350,7 @@ pub fn promote(
 }
 
 /// Text on one line: line breaks and tabs become spaces.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 

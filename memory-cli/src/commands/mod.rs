@@ -5,8 +5,11 @@
 //! work on a memory home open it through [`home::Session`].
 
 mod backend;
+mod consolidate;
+mod entities;
 mod eval;
 mod home;
+mod maintain;
 mod memories;
 mod namespaces;
 mod output;
@@ -36,6 +39,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status,
         Command::Import(args) => transfer::import(&args, global, out, err),
         Command::Backup(args) => transfer::backup(&args, global, out, err),
         Command::Reindex => transfer::reindex(global, out, err),
+        Command::Consolidate(args) => consolidate::consolidate(&args, global, out, err),
+        Command::Proposals(command) => consolidate::proposals(command, global, out, err),
+        Command::Entities(command) => entities::run(command, global, out, err),
+        Command::Maintain(args) => maintain::run(&args, global, out, err),
         Command::Serve(args) => serve::serve(&args, global, out, err),
         Command::Mcp => serve::mcp(global, err),
         Command::Tenants(command) => serve::tenants(command, global, out, err),

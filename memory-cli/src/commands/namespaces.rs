@@ -1,11 +1,13 @@
-//! `memory namespaces ls | create | rename | archive | restore | delete | migrate | verify`, as the
-//! operator of the home.
+//! `memory namespaces ls | create | rename | archive | restore | delete | migrate | verify |
+//! rebuild`, as the operator of the home.
 
 use std::io::Write;
 
 use memory_core::{DefaultAccess, NamespaceFilter, NamespaceKey, NamespaceStatus, Sensitivity};
 use memory_engine::VerifyReport;
-use memory_server::dto::{CreateNamespace, MigrateBody, MigrationDto, NamespaceDto, UpdateNamespace};
+use memory_server::dto::{
+    CatalogRebuildDto, CreateNamespace, MigrateBody, MigrationDto, NamespaceDto, UpdateNamespace,
+};
 
 use super::backend::Backend;
 use super::home::{Acting, Session};
@@ -41,6 +43,12 @@ pub fn run(
             // Verification reads the home's own files (store, index), whoever serves it.
             let session = Session::open(global, Acting::Operator, err)?;
             let result = verify(&session, global.json, out);
+            return session.close(result, err);
+        }
+        NamespacesCommand::Rebuild(args) => {
+            // Like verify, it reads the store's own memories, whoever serves the home.
+            let session = Session::open(global, Acting::Operator, err)?;
+            let result = rebuild(&session, args.apply, global.json, out);
             return session.close(result, err);
         }
     };
@@ -133,6 +141,30 @@ fn verify(session: &Session, json: bool, out: &mut dyn Write) -> Result<Status, 
         write_verify(out, &report)?;
     }
     Ok(if report.problems.is_empty() { Status::Success } else { Status::Negative })
+}
+
+/// `namespaces rebuild --dry-run | --apply`.
+fn rebuild(session: &Session, apply: bool, json: bool, out: &mut dyn Write) -> Result<Status, CliError> {
+    let report = session.block_on(session.engine.rebuild_catalog(&session.caller, apply))?;
+    let report = CatalogRebuildDto::from(&report);
+    if json {
+        super::write_json(out, &report)?;
+        return Ok(Status::Success);
+    }
+    let verb = if report.applied { "created" } else { "would create" };
+    for n in &report.created {
+        writeln!(out, "{verb} namespace {} ({}, {})", n.namespace, n.kind, super::transfer::memories(n.memories))?;
+    }
+    let live = if report.memories == 1 { "live memory" } else { "live memories" };
+    let read = format!("{}, {} {live}", plural(report.namespaces, "namespace"), report.memories);
+    match (report.created.is_empty(), report.applied) {
+        (true, _) => writeln!(out, "the catalog is complete ({read}): nothing to create")?,
+        (false, true) => {
+            writeln!(out, "rebuilt the catalog ({read}): {}", plural(report.created.len(), "record") + " created")?
+        }
+        (false, false) => writeln!(out, "dry run ({read}): nothing changed; --apply creates them")?,
+    }
+    Ok(Status::Success)
 }
 
 fn filter(args: &NamespacesLsArgs) -> Result<NamespaceFilter, CliError> {

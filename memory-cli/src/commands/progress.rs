@@ -1,5 +1,6 @@
-//! The progress bar of a long engine operation (export, import, reindex), drawn on stderr for a
-//! person watching: never into a pipe or a log, never around JSON.
+//! The progress bar of a long engine operation (export, import, reindex, consolidate,
+//! maintain), drawn on stderr for a person watching: never into a pipe or a log, never around
+//! JSON.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -11,35 +12,58 @@ pub fn visible(json: bool) -> bool {
     !json && std::io::stderr().is_terminal()
 }
 
-/// A count of memories done, out of `total` when it is known; nothing when hidden.
+/// A count of things done (memories, episodes, job runs), out of `total` when it is known;
+/// nothing when hidden.
 #[derive(Debug)]
 pub struct CountBar {
     bar: Option<ProgressBar>,
+    unit: &'static str,
 }
 
 impl CountBar {
-    /// A bar labelled `prefix`, drawn only when `visible`.
+    /// A bar of memories labelled `prefix`, drawn only when `visible`.
     pub fn new(visible: bool, prefix: &'static str, total: Option<u64>) -> Self {
+        CountBar::counting(visible, prefix, "memories", total)
+    }
+
+    /// A bar of `unit` (a plural noun) labelled `prefix`, drawn only when `visible`.
+    pub fn counting(visible: bool, prefix: &'static str, unit: &'static str, total: Option<u64>) -> Self {
         if !visible {
-            return CountBar { bar: None };
+            return CountBar { bar: None, unit };
         }
-        let (bar, template) = match total {
-            Some(total) => (
-                ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
-                "{prefix:>9} [{bar:40}] {pos}/{len} memories ({elapsed})",
-            ),
-            None => (
-                ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-                "{prefix:>9} {spinner} {pos} memories ({elapsed})",
-            ),
-        };
-        bar.set_style(ProgressStyle::with_template(template).expect("the template is valid").progress_chars("=> "));
-        bar.set_prefix(prefix);
+        let counter = CountBar { bar: Some(ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr())), unit };
+        counter.style(total.is_some());
+        if let Some(bar) = &counter.bar {
+            bar.set_prefix(prefix);
+        }
         if total.is_none() {
             // Keeps the spinner turning while the engine reads before it reports.
-            bar.enable_steady_tick(Duration::from_millis(120));
+            if let Some(bar) = &counter.bar {
+                bar.enable_steady_tick(Duration::from_millis(120));
+            }
         }
-        CountBar { bar: Some(bar) }
+        counter
+    }
+
+    fn style(&self, known: bool) {
+        let Some(bar) = &self.bar else { return };
+        let template = if known {
+            format!("{{prefix:>9}} [{{bar:40}}] {{pos}}/{{len}} {} ({{elapsed}})", self.unit)
+        } else {
+            format!("{{prefix:>9}} {{spinner}} {{pos}} {} ({{elapsed}})", self.unit)
+        };
+        bar.set_style(ProgressStyle::with_template(&template).expect("the template is valid").progress_chars("=> "));
+    }
+
+    /// Sets the total once it is known (the bar stops spinning and fills instead).
+    pub fn set_total(&self, total: u64) {
+        if let Some(bar) = &self.bar
+            && bar.length() != Some(total)
+        {
+            bar.disable_steady_tick();
+            bar.set_length(total);
+            self.style(true);
+        }
     }
 
     /// Moves the bar to `done`.

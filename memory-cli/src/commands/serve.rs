@@ -38,6 +38,7 @@ pub fn serve(
         .trim()
         .parse()
         .map_err(|_| CliError::invalid_input(format!("--addr: expected HOST:PORT, got {:?}", args.addr)))?;
+    let maintenance_interval = args.maintenance_interval.as_deref().map(maintenance_interval).transpose()?;
     let dir = home::home_dir(global)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::new(ErrorKind::Failed, format!("cannot create the home {}: {e}", dir.display())))?;
@@ -58,13 +59,19 @@ pub fn serve(
         }
         let local = local_credential(&engine, &operator, &dir, &url).await?;
         writeln!(err, "memory serve: listening on {url} (home {}, embedder {})", dir.display(), session.home.embedder)?;
-        let config = ServerConfig::load(session.home.sections.get(memory_server::config::SECTION), home::env_text)?;
-        let flush_every = config.flush_every;
+        let mut config = ServerConfig::load(session.home.sections.get(memory_server::config::SECTION), home::env_text)?;
+        if let Some(every) = maintenance_interval {
+            config.maintenance_interval = every;
+        }
         let router = memory_server::router(
             engine.clone(),
-            RouterOptions { config, local_key: Some(local.key.id), embedder: session.home.embedder.clone() },
+            RouterOptions {
+                config: config.clone(),
+                local_key: Some(local.key.id),
+                embedder: session.home.embedder.clone(),
+            },
         );
-        let served = memory_server::serve(listener, router, engine.clone(), flush_every, shutdown_signal()).await;
+        let served = memory_server::serve(listener, router, engine.clone(), &config, shutdown_signal()).await;
         // The credential dies with the server: a leftover file can grant nothing.
         let _ = std::fs::remove_file(server_file(&dir));
         let _ = engine.revoke_key(&operator, local.key.id).await;
@@ -74,6 +81,20 @@ pub fn serve(
     });
     drop(lock);
     session.close(result, err)
+}
+
+/// `--maintenance-interval`: whole seconds, or `off` (as is 0).
+fn maintenance_interval(raw: &str) -> Result<Option<std::time::Duration>, CliError> {
+    if raw.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let secs = parse::whole("--maintenance-interval", raw, 0, 365 * 86_400).map_err(|_| {
+        CliError::invalid_input(format!(
+            "--maintenance-interval: expected a whole number of seconds or `off`, got {raw:?}"
+        ))
+    })?;
+    // 0 means off, as in the configuration.
+    Ok((secs > 0).then(|| std::time::Duration::from_secs(secs)))
 }
 
 /// Takes the home's server lock, or says which server holds it.

@@ -5,6 +5,7 @@
 mod check;
 mod cli;
 mod configs;
+mod consolidation;
 mod eval;
 mod homes;
 mod memories;

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use super::{Home, memory, memory_with_env};
+use super::{Home, keys, memory, memory_with_env};
 
 /// A `memory serve` on a random port: its URL and the admin key it printed.
 struct Served {
@@ -17,8 +17,14 @@ struct Served {
 }
 
 fn serve(home: &Home) -> Served {
+    serve_with(home, &[])
+}
+
+/// [`serve`] with more `memory serve` flags.
+fn serve_with(home: &Home, extra: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_memory"))
         .args(["serve", "--addr", "127.0.0.1:0", "--home", &home.path(), "--embedder", "hash"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -147,9 +153,13 @@ fn mcp_over_stdio_stores_and_recalls_into_memory_namespace() {
     assert_eq!(
         names,
         [
+            "memory_consolidate",
             "memory_forget",
             "memory_namespaces",
             "memory_promote",
+            "memory_proposal_approve",
+            "memory_proposal_reject",
+            "memory_proposals_list",
             "memory_recall",
             "memory_report_outcome",
             "memory_store"
@@ -165,4 +175,49 @@ fn mcp_over_stdio_stores_and_recalls_into_memory_namespace() {
     assert_eq!(recalled["result"]["structuredContent"]["results"][0]["memory"]["content"], "Alice prefers Python");
     drop(stdin);
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn consolidation_proposals_and_maintenance_go_through_the_running_server() {
+    let home = Home::new();
+    // The scheduler of this server runs a cycle every second.
+    let mut s = serve_with(&home, &["--maintenance-interval", "1"]);
+    let admin = s.admin.clone().expect("the first start prints an admin key");
+    home.remember("dana", "My name is Dana Whitfield.", &[]);
+    home.remember("dana", "I prefer tea over coffee.", &[]);
+
+    // The scheduler consolidates without being asked; `maintain --status` reads its records
+    // through the server, and answers what the HTTP API answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        let status = home.run("op", &["maintain", "--status", "--json"]).expect_code(0).json();
+        let ran = status["runs"].as_array().unwrap().iter().any(|r| {
+            r["job"] == "consolidate" && r["namespace"] == "default" && r["counts"]["episodes"].as_u64() > Some(0)
+        });
+        if ran {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the scheduler never consolidated: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let (code, body) = http("GET", &format!("{}/v1/maintenance", s.url), &admin, None);
+    assert_eq!(code, 200);
+    assert_eq!(keys(&body), keys(&status));
+
+    // The identity statement waits in the review queue; the CLI reviews it through the server.
+    let queue = home.run("op", &["proposals", "ls", "--status", "pending", "--json"]).expect_code(0).json();
+    let (_, over_http) = http("GET", &format!("{}/v1/proposals?status=pending", s.url), &admin, None);
+    assert_eq!(queue, over_http);
+    let id = queue["proposals"][0]["id"].as_str().expect("a pending proposal").to_owned();
+    let approved = home.run("op", &["proposals", "approve", &id, "--json"]).expect_code(0).json();
+    assert_eq!(approved["memory"]["layer"], "identity", "{approved}");
+    home.run("op", &["proposals", "reject", &id]).expect_code(1);
+
+    let run = home.run("op", &["consolidate", "--json"]).expect_code(0).json();
+    let (_, over_http) = http("POST", &format!("{}/v1/consolidate", s.url), &admin, Some(json!({})));
+    assert_eq!(keys(&run), keys(&over_http));
+    let cycle = home.run("op", &["maintain", "--job", "expire", "--json"]).expect_code(0).json();
+    assert_eq!(keys(&cycle), ["deferred", "failed", "runs"]);
+    assert!(cycle["runs"].as_array().unwrap().iter().all(|r| r["job"] == "expire"), "{cycle}");
+    assert_eq!(terminate(&mut s.child), 0);
 }

@@ -112,13 +112,15 @@ async fn deadline(
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets
 /// running requests finish, and flushes the index. While it runs, it opens the default tenant
-/// at once (so the first requests do not pay for it; `/readyz` says when it is done) and
-/// flushes the index every `flush_every`.
+/// at once (so the first requests do not pay for it; `/readyz` says when it is done), flushes
+/// the index every `config.flush_every`, and runs a maintenance cycle of every tenant each
+/// `config.maintenance_interval` after the last one ended (a cycle that is running when the
+/// shutdown comes is finished first; none starts after it).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     engine: Engine,
-    flush_every: Duration,
+    config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let warm = engine.clone();
@@ -128,6 +130,7 @@ pub async fn serve(
         }
     });
     let flusher = engine.clone();
+    let flush_every = config.flush_every;
     let periodic = tokio::spawn(async move {
         let mut tick = tokio::time::interval(flush_every);
         tick.tick().await;
@@ -138,12 +141,61 @@ pub async fn serve(
             }
         }
     });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let maintenance =
+        config.maintenance_interval.map(|every| tokio::spawn(maintain_every(engine.clone(), every, stopped)));
     let result = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
     periodic.abort();
+    let _ = stop.send(true);
+    if let Some(task) = maintenance {
+        let _ = task.await;
+    }
     let flushed = engine.flush().await;
     for notice in engine.take_notices() {
         eprintln!("warning: {notice}");
     }
     result?;
     flushed.map_err(|e| std::io::Error::other(e.message().to_owned()))
+}
+
+/// The maintenance scheduler: waits `every`, runs a cycle of every tenant, and again, until
+/// `stop` turns true. A failure is a warning naming the tenant, never the end of the server.
+async fn maintain_every(engine: Engine, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        // A cycle runs to its end: cutting it off would leave its job locks to go stale. It runs
+        // as a task of its own, so even a panic in it is only a warning.
+        let cycle = engine.clone();
+        let reports =
+            match tokio::spawn(async move { cycle.maintain_all(&memory_engine::MaintainRequest::default()).await })
+                .await
+            {
+                Ok(reports) => reports,
+                Err(e) => {
+                    eprintln!("warning: a maintenance cycle failed: {e}");
+                    Vec::new()
+                }
+            };
+        for (tenant, report) in reports {
+            match report {
+                Err(e) => eprintln!("warning: maintenance of tenant {tenant} failed: {}", e.message()),
+                Ok(report) => {
+                    for run in report.runs.iter().filter(|r| r.status == memory_core::JobStatus::Failed) {
+                        eprintln!(
+                            "warning: maintenance job {} of namespace {:?} (tenant {tenant}) failed: {}",
+                            run.job,
+                            run.namespace.as_str(),
+                            run.reason.as_deref().unwrap_or("no reason given")
+                        );
+                    }
+                }
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
 }

@@ -21,9 +21,11 @@ use super::App;
 use super::error::{ApiError, Body, Path, Query};
 use super::metrics;
 use crate::dto::{
-    self, AuditDto, AuditPage, BatchWritten, CreateBatch, CreateKey, CreateMemory, CreateNamespace, ErrorBody,
-    Forgotten, Health, IssuedKeyDto, KeyDto, KeyList, KeyRevoked, MemoryDto, MemoryPage, MigrateBody, MigrationDto,
-    NamespaceChange, NamespaceDto, NamespaceList, Observed, OutcomeBody, PromoteBody, PromotedDto, RecallBody,
+    self, AuditDto, AuditPage, BatchWritten, ConsolidateBody, ConsolidationDto, CreateBatch, CreateKey, CreateMemory,
+    CreateNamespace, EntitiesQuery, EntityMemoriesDto, EntityPage, ErrorBody, Forgotten, Health, IssuedKeyDto,
+    JobRunList, KeyDto, KeyList, KeyRevoked, MaintainBody, MaintenanceDto, MaintenanceQuery, MemoryDto, MemoryPage,
+    MigrateBody, MigrationDto, NamespaceChange, NamespaceDto, NamespaceList, Observed, OutcomeBody, PageQuery,
+    PromoteBody, PromotedDto, ProposalApproved, ProposalPage, ProposalRejected, ProposalsQuery, RecallBody,
     RecallResponse, Reported, TransferDto, UpdateKey, UpdateNamespace, WrittenDto,
 };
 use crate::ops;
@@ -73,6 +75,13 @@ pub(super) fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(audit))
         .routes(routes!(export))
         .routes(routes!(import))
+        .routes(routes!(consolidate))
+        .routes(routes!(list_proposals))
+        .routes(routes!(approve_proposal))
+        .routes(routes!(reject_proposal))
+        .routes(routes!(list_entities))
+        .routes(routes!(get_entity))
+        .routes(routes!(maintain, maintenance_status))
 }
 
 /// The routes without a key: health, readiness, metrics and the OpenAPI document.
@@ -189,13 +198,7 @@ async fn list_memories(
 }
 
 fn page_request(cursor: Option<String>, limit: Option<usize>) -> Result<PageRequest> {
-    let limit = limit.unwrap_or(100);
-    let page = match cursor {
-        Some(c) => PageRequest::after(c, limit),
-        None => PageRequest::first(limit),
-    };
-    page.validate().map_err(|e| ApiError::invalid(e.message().to_owned()))?;
-    Ok(page)
+    Ok(dto::page_request(cursor, limit)?)
 }
 
 /// Copy a memory into a promotion target (default: the first authorized one).
@@ -600,6 +603,108 @@ async fn import(
     let mut input = Cursor::new(body.to_vec());
     let report = app.engine.import(&caller, &mut input, &request, &mut |_| {}).await?;
     Ok(axum::Json(TransferDto::from(&report)))
+}
+
+// ---- consolidation, proposals, entities, maintenance ---------------------------------------
+
+/// Consolidate the new episodes of one namespace (the caller must read and write it) into
+/// semantic and procedural memories, entity links and identity proposals. Identity is never
+/// written here: it waits in the review queue.
+#[utoipa::path(post, path = "/v1/consolidate", request_body = ConsolidateBody, security(("bearer" = [])),
+    responses((status = 200, body = ConsolidationDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn consolidate(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body<ConsolidateBody>,
+) -> Result<axum::Json<ConsolidationDto>> {
+    Ok(axum::Json(ops::consolidate(&app.engine, &caller, &body, &mut |_| {}).await?))
+}
+
+/// A page of the review queue: proposals of the namespaces the caller may write (every one
+/// for an admin key).
+#[utoipa::path(get, path = "/v1/proposals", params(ProposalsQuery), security(("bearer" = [])),
+    responses((status = 200, body = ProposalPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_proposals(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<ProposalsQuery>,
+) -> Result<axum::Json<ProposalPage>> {
+    Ok(axum::Json(ops::proposals(&app.engine, &caller, &q).await?))
+}
+
+/// Approve a pending proposal: its memory is written as the reviewer (who must be allowed to
+/// write it), superseding what it corrects.
+#[utoipa::path(post, path = "/v1/proposals/{id}/approve", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ProposalApproved), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn approve_proposal(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ProposalApproved>> {
+    Ok(axum::Json(ops::approve_proposal(&app.engine, &caller, &id).await?))
+}
+
+/// Reject a pending proposal; nothing is written.
+#[utoipa::path(post, path = "/v1/proposals/{id}/reject", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ProposalRejected), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn reject_proposal(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ProposalRejected>> {
+    Ok(axum::Json(ops::reject_proposal(&app.engine, &caller, &id).await?))
+}
+
+/// A page of the named entities of the namespaces the caller reads.
+#[utoipa::path(get, path = "/v1/entities", params(EntitiesQuery), security(("bearer" = [])),
+    responses((status = 200, body = EntityPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_entities(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<EntitiesQuery>,
+) -> Result<axum::Json<EntityPage>> {
+    Ok(axum::Json(ops::entities(&app.engine, &caller, &q).await?))
+}
+
+/// One entity and a page of the memories that mention it (404 unless its namespace is
+/// readable).
+#[utoipa::path(get, path = "/v1/entities/{id}", params(("id" = String, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = EntityMemoriesDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_entity(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<EntityMemoriesDto>> {
+    Ok(axum::Json(ops::entity(&app.engine, &caller, &id, &q).await?))
+}
+
+/// Run one maintenance cycle now (admin keys): every job on each namespace the budget covers,
+/// each under its lock; one failing never stops the others.
+#[utoipa::path(post, path = "/v1/maintenance", request_body = MaintainBody, security(("bearer" = [])),
+    responses((status = 200, body = MaintenanceDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn maintain(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body<MaintainBody>,
+) -> Result<axum::Json<MaintenanceDto>> {
+    Ok(axum::Json(ops::maintain(&app.engine, &caller, &body, &mut |_, _| {}).await?))
+}
+
+/// The latest status record of every maintenance job and namespace (admin keys).
+#[utoipa::path(get, path = "/v1/maintenance", params(MaintenanceQuery), security(("bearer" = [])),
+    responses((status = 200, body = JobRunList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn maintenance_status(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<MaintenanceQuery>,
+) -> Result<axum::Json<JobRunList>> {
+    Ok(axum::Json(ops::maintenance_status(&app.engine, &caller, q.namespace.as_deref()).await?))
 }
 
 // ---- health -------------------------------------------------------------------------------

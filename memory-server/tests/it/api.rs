@@ -567,6 +567,13 @@ fn health_readiness_metrics_and_the_openapi_document() {
         ("/v1/audit", &["get"]),
         ("/v1/export", &["get"]),
         ("/v1/import", &["post"]),
+        ("/v1/consolidate", &["post"]),
+        ("/v1/proposals", &["get"]),
+        ("/v1/proposals/{id}/approve", &["post"]),
+        ("/v1/proposals/{id}/reject", &["post"]),
+        ("/v1/entities", &["get"]),
+        ("/v1/entities/{id}", &["get"]),
+        ("/v1/maintenance", &["post", "get"]),
     ];
     for (path, methods) in expected {
         let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));

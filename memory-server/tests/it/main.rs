@@ -2,5 +2,6 @@
 
 mod access;
 mod api;
+mod consolidation;
 mod isolation;
 mod support;

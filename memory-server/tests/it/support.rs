@@ -57,13 +57,12 @@ impl TestServer {
                     .unwrap();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let url = format!("http://{}", listener.local_addr().unwrap());
-                let flush = server.flush_every;
                 let router = memory_server::router(
                     engine.clone(),
-                    RouterOptions { config: server, local_key: None, embedder: home.embedder.clone() },
+                    RouterOptions { config: server.clone(), local_key: None, embedder: home.embedder.clone() },
                 );
                 ready_tx.send((url, admin.secret)).unwrap();
-                memory_server::serve(listener, router, engine, flush, async {
+                memory_server::serve(listener, router, engine, &server, async {
                     let _ = stop_rx.await;
                 })
                 .await
