@@ -1022,6 +1022,12 @@ fn kind_from_context(words: &[EntityWord], i: usize, j: usize) -> EntityKind {
     if matches!(after, "said" | "says" | "thinks" | "wants" | "told" | "asked" | "called" | "texted" | "emailed") {
         return EntityKind::Person;
     }
+    // "my name is Dana Whitfield", "call me Benji", "friend is Priya": a name of a person.
+    if (before(1) == "is" && matches!(before(2), "name" | "friend" | "wife" | "husband" | "partner" | "boss"))
+        || (before(1) == "me" && matches!(before(2), "call" | "calls"))
+    {
+        return EntityKind::Person;
+    }
     if matches!(before(1), "at" | "for" | "join" | "joined" | "joining")
         && matches!(
             before(2),

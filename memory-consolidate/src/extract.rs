@@ -96,11 +96,9 @@ impl std::fmt::Display for CandidateKind {
 impl std::str::FromStr for CandidateKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        CandidateKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown kind {s:?}; expected one of identity, preference, plan, decision, fact, rule, correction"))
+        CandidateKind::ALL.iter().copied().find(|k| k.as_str() == s.trim()).ok_or_else(|| {
+            format!("unknown kind {s:?}; expected one of identity, preference, plan, decision, fact, rule, correction")
+        })
     }
 }
 

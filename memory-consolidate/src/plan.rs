@@ -167,9 +167,8 @@ pub fn plan(candidates: Vec<Candidate>, existing: &[Existing], proposed: &[Strin
         let cwords: BTreeSet<String> = words(&candidate.content).into_iter().collect();
         let slot = candidate.slot.clone();
 
-        let restated = known
-            .iter()
-            .position(|k| !k.superseded && k.restated_by(layer, &normalized, &cwords, slot.as_deref()));
+        let restated =
+            known.iter().position(|k| !k.superseded && k.restated_by(layer, &normalized, &cwords, slot.as_deref()));
         if let Some(i) = restated {
             if layer == Layer::Identity {
                 out.unchanged += 1;
@@ -185,9 +184,11 @@ pub fn plan(candidates: Vec<Candidate>, existing: &[Existing], proposed: &[Strin
             k.confidence = raised(k.confidence, candidate.confidence);
             k.stated_at = k.stated_at.max(candidate.at);
             match k.target {
-                Target::Stored(id) => {
-                    out.actions.push(Action::AddEvidence { target: id, sources: k.sources.clone(), confidence: k.confidence })
-                }
+                Target::Stored(id) => out.actions.push(Action::AddEvidence {
+                    target: id,
+                    sources: k.sources.clone(),
+                    confidence: k.confidence,
+                }),
                 Target::Planned(a) => match &mut out.actions[a] {
                     Action::Create { candidate: c } | Action::Supersede { candidate: c, .. } => {
                         c.sources.extend(new);
@@ -304,9 +305,7 @@ mod tests {
         let c = candidate(CandidateKind::Preference, "User prefers tea.", Some("drink"), 1);
         let old = existing(Layer::Semantic, "user prefers TEA", Some("drink"), vec![MemoryId::new_v7()], 0);
         let p = plan(vec![c.clone()], std::slice::from_ref(&old), &[]);
-        let [Action::AddEvidence { target, sources, confidence }] = p.actions.as_slice() else {
-            panic!("{p:?}")
-        };
+        let [Action::AddEvidence { target, sources, confidence }] = p.actions.as_slice() else { panic!("{p:?}") };
         assert_eq!(*target, old.id);
         assert_eq!(sources, &[old.sources[0], c.sources[0]]);
         assert!(confidence.value() > old.confidence.value());

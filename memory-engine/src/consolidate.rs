@@ -355,6 +355,18 @@ impl Engine {
             }
         }
         if !links.is_empty() {
+            // One name, one kind within a run: a mention whose kind the context told ("my friend
+            // Priya": a person) settles the kind of bare mentions of the same name.
+            let mut kinds: HashMap<String, memory_core::EntityKind> = HashMap::new();
+            for l in &links {
+                let k = kinds.entry(memory_core::Entity::key_of(&l.name)).or_insert(l.kind);
+                if *k == memory_core::EntityKind::Other {
+                    *k = l.kind;
+                }
+            }
+            for l in &mut links {
+                l.kind = kinds[&memory_core::Entity::key_of(&l.name)];
+            }
             report.entity_links += links.len();
             self.inner.store.link_entities(&writer.tenant, ns, &links, self.now()).await?;
         }

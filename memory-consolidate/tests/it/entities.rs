@@ -80,3 +80,10 @@ fn odd_input_never_panics() {
     let names: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["Bob", "Paris", "Rust"], "a sentence-initial single word is not taken");
 }
+
+#[test]
+fn names_given_as_names_are_people() {
+    check("My name is Dana Whitfield.", &[("Dana Whitfield", EntityKind::Person)]);
+    check("User's friend is Priya", &[("Priya", EntityKind::Person)]);
+    check("Everyone can call me Benji", &[("Benji", EntityKind::Person)]);
+}
