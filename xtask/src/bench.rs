@@ -45,6 +45,11 @@ pub const BENCHES: &[Bench] = &[
         about: "the Engine end to end on SQLite + on-disk index: remember_batch throughput, recall latency (100k memories)",
     },
     Bench {
+        name: "consolidate",
+        how: How::Cargo { package: "memory-engine", target: "consolidate" },
+        about: "Engine::consolidate with the rule extractor: episodes/s end to end and extractor alone (20k episodes); one maintenance cycle over 1,000 namespaces",
+    },
+    Bench {
         name: "server",
         how: How::Xtask(crate::bench_server::run),
         about: "`memory serve` under HTTP load from a second process: recall and remember req/s, p50/p99 (64 connections, 100k memories; ARGS: --no-build)",

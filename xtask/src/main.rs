@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 
 fn usage() -> String {
     let benches: String =
-        bench::BENCHES.iter().map(|b| format!("                            {:<8}{}\n", b.name, b.about)).collect();
+        bench::BENCHES.iter().map(|b| format!("                            {:<12}{}\n", b.name, b.about)).collect();
     USAGE.replace("{benches}\n", &benches)
 }
 
