@@ -207,6 +207,9 @@ impl Engine {
         let mut checkpoint = self.consolidation_checkpoint(&caller.tenant, ns).await?;
         let mut filter = MemoryFilter::namespace(ns.clone());
         filter.layers = Some(vec![Layer::Episodic]);
+        // What the namespace holds of durable layers: read once per run (when there are
+        // episodes), then kept up to date with what each batch writes.
+        let mut existing: Option<HashMap<MemoryId, Memory>> = None;
         while report.episodes < max {
             let limit = EPISODE_PAGE.min(max - report.episodes);
             let page = PageRequest { cursor: checkpoint.clone(), limit };
@@ -215,7 +218,11 @@ impl Engine {
             // Episodes of each writer are consolidated as that writer (a caller's explicit run
             // writes everything as itself).
             for (writer, episodes) in by_writer(caller, &items) {
-                self.consolidate_batch(&writer, ns, &extractor, &episodes, &mut report).await?;
+                if existing.is_none() {
+                    existing = Some(self.durable_memories(&caller.tenant, ns).await?);
+                }
+                let known = existing.as_mut().expect("loaded above");
+                self.consolidate_batch(&writer, ns, &extractor, &episodes, known, &mut report).await?;
             }
             report.episodes += items.len();
             checkpoint = Some(last.to_string());
@@ -247,6 +254,7 @@ impl Engine {
         ns: &NamespaceKey,
         extractor: &std::sync::Arc<dyn Extractor>,
         episodes: &[&Memory],
+        existing: &mut HashMap<MemoryId, Memory>,
         report: &mut Consolidation,
     ) -> Result<()> {
         let input: Vec<Episode> = episodes
@@ -266,7 +274,6 @@ impl Engine {
         .await?;
         report.candidates += candidates.len();
 
-        let existing = self.durable_memories(&writer.tenant, ns).await?;
         let proposed = self.pending_identity(&writer.tenant, ns).await?;
         let known: Vec<Existing> = existing.values().map(existing_of).collect();
         let plan = memory_consolidate::plan(candidates, &known, &proposed);
@@ -340,6 +347,30 @@ impl Engine {
                 }
             }
             left = later;
+        }
+
+        // Keep the known durable memories current: what this batch wrote, corrected or added
+        // evidence to, as stored now.
+        let mut touched: Vec<MemoryId> = new_memories.clone();
+        for action in &plan.actions {
+            match action {
+                Action::AddEvidence { target, .. } => touched.push(*target),
+                Action::Supersede { old: Target::Stored(old), .. } => {
+                    existing.remove(old);
+                }
+                _ => {}
+            }
+        }
+        touched.extend(written.values().copied());
+        if !touched.is_empty() {
+            for m in self.inner.store.get_memories(&writer.tenant, &touched).await? {
+                let durable = matches!(m.layer, Layer::Identity | Layer::Procedural | Layer::Semantic);
+                if m.namespace == *ns && durable && m.superseded_by.is_none() {
+                    existing.insert(m.id, m);
+                } else {
+                    existing.remove(&m.id);
+                }
+            }
         }
 
         // Entities of the episodes and of what was written, in this namespace only.
@@ -551,7 +582,7 @@ impl Engine {
     }
 
     /// Records a job run's status (carrying the previous checkpoint over when this run did not
-    /// set one).
+    /// set one); returns the record.
     pub(crate) async fn record_run(
         &self,
         tenant: &memory_core::TenantId,
@@ -559,7 +590,7 @@ impl Engine {
         ns: &NamespaceKey,
         started: Timestamp,
         outcome: std::result::Result<JobDone, JobNotDone>,
-    ) -> Result<()> {
+    ) -> Result<JobRun> {
         let previous = match &outcome {
             Ok((_, Some(_))) => None,
             _ => self.inner.store.list_job_runs(tenant, Some(ns)).await?.into_iter().find(|r| r.job == job),
@@ -580,7 +611,8 @@ impl Engine {
             started_at: started,
             finished_at: self.now().max(started),
         };
-        self.inner.store.record_job_run(&run).await
+        self.inner.store.record_job_run(&run).await?;
+        Ok(run)
     }
 }
 

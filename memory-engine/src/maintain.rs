@@ -199,32 +199,20 @@ impl Engine {
             Ok(false) => Err((JobStatus::Skipped, "another worker holds the lock".to_owned())),
             Err(e) => Err((JobStatus::Failed, format!("could not take the lock: {}", e.message()))),
         };
-        if let Err(e) = self.record_run(tenant, job, ns, started, outcome.clone()).await {
-            let reason = format!("the status could not be recorded: {}", e.message());
-            return JobRun {
+        match self.record_run(tenant, job, ns, started, outcome).await {
+            Ok(run) => run,
+            Err(e) => JobRun {
                 tenant: tenant.clone(),
                 job,
                 namespace: ns.clone(),
                 status: JobStatus::Failed,
-                reason: Some(reason),
+                reason: Some(format!("the status could not be recorded: {}", e.message())),
                 counts: BTreeMap::new(),
                 checkpoint: None,
                 started_at: started,
                 finished_at: self.now().max(started),
-            };
+            },
         }
-        let runs = self.inner.store.list_job_runs(tenant, Some(ns)).await.unwrap_or_default();
-        runs.into_iter().find(|r| r.job == job).unwrap_or_else(|| JobRun {
-            tenant: tenant.clone(),
-            job,
-            namespace: ns.clone(),
-            status: JobStatus::Failed,
-            reason: Some("the status record vanished".to_owned()),
-            counts: BTreeMap::new(),
-            checkpoint: None,
-            started_at: started,
-            finished_at: started,
-        })
     }
 
     /// The work of one job; returns its counts and (consolidation) its checkpoint.

@@ -69,16 +69,21 @@ pub(crate) fn record_run(conn: &Connection, run: &JobRun) -> Result<()> {
 
 /// Ordered by namespace key, then job in declaration order (the order a cycle runs them).
 pub(crate) fn list_runs(conn: &Connection, tenant: &TenantId, namespace: Option<&NamespaceKey>) -> Result<Vec<JobRun>> {
-    let sql = format!(
-        "SELECT {JOB_RUN_COLUMNS} FROM job_runs WHERE tenant = ?1 AND (?2 IS NULL OR namespace = ?2) ORDER BY namespace"
-    );
-    let mut runs = conn
-        .prepare_cached(&sql)
-        .classify()?
-        .query_map((tenant.as_str(), namespace.map(NamespaceKey::as_str)), job_run_from_row)
-        .classify()?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .classify()?;
+    // Two statements, so each uses the primary key (tenant, namespace, job) as a range.
+    let mut runs = match namespace {
+        Some(ns) => {
+            let sql = format!("SELECT {JOB_RUN_COLUMNS} FROM job_runs WHERE tenant = ?1 AND namespace = ?2");
+            let mut stmt = conn.prepare_cached(&sql).classify()?;
+            let rows = stmt.query_map((tenant.as_str(), ns.as_str()), job_run_from_row).classify()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().classify()?
+        }
+        None => {
+            let sql = format!("SELECT {JOB_RUN_COLUMNS} FROM job_runs WHERE tenant = ?1");
+            let mut stmt = conn.prepare_cached(&sql).classify()?;
+            let rows = stmt.query_map([tenant.as_str()], job_run_from_row).classify()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().classify()?
+        }
+    };
     runs.sort_by(|a, b| (&a.namespace, a.job).cmp(&(&b.namespace, b.job)));
     Ok(runs)
 }

@@ -227,9 +227,10 @@ const MIGRATIONS: &[&str] = &[
         checkpoint  TEXT,
         started_at  INTEGER NOT NULL,
         finished_at INTEGER NOT NULL,
-        PRIMARY KEY (tenant, job, namespace)
+        -- Namespace before job: a namespace's records are one range (read per job run).
+        PRIMARY KEY (tenant, namespace, job)
     ) STRICT, WITHOUT ROWID;
-        -- An identity proposal says what its approval supersedes and the metadata it writes.
+    -- An identity proposal says what its approval supersedes and the metadata it writes.
     ALTER TABLE proposals ADD COLUMN supersedes BLOB;
     ALTER TABLE proposals ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
     "#,
