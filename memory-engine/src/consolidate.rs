@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use memory_consolidate::{Action, Candidate, Episode, Existing, Extractor, Target, extract_entities};
 use memory_core::{
-    AuditOp, AuditOutcome, Decision, EntityLink, Error, Job, JobLock, JobRun, JobStatus, Layer, Memory, MemoryFilter,
-    MemoryId, NamespaceKey, Page, PageRequest, Proposal, ProposalFilter, ProposalId, ProposalStatus, Result, Timestamp,
+    AuditOp, AuditOutcome, Decision, EntityLink, Error, ErrorKind, Job, JobLock, JobRun, JobStatus, Layer, Memory,
+    MemoryFilter, MemoryId, NamespaceKey, Page, PageRequest, Proposal, ProposalFilter, ProposalId, ProposalStatus,
+    Result, Timestamp,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -282,6 +283,7 @@ impl Engine {
         // Writes go in rounds: an action that supersedes a memory planned in the same batch
         // waits for the round that writes it.
         let mut written: HashMap<usize, MemoryId> = HashMap::new();
+        let mut skipped: std::collections::HashSet<usize> = std::collections::HashSet::new();
         let mut left: Vec<usize> = (0..plan.actions.len()).collect();
         let mut new_memories: Vec<MemoryId> = Vec::new();
         while !left.is_empty() {
@@ -295,6 +297,8 @@ impl Engine {
                         Target::Stored(id) => Some(candidate_input(ns, candidate, &report.extractor).superseding(*id)),
                         Target::Planned(p) => match written.get(p) {
                             Some(id) => Some(candidate_input(ns, candidate, &report.extractor).superseding(*id)),
+                            // What it corrects was skipped: it is new knowledge.
+                            None if skipped.contains(p) => Some(candidate_input(ns, candidate, &report.extractor)),
                             None => {
                                 later.push(i);
                                 None
@@ -319,12 +323,12 @@ impl Engine {
                 // Cannot happen (a planned target always comes first); never loop forever.
                 return Err(Error::internal("consolidation plan refers to a memory it never writes"));
             }
-            let outcomes = if inputs.is_empty() {
-                Vec::new()
-            } else {
-                self.write(writer, inputs, AuditOp::MemoryConsolidate).await?
-            };
+            let outcomes = self.write_candidates(writer, inputs, &mut report.warnings).await?;
             for (i, w) in order.into_iter().zip(outcomes) {
+                let Some(w) = w else {
+                    skipped.insert(i);
+                    continue;
+                };
                 written.insert(i, w.id);
                 report.promoted.extend(w.promoted);
                 report.warnings.extend(w.warnings);
@@ -332,10 +336,13 @@ impl Engine {
                     Action::AddEvidence { target, .. } => report.evidence.push(*target),
                     Action::Supersede { old, .. } => {
                         let old = match old {
-                            Target::Stored(id) => *id,
-                            Target::Planned(p) => written[p],
+                            Target::Stored(id) => Some(*id),
+                            Target::Planned(p) => written.get(p).copied(),
                         };
-                        report.superseded.push((old, w.id));
+                        match old {
+                            Some(old) => report.superseded.push((old, w.id)),
+                            None => report.created.push(w.id),
+                        }
                         new_memories.push(w.id);
                     }
                     Action::Create { .. } if w.created => {
@@ -402,6 +409,40 @@ impl Engine {
             self.inner.store.link_entities(&writer.tenant, ns, &links, self.now()).await?;
         }
         Ok(())
+    }
+
+    /// Writes one round of a plan through the write pipeline. A candidate that conflicts with
+    /// what the namespace holds (the same text under another category) must not block the
+    /// others, nor the namespace's every later run: on a conflict each input is written alone
+    /// and a conflicting one is skipped (`None`) with a warning.
+    async fn write_candidates(
+        &self,
+        writer: &Caller,
+        inputs: Vec<MemoryInput>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Option<crate::write::Written>>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = AuditOp::MemoryConsolidate;
+        match self.write(writer, inputs.clone(), op).await {
+            Ok(all) => return Ok(all.into_iter().map(Some).collect()),
+            Err(e) if e.kind() == ErrorKind::Conflict => {}
+            Err(e) => return Err(e),
+        }
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let content = input.content.clone();
+            match self.write_one(writer, input, op).await {
+                Ok(w) => out.push(Some(w)),
+                Err(e) if e.kind() == ErrorKind::Conflict => {
+                    warnings.push(format!("skipped {content:?}: {}", e.message()));
+                    out.push(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// The namespace's live, unsuperseded memories of durable layers, by id.
