@@ -198,6 +198,32 @@ impl State {
         }
     }
 
+    /// Applies `patch` to live memory `id` (the rule of [`Store::update_memory`]).
+    fn update(&mut self, tenant: &TenantId, id: MemoryId, patch: &MemoryPatch, at: Timestamp) -> Result<Memory> {
+        let s = self;
+        let old = s.live_memory(tenant, id).ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
+        let mut next = patch.applied_to(old)?;
+        let (old_key, old_dedupes) = (State::hash_key(old), State::dedupes(old));
+        let new_key = State::hash_key(&next);
+        if State::dedupes(&next) && s.by_hash.get(&new_key).is_some_and(|other| *other != id) {
+            return Err(Error::conflict(format!(
+                "namespace {:?} already holds a {} memory with this content",
+                next.namespace.as_str(),
+                next.layer
+            )));
+        }
+        next.updated_at = at.max(next.created_at);
+        next.seq = s.next_seq();
+        if old_dedupes {
+            s.by_hash.remove(&old_key);
+        }
+        if State::dedupes(&next) {
+            s.by_hash.insert(new_key, id);
+        }
+        s.memories.insert(id, next.clone());
+        Ok(next)
+    }
+
     fn tombstone(&mut self, id: MemoryId, at: Timestamp) {
         let seq = self.next_seq();
         let m = self.memories.get_mut(&id).expect("caller checked");
@@ -338,7 +364,11 @@ impl Store for InMemoryStore {
         let mut changed: Vec<(Memory, bool)> = Vec::new();
         let mut new_ids = std::collections::HashSet::new();
         let mut outcomes = Vec::with_capacity(memories.len());
+        let mut corrections = Vec::new();
         for m in memories {
+            if let Some(old) = m.supersedes {
+                corrections.push((outcomes.len(), old, m.updated_at));
+            }
             let key = (tenant.clone(), m.namespace.clone(), m.layer, ContentHash::of(&m.content));
             let slot = match planned.get(&key) {
                 Some(&slot) => Some(slot),
@@ -380,6 +410,15 @@ impl Store for InMemoryStore {
                 }
             }
             s.memories.insert(memory.id, memory);
+        }
+        // Corrections: the memory each input corrects stops being current.
+        for (i, old, at) in corrections {
+            let new = outcomes[i].id();
+            if new != old && s.live_memory(tenant, old).is_some_and(|m| m.superseded_by != Some(new)) {
+                let mut patch = MemoryPatch::default();
+                patch.superseded_by = Some(Some(new));
+                s.update(tenant, old, &patch, at)?;
+            }
         }
         Ok(outcomes)
     }
@@ -434,28 +473,7 @@ impl Store for InMemoryStore {
         patch: &MemoryPatch,
         at: Timestamp,
     ) -> Result<Memory> {
-        let mut s = self.lock();
-        let old = s.live_memory(tenant, id).ok_or_else(|| Error::not_found(format!("memory {id} not found")))?;
-        let mut next = patch.applied_to(old)?;
-        let (old_key, old_dedupes) = (State::hash_key(old), State::dedupes(old));
-        let new_key = State::hash_key(&next);
-        if State::dedupes(&next) && s.by_hash.get(&new_key).is_some_and(|other| *other != id) {
-            return Err(Error::conflict(format!(
-                "namespace {:?} already holds a {} memory with this content",
-                next.namespace.as_str(),
-                next.layer
-            )));
-        }
-        next.updated_at = at.max(next.created_at);
-        next.seq = s.next_seq();
-        if old_dedupes {
-            s.by_hash.remove(&old_key);
-        }
-        if State::dedupes(&next) {
-            s.by_hash.insert(new_key, id);
-        }
-        s.memories.insert(id, next.clone());
-        Ok(next)
+        self.lock().update(tenant, id, patch, at)
     }
 
     async fn move_memories(

@@ -190,6 +190,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///   namespace is missing, archived or deleted; `AlreadyExists` when a new memory's id is
     ///   taken (in any tenant, tombstoned or not) or repeated in the batch. Then nothing is written.
     /// - A namespace that receives new memories gets `last_write_at = max(last_write_at, their created_at)`.
+    /// - Corrections apply in the same transaction: for an input with `supersedes: Some(old)`
+    ///   whose outcome id differs from `old`, the live memory `old` of this tenant (if any;
+    ///   a missing one is skipped) takes `superseded_by` = that id, as [`Store::update_memory`]
+    ///   with the input's `updated_at` would (new `seq` after the batch's, `updated_at`),
+    ///   unless it already has exactly that (an import of both keeps them as they were).
     /// - An empty batch is `Ok(vec![])`.
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>>;
 

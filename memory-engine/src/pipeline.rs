@@ -9,9 +9,7 @@
 
 use std::collections::HashMap;
 
-use memory_core::{
-    AuditOp, AuditOutcome, Error, Memory, MemoryId, MemoryPatch, NamespaceKey, NewMemory, PutOutcome, Result,
-};
+use memory_core::{AuditOp, AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
 use serde_json::json;
 
 use crate::caller::Caller;
@@ -20,7 +18,7 @@ use crate::engine::{Engine, Tenant, error_detail};
 /// Ids listed per namespace in a write's audit record (the rest are counted).
 const AUDITED_IDS: usize = 20;
 
-/// Validated memories ready to store.
+/// Validated memories ready to store (a record's `supersedes` is marked by the put itself).
 #[derive(Debug, Default)]
 pub(crate) struct Staged {
     /// The records, in input order.
@@ -28,14 +26,12 @@ pub(crate) struct Staged {
     /// Per record, what the embedder made of it (`None` inside: it failed, so the record is
     /// indexed for text only); `None`: nothing embedded yet, the index embeds at catch-up.
     pub vectors: Option<Vec<Option<Vec<f32>>>>,
-    /// (record index, memory it corrects): marked superseded once stored.
-    pub supersedes: Vec<(usize, MemoryId)>,
 }
 
 impl Staged {
     /// Records without vectors or corrections (copies and imports).
     pub fn plain(news: Vec<NewMemory>) -> Self {
-        Staged { news, vectors: None, supersedes: Vec::new() }
+        Staged { news, vectors: None }
     }
 }
 
@@ -79,7 +75,7 @@ impl Engine {
         audit: Audit<'_>,
         index: IndexUpdate,
     ) -> Result<Committed> {
-        let Staged { news, vectors, supersedes } = staged;
+        let Staged { news, vectors } = staged;
         if news.is_empty() {
             return Ok(Committed { outcomes: Vec::new(), warnings: Vec::new() });
         }
@@ -105,15 +101,8 @@ impl Engine {
             ids.iter().zip(&outcomes).filter(|(_, o)| !o.created()).map(|(id, _)| *id).collect();
         t.forget_pending(&existing);
 
-        // Corrections: the old memory stops being recalled.
-        for (i, old) in supersedes {
-            let new = outcomes[i].id();
-            if new != old {
-                let mut patch = MemoryPatch::default();
-                patch.superseded_by = Some(Some(new));
-                self.inner.store.update_memory(&caller.tenant, old, &patch, self.now()).await?;
-            }
-        }
+        // Corrections (each record's `supersedes`) were marked by the put, in its transaction:
+        // a crash never leaves a correction stored beside a still-current memory.
 
         // The index takes the write in while its audit records are written: neither waits
         // for the other.

@@ -315,7 +315,7 @@ impl Engine {
             vectors.push(input.vector);
             news.push(m);
         }
-        let supersedes = self.check_supersedes(caller, &t, &news).await?;
+        self.check_supersedes(caller, &t, &news).await?;
         self.settle_duplicates(caller, &mut news, &stated).await?;
 
         // Embed what has no vector, outside every lock. A failing embedder degrades the write
@@ -352,7 +352,7 @@ impl Engine {
         let meta: Vec<(NamespaceKey, Category, Confidence)> =
             news.iter().map(|m| (m.namespace.clone(), m.category.clone(), m.confidence)).collect();
         let expiries: Vec<Option<Timestamp>> = news.iter().map(|m| m.expires_at).collect();
-        let staged = Staged { news, vectors: Some(vectors), supersedes };
+        let staged = Staged { news, vectors: Some(vectors) };
         let committed = self.commit(caller, &t, staged, Audit::PerNamespace(op), IndexUpdate::Now).await?;
         warnings.extend(committed.warnings);
         let outcomes = committed.outcomes;
@@ -447,17 +447,12 @@ impl Engine {
     }
 
     /// Checks each `supersedes`: the old memory must be visible to the caller (else 404) and in
-    /// a namespace it may change (else 403). Returns (input index, old id).
-    async fn check_supersedes(
-        &self,
-        caller: &Caller,
-        t: &Tenant,
-        news: &[NewMemory],
-    ) -> Result<Vec<(usize, MemoryId)>> {
+    /// a namespace it may change (else 403).
+    async fn check_supersedes(&self, caller: &Caller, t: &Tenant, news: &[NewMemory]) -> Result<()> {
         let wanted: Vec<(usize, MemoryId)> =
             news.iter().enumerate().filter_map(|(i, m)| m.supersedes.map(|old| (i, old))).collect();
         if wanted.is_empty() {
-            return Ok(wanted);
+            return Ok(());
         }
         let vis = self.visibility(caller, t).await?;
         let olds =
@@ -478,7 +473,7 @@ impl Engine {
                 return Err(err);
             }
         }
-        Ok(wanted)
+        Ok(())
     }
 
     /// Creates `ns` in the store when it does not exist yet (first authorized write into a

@@ -109,7 +109,11 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
     let mut changed: Vec<(Memory, bool, bool)> = Vec::new();
     let mut new_ids = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut corrections = Vec::new();
     for m in batch {
+        if let Some(old) = m.supersedes {
+            corrections.push((outcomes.len(), old, m.updated_at));
+        }
         let key = (m.namespace.clone(), m.layer, ContentHash::of(&m.content));
         let slot = match planned.get(&key) {
             Some(&slot) => Some(slot),
@@ -161,6 +165,15 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
     }
     for (ns, at) in &last_write {
         namespaces::note_write(conn, tenant, ns, *at)?;
+    }
+    // Corrections, in the same transaction: the memory each input corrects stops being current.
+    for (i, old, at) in corrections {
+        let new = outcomes[i].id();
+        if new != old && get(conn, tenant, old)?.is_some_and(|m| m.superseded_by != Some(new)) {
+            let mut patch = memory_core::MemoryPatch::default();
+            patch.superseded_by = Some(Some(new));
+            update(conn, tenant, old, &patch, at)?;
+        }
     }
     Ok(PutResult { outcomes, created })
 }

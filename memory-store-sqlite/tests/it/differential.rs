@@ -111,7 +111,7 @@ async fn every_method_agrees_with_the_reference() {
     episodic.metadata.insert("score".into(), serde_json::json!(0.1 + 0.2));
     episodic.metadata.insert("tags".into(), serde_json::json!(["a", {"b": null}]));
     episodic.provenance.principal = Some(Principal::new("agent-7").unwrap());
-    episodic.supersedes = Some(id(4));
+    episodic.supersedes = Some(id(3));
     same!(stores, |s| s.put_memories(&t, vec![episodic.clone()])).unwrap();
     for n in 20..45 {
         let m = memory(if n % 3 == 0 { "team.alpha" } else { "default" }, &format!("fact {n}"), n);

@@ -586,3 +586,36 @@ pub async fn check_move_memories_is_all_or_nothing(store: &dyn Store) {
     let other = store.move_memories(&other_tenant(), &ns("old"), &ns("new"), &[first], at(9)).await;
     assert_eq!(other.unwrap_err().kind(), ErrorKind::NotFound, "another tenant's memories are not found");
 }
+
+/// A put whose input supersedes a memory marks that memory `superseded_by` the new one in the
+/// same call (new `seq` after the batch's, `updated_at` from the input); a missing memory is
+/// skipped, and one already marked so is left as it is.
+pub async fn check_put_marks_the_memory_an_input_supersedes(store: &dyn Store) {
+    create_namespace(store, &tenant(), "research").await;
+    let old = new_memory_at("research", "The deploy runs on Fridays", at(1));
+    let old_id = old.id;
+    store.put_memories(&tenant(), vec![old]).await.unwrap();
+    let mut fix = new_memory_at("research", "The deploy runs on Thursdays", at(5));
+    fix.supersedes = Some(old_id);
+    let mut dangling = new_memory_at("research", "The deploy is manual", at(5));
+    dangling.supersedes = Some(memory_id());
+    let fix_id = fix.id;
+    let out = store.put_memories(&tenant(), vec![fix, dangling]).await.unwrap();
+    assert_eq!(out.len(), 2, "a missing superseded memory is skipped, the input stored");
+    let new = store.get_memory(&tenant(), fix_id).await.unwrap().unwrap();
+    let marked = store.get_memory(&tenant(), old_id).await.unwrap().unwrap();
+    assert_eq!(marked.superseded_by, Some(fix_id), "the corrected memory is marked by the put itself");
+    assert!(marked.seq > new.seq, "it takes a seq after the batch's");
+    assert_eq!(marked.updated_at, at(5), "stamped with the input's updated_at");
+
+    // Already superseded by exactly the input's id (an import of both): nothing changes.
+    let mut import = new_memory_at("research", "Imported correction", at(9));
+    import.supersedes = Some(old_id);
+    let mut patch = MemoryPatch::default();
+    patch.superseded_by = Some(Some(import.id));
+    store.update_memory(&tenant(), old_id, &patch, at(8)).await.unwrap();
+    let before = store.get_memory(&tenant(), old_id).await.unwrap().unwrap();
+    store.put_memories(&tenant(), vec![import]).await.unwrap();
+    let after = store.get_memory(&tenant(), old_id).await.unwrap().unwrap();
+    assert_eq!(after, before, "already superseded by this id: unchanged");
+}

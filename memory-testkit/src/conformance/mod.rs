@@ -71,6 +71,7 @@ macro_rules! __conformance_checks {
             check_namespace_creator_round_trips,
             // memories
             check_put_then_get_returns_the_memory,
+            check_put_marks_the_memory_an_input_supersedes,
             check_get_missing_memory_is_none,
             check_put_trims_content,
             check_put_duplicate_content_bumps_evidence,
