@@ -415,8 +415,7 @@ impl Store for InMemoryStore {
         for (i, old, at) in corrections {
             let new = outcomes[i].id();
             if new != old && s.live_memory(tenant, old).is_some_and(|m| m.superseded_by != Some(new)) {
-                let mut patch = MemoryPatch::default();
-                patch.superseded_by = Some(Some(new));
+                let patch = MemoryPatch { superseded_by: Some(Some(new)), ..MemoryPatch::default() };
                 s.update(tenant, old, &patch, at)?;
             }
         }
