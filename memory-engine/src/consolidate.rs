@@ -284,6 +284,7 @@ impl Engine {
         // waits for the round that writes it.
         let mut written: HashMap<usize, MemoryId> = HashMap::new();
         let mut skipped: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        let mut proposed: Vec<ProposalId> = Vec::new();
         let mut left: Vec<usize> = (0..plan.actions.len()).collect();
         let mut new_memories: Vec<MemoryId> = Vec::new();
         while !left.is_empty() {
@@ -311,6 +312,7 @@ impl Engine {
                     Action::Propose { candidate, supersedes } => {
                         let id = self.propose(writer, ns, candidate, *supersedes, &report.extractor).await?;
                         report.proposed.push(id);
+                        proposed.push(id);
                         None
                     }
                 };
@@ -354,6 +356,15 @@ impl Engine {
                 }
             }
             left = later;
+        }
+
+        // One audit record for the batch's proposals (each proposal records its sources and
+        // what it would supersede).
+        if !proposed.is_empty() {
+            let shown: Vec<&ProposalId> = proposed.iter().take(20).collect();
+            let detail =
+                json!({ "proposals": shown, "count": proposed.len(), "more": proposed.len().saturating_sub(20) });
+            self.audit(writer, Some(ns), AuditOp::ProposalCreate, AuditOutcome::Ok, detail).await?;
         }
 
         // Keep the known durable memories current: what this batch wrote, corrected or added
@@ -483,7 +494,7 @@ impl Engine {
         }
     }
 
-    /// Queues an identity candidate for review, audited.
+    /// Queues an identity candidate for review (audited per batch by the caller).
     async fn propose(
         &self,
         writer: &Caller,
@@ -512,8 +523,6 @@ impl Engine {
         };
         let id = proposal.id;
         self.inner.store.create_proposal(proposal).await?;
-        let detail = json!({ "proposal": id, "sources": candidate.sources, "supersedes": supersedes });
-        self.audit(writer, Some(ns), AuditOp::ProposalCreate, AuditOutcome::Ok, detail).await?;
         Ok(id)
     }
 
