@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use memory_consolidate::{Action, Candidate, Episode, Existing, Extractor, Target, extract_entities};
 use memory_core::{
-    AuditOp, AuditOutcome, Decision, EntityLink, Error, ErrorKind, Job, JobLock, JobRun, JobStatus, Layer, Memory,
+    AuditOp, AuditOutcome, Decision, EntityLink, Error, ErrorKind, Job, JobLock, JobStatus, Layer, Memory,
     MemoryFilter, MemoryId, NamespaceKey, Page, PageRequest, Proposal, ProposalFilter, ProposalId, ProposalStatus,
     Result, Timestamp,
 };
@@ -28,12 +28,6 @@ use crate::engine::{Engine, Tenant};
 use crate::promote::Promoted;
 use crate::sync::blocking_value;
 use crate::write::MemoryInput;
-
-/// What a job that ran reports: its counts, and (consolidation) where the next run starts.
-pub(crate) type JobDone = (BTreeMap<String, u64>, Option<String>);
-
-/// Why a job did not run to the end: skipped or failed, and the reason.
-pub(crate) type JobNotDone = (JobStatus, String);
 
 /// Default most episodes one consolidation run reads.
 pub const DEFAULT_CONSOLIDATE_EPISODES: usize = 10_000;
@@ -168,25 +162,11 @@ impl Engine {
         op: AuditOp,
     ) -> Result<NamespaceKey> {
         let catalog = self.catalog(t).await?;
-        let plan =
-            self.plan(caller, catalog.as_ref(), memory_policy::ReadRequest::Default, raw.map(str::to_owned), false);
-        if let Some(e) = &plan.error {
-            let err = crate::engine::plan_error(e.code, &e.message);
-            let ns = raw.and_then(|n| NamespaceKey::new(n).ok());
-            self.audit_denied(caller, ns.as_ref(), op, &err).await;
-            return Err(err);
-        }
+        let plan = self.write_plan(caller, catalog.as_ref(), raw, op).await?;
         match plan.write {
             Some(ns) if catalog.is_stored(&ns) => Ok(ns),
             Some(ns) => Err(Error::not_found(format!("namespace {:?} holds nothing yet", ns.as_str()))),
-            None => {
-                let err = match &plan.write_refusal {
-                    Some(r) => crate::engine::plan_error(r.code, &r.message),
-                    None => Error::forbidden("no writable namespace for this caller"),
-                };
-                self.audit_denied(caller, None, op, &err).await;
-                Err(err)
-            }
+            None => Err(Error::internal("a write plan without a write target")),
         }
     }
 
@@ -629,40 +609,6 @@ impl Engine {
         )
         .await?;
         Ok(decided)
-    }
-
-    /// Records a job run's status (carrying the previous checkpoint over when this run did not
-    /// set one); returns the record.
-    pub(crate) async fn record_run(
-        &self,
-        tenant: &memory_core::TenantId,
-        job: Job,
-        ns: &NamespaceKey,
-        started: Timestamp,
-        outcome: std::result::Result<JobDone, JobNotDone>,
-    ) -> Result<JobRun> {
-        let previous = match &outcome {
-            Ok((_, Some(_))) => None,
-            _ => self.inner.store.list_job_runs(tenant, Some(ns)).await?.into_iter().find(|r| r.job == job),
-        };
-        let carried = previous.and_then(|r| r.checkpoint);
-        let (status, reason, counts, checkpoint) = match outcome {
-            Ok((counts, checkpoint)) => (JobStatus::Ran, None, counts, checkpoint.or(carried)),
-            Err((status, reason)) => (status, Some(reason), BTreeMap::new(), carried),
-        };
-        let run = JobRun {
-            tenant: tenant.clone(),
-            job,
-            namespace: ns.clone(),
-            status,
-            reason,
-            counts,
-            checkpoint,
-            started_at: started,
-            finished_at: self.now().max(started),
-        };
-        self.inner.store.record_job_run(&run).await?;
-        Ok(run)
     }
 }
 

@@ -27,6 +27,12 @@ use crate::engine::{Engine, Tenant};
 /// for every other process to see the deletion through the change feed.
 pub const PURGE_GRACE_DAYS: i64 = 1;
 
+/// What a job that ran reports: its counts, and (consolidation) where the next run starts.
+pub(crate) type JobDone = (BTreeMap<String, u64>, Option<String>);
+
+/// Why a job did not run to the end: skipped or failed, and the reason.
+pub(crate) type JobNotDone = (JobStatus, String);
+
 /// What a maintenance cycle is asked to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MaintainRequest {
@@ -131,6 +137,40 @@ impl Engine {
         self.inner.store.list_job_runs(&caller.tenant, ns.as_ref()).await
     }
 
+    /// Records a job run's status (carrying the previous checkpoint over when this run did not
+    /// set one); returns the record.
+    pub(crate) async fn record_run(
+        &self,
+        tenant: &memory_core::TenantId,
+        job: Job,
+        ns: &NamespaceKey,
+        started: Timestamp,
+        outcome: std::result::Result<JobDone, JobNotDone>,
+    ) -> Result<JobRun> {
+        let previous = match &outcome {
+            Ok((_, Some(_))) => None,
+            _ => self.inner.store.list_job_runs(tenant, Some(ns)).await?.into_iter().find(|r| r.job == job),
+        };
+        let carried = previous.and_then(|r| r.checkpoint);
+        let (status, reason, counts, checkpoint) = match outcome {
+            Ok((counts, checkpoint)) => (JobStatus::Ran, None, counts, checkpoint.or(carried)),
+            Err((status, reason)) => (status, Some(reason), BTreeMap::new(), carried),
+        };
+        let run = JobRun {
+            tenant: tenant.clone(),
+            job,
+            namespace: ns.clone(),
+            status,
+            reason,
+            counts,
+            checkpoint,
+            started_at: started,
+            finished_at: self.now().max(started),
+        };
+        self.inner.store.record_job_run(&run).await?;
+        Ok(run)
+    }
+
     /// The namespaces this cycle covers, and how many the budget left out.
     async fn choose_namespaces(&self, t: &Tenant, request: &MaintainRequest) -> Result<(Vec<Namespace>, usize)> {
         let store = &self.inner.store;
@@ -223,7 +263,7 @@ impl Engine {
         job: Job,
         ns: &NamespaceKey,
         lock: &JobLock,
-    ) -> Result<crate::consolidate::JobDone> {
+    ) -> Result<JobDone> {
         let tenant = &caller.tenant;
         let now = self.now();
         let count = |name: &str, n: u64| BTreeMap::from([(name.to_owned(), n)]);

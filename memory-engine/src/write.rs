@@ -255,26 +255,7 @@ impl Engine {
         let mut plans: HashMap<Option<String>, ScopePlan> = HashMap::new();
         for input in &inputs {
             if !plans.contains_key(&input.namespace) {
-                let plan = self.plan(caller, catalog.as_ref(), ReadRequest::Default, input.namespace.clone(), false);
-                if let Some(e) = &plan.error {
-                    let err = plan_error(e.code, &e.message);
-                    let ns = input.namespace.as_deref().and_then(|n| NamespaceKey::new(n).ok());
-                    self.audit_denied(caller, ns.as_ref(), op, &err).await;
-                    return Err(err);
-                }
-                if plan.write.is_none() {
-                    // The write default is unavailable: refused with the plan's reason, never
-                    // redirected (SPEC 4, precise rules).
-                    let err = match &plan.write_refusal {
-                        Some(r) => plan_error(r.code, &r.message),
-                        None => Error::forbidden(format!(
-                            "no writable namespace for this caller: {}",
-                            plan.warnings.join("; ")
-                        )),
-                    };
-                    self.audit_denied(caller, None, op, &err).await;
-                    return Err(err);
-                }
+                let plan = self.write_plan(caller, catalog.as_ref(), input.namespace.as_deref(), op).await?;
                 plans.insert(input.namespace.clone(), plan);
             }
         }
@@ -414,6 +395,36 @@ impl Engine {
             written.push(Written { id, namespace: ns, created, merged, promoted, warnings: notes });
         }
         Ok(written)
+    }
+
+    /// The scope plan of a write into `raw` (or the write default), refused (and audited) when
+    /// the plan has an error or no write target: an unavailable target is never redirected
+    /// (SPEC 4, precise rules). `plan.write` is set on success.
+    pub(crate) async fn write_plan(
+        &self,
+        caller: &Caller,
+        catalog: &dyn memory_policy::NamespaceCatalog,
+        raw: Option<&str>,
+        op: AuditOp,
+    ) -> Result<ScopePlan> {
+        let plan = self.plan(caller, catalog, ReadRequest::Default, raw.map(str::to_owned), false);
+        if let Some(e) = &plan.error {
+            let err = plan_error(e.code, &e.message);
+            let ns = raw.and_then(|n| NamespaceKey::new(n).ok());
+            self.audit_denied(caller, ns.as_ref(), op, &err).await;
+            return Err(err);
+        }
+        if plan.write.is_none() {
+            let err = match &plan.write_refusal {
+                Some(r) => plan_error(r.code, &r.message),
+                None => {
+                    Error::forbidden(format!("no writable namespace for this caller: {}", plan.warnings.join("; ")))
+                }
+            };
+            self.audit_denied(caller, None, op, &err).await;
+            return Err(err);
+        }
+        Ok(plan)
     }
 
     /// A repeated write takes the category and confidence it did not state from the memory it
