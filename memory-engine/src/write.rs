@@ -403,7 +403,7 @@ impl Engine {
     pub(crate) async fn write_plan(
         &self,
         caller: &Caller,
-        catalog: &dyn memory_policy::NamespaceCatalog,
+        catalog: &crate::catalog::Catalog,
         raw: Option<&str>,
         op: AuditOp,
     ) -> Result<ScopePlan> {
