@@ -6,8 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::api_key::{ApiKey, KeyHash, KeyScope, validate_scopes};
+use crate::api_key::{ApiKey, KeyHash, KeyScope};
 use crate::audit::{AuditFilter, AuditRecord};
+use crate::checks;
 use crate::entity::{Entity, EntityFilter, EntityKind, EntityLink};
 use crate::error::{Error, Result};
 use crate::ids::{ApiKeyId, AuditId, EntityId, MemoryId, Principal, ProposalId, StoreId, TenantId};
@@ -16,8 +17,8 @@ use crate::memory::{
     ContentHash, Layer, Memory, MemoryFilter, MemoryPatch, MoveOutcome, NewMemory, Outcome, PutOutcome,
 };
 use crate::namespace::{Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch};
-use crate::proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
-use crate::store::{Page, PageRequest, PurgeReport, Store};
+use crate::proposal::{Decision, Proposal, ProposalFilter};
+use crate::store::{Capabilities, ChangeSignal, Page, PageRequest, PurgeReport, Store};
 use crate::timestamp::Timestamp;
 
 /// A [`Store`] held in process memory. Cheap to create; nothing survives the process.
@@ -36,26 +37,29 @@ impl Default for InMemoryStore {
 /// (tenant, namespace, layer, content hash): what makes two memories duplicates.
 type DedupeKey = (TenantId, NamespaceKey, Layer, ContentHash);
 
+/// Memories, audit records and proposals are keyed by (tenant, id): ids are scoped by tenant,
+/// and a map so keyed holds each tenant's records as one range, in id order.
 #[derive(Debug, Default)]
 struct State {
     seq: u64,
     namespaces: BTreeMap<(TenantId, NamespaceKey), Namespace>,
-    memories: BTreeMap<MemoryId, Memory>,
-    /// Live, unsuperseded memories by their dedupe key: the dedupe index.
+    memories: BTreeMap<(TenantId, MemoryId), Memory>,
+    /// Live, unsuperseded memories by their dedupe key (which names the tenant): the dedupe index.
     by_hash: HashMap<DedupeKey, MemoryId>,
-    audit: BTreeMap<AuditId, AuditRecord>,
+    audit: BTreeMap<(TenantId, AuditId), AuditRecord>,
+    /// API keys are found by hash alone, so their ids are unique store-wide.
     keys: BTreeMap<ApiKeyId, ApiKey>,
-    proposals: BTreeMap<ProposalId, Proposal>,
+    proposals: BTreeMap<(TenantId, ProposalId), Proposal>,
     /// [`Store::namespace_version`] per tenant.
     namespace_versions: HashMap<TenantId, u64>,
     /// Entities by id, stored with `mentions = 0` (counted on read).
     entities: BTreeMap<EntityId, Entity>,
     /// Entity ids by what identifies them: the entity index.
     entity_keys: HashMap<EntityKey, EntityId>,
-    /// (entity, memory) links.
+    /// (entity, memory) links; the memory is one of the entity's tenant.
     links: BTreeSet<(EntityId, MemoryId)>,
-    /// The same links as (memory, entity).
-    links_by_memory: BTreeSet<(MemoryId, EntityId)>,
+    /// The same links as (tenant, memory, entity).
+    links_by_memory: BTreeSet<(TenantId, MemoryId, EntityId)>,
     /// The held (or stale, not yet taken over) lock of each tenant, job and namespace.
     job_locks: BTreeMap<(TenantId, Job, NamespaceKey), JobLock>,
     /// Ordered as [`Store::list_job_runs`] returns them.
@@ -69,6 +73,36 @@ const MIN_MEMORY: MemoryId = MemoryId::from_uuid(uuid::Uuid::nil());
 const MAX_MEMORY: MemoryId = MemoryId::from_uuid(uuid::Uuid::max());
 const MIN_ENTITY: EntityId = EntityId::from_uuid(uuid::Uuid::nil());
 const MAX_ENTITY: EntityId = EntityId::from_uuid(uuid::Uuid::max());
+
+/// An id type with a least and a greatest value, so a map keyed by (tenant, id) can be read
+/// one tenant at a time.
+trait ScopedId: Ord + Copy {
+    const MIN: Self;
+    const MAX: Self;
+}
+
+impl ScopedId for MemoryId {
+    const MIN: Self = MIN_MEMORY;
+    const MAX: Self = MAX_MEMORY;
+}
+
+impl ScopedId for AuditId {
+    const MIN: Self = AuditId::from_uuid(uuid::Uuid::nil());
+    const MAX: Self = AuditId::from_uuid(uuid::Uuid::max());
+}
+
+impl ScopedId for ProposalId {
+    const MIN: Self = ProposalId::from_uuid(uuid::Uuid::nil());
+    const MAX: Self = ProposalId::from_uuid(uuid::Uuid::max());
+}
+
+/// The records of `tenant` in a map keyed by (tenant, id), in id order.
+fn of_tenant<'a, K: ScopedId, V>(
+    map: &'a BTreeMap<(TenantId, K), V>,
+    tenant: &TenantId,
+) -> impl Iterator<Item = (K, &'a V)> + use<'a, K, V> {
+    map.range((tenant.clone(), K::MIN)..=(tenant.clone(), K::MAX)).map(|((_, id), v)| (*id, v))
+}
 
 impl InMemoryStore {
     /// An empty store.
@@ -85,7 +119,7 @@ impl InMemoryStore {
 
 /// Shared by the in-memory store and backends that page in Rust: the position after a cursor.
 fn parse_cursor<T: std::str::FromStr>(page: &PageRequest) -> Result<Option<T>> {
-    page.validate()?;
+    checks::page(page)?;
     page.cursor
         .as_deref()
         .map(|c| c.parse::<T>().map_err(|_| Error::invalid_input(format!("invalid page cursor {c:?}"))))
@@ -118,8 +152,27 @@ impl State {
         }
     }
 
+    /// The tenant's memory `id`, live or tombstoned.
+    fn memory(&self, tenant: &TenantId, id: MemoryId) -> Option<&Memory> {
+        self.memories.get(&(tenant.clone(), id))
+    }
+
+    fn memory_mut(&mut self, tenant: &TenantId, id: MemoryId) -> Option<&mut Memory> {
+        self.memories.get_mut(&(tenant.clone(), id))
+    }
+
     fn live_memory(&self, tenant: &TenantId, id: MemoryId) -> Option<&Memory> {
-        self.memories.get(&id).filter(|m| m.tenant == *tenant && m.deleted_at.is_none())
+        self.memory(tenant, id).filter(|m| m.deleted_at.is_none())
+    }
+
+    /// The tenant's memories (live and tombstoned), in id order.
+    fn memories_of<'a>(&'a self, tenant: &TenantId) -> impl Iterator<Item = &'a Memory> + use<'a> {
+        of_tenant(&self.memories, tenant).map(|(_, m)| m)
+    }
+
+    /// Stores `m` under its tenant and id.
+    fn store_memory(&mut self, m: Memory) {
+        self.memories.insert((m.tenant.clone(), m.id), m);
     }
 
     fn hash_key(m: &Memory) -> DedupeKey {
@@ -136,7 +189,7 @@ impl State {
         let mentions = self
             .links
             .range((e.id, MIN_MEMORY)..=(e.id, MAX_MEMORY))
-            .filter(|(_, m)| self.memories.get(m).is_some_and(|m| m.deleted_at.is_none()))
+            .filter(|(_, m)| self.live_memory(&e.tenant, *m).is_some())
             .count() as u64;
         Entity { mentions, ..e.clone() }
     }
@@ -173,23 +226,26 @@ impl State {
         id
     }
 
-    /// Links `memory` to `entity`; a new link stamps the entity's `updated_at`.
+    /// Links `memory` (of the entity's tenant) to `entity`; a new link stamps the entity's
+    /// `updated_at`.
     fn add_link(&mut self, entity: EntityId, memory: MemoryId, at: Timestamp) {
         if self.links.insert((entity, memory)) {
-            self.links_by_memory.insert((memory, entity));
             let e = self.entities.get_mut(&entity).expect("linked entities exist");
             e.updated_at = e.updated_at.max(at);
+            self.links_by_memory.insert((e.tenant.clone(), memory, entity));
         }
     }
 
     fn remove_link(&mut self, entity: EntityId, memory: MemoryId) {
         self.links.remove(&(entity, memory));
-        self.links_by_memory.remove(&(memory, entity));
+        let tenant = self.entities[&entity].tenant.clone();
+        self.links_by_memory.remove(&(tenant, memory, entity));
     }
 
-    /// The entities `memory` links to, by entity id.
-    fn entities_linked_to(&self, memory: MemoryId) -> Vec<EntityId> {
-        self.links_by_memory.range((memory, MIN_ENTITY)..=(memory, MAX_ENTITY)).map(|(_, e)| *e).collect()
+    /// The entities the tenant's `memory` links to, by entity id.
+    fn entities_linked_to(&self, tenant: &TenantId, memory: MemoryId) -> Vec<EntityId> {
+        let (from, to) = ((tenant.clone(), memory, MIN_ENTITY), (tenant.clone(), memory, MAX_ENTITY));
+        self.links_by_memory.range(from..=to).map(|(_, _, e)| *e).collect()
     }
 
     fn remove_entity(&mut self, id: EntityId) {
@@ -220,13 +276,13 @@ impl State {
         if State::dedupes(&next) {
             s.by_hash.insert(new_key, id);
         }
-        s.memories.insert(id, next.clone());
+        s.store_memory(next.clone());
         Ok(next)
     }
 
-    fn tombstone(&mut self, id: MemoryId, at: Timestamp) {
+    fn tombstone(&mut self, tenant: &TenantId, id: MemoryId, at: Timestamp) {
         let seq = self.next_seq();
-        let m = self.memories.get_mut(&id).expect("caller checked");
+        let m = self.memory_mut(tenant, id).expect("caller checked");
         let indexed = Self::dedupes(m);
         m.deleted_at = Some(at);
         m.seq = seq;
@@ -239,8 +295,17 @@ impl State {
 
 #[async_trait]
 impl Store for InMemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        // One process, one handle: its lock excludes every other holder there can be.
+        Capabilities { durable: false, shared: false, change_notification: false, cross_process_locks: false }
+    }
+
+    fn change_signal(&self) -> Option<std::sync::Arc<ChangeSignal>> {
+        None
+    }
+
     async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
-        namespace.validate()?;
+        checks::create_namespace(&namespace)?;
         let mut s = self.lock();
         let key = (namespace.tenant.clone(), namespace.key.clone());
         if s.namespaces.contains_key(&key) {
@@ -325,22 +390,16 @@ impl Store for InMemoryStore {
             return Ok(false);
         }
         s.bump_namespaces(tenant);
-        let doomed: Vec<MemoryId> = s
-            .memories
-            .values()
-            .filter(|m| m.tenant == *tenant && m.namespace == *key && m.deleted_at.is_none())
-            .map(|m| m.id)
-            .collect();
+        let doomed: Vec<MemoryId> =
+            s.memories_of(tenant).filter(|m| m.namespace == *key && m.deleted_at.is_none()).map(|m| m.id).collect();
         for id in doomed {
-            s.tombstone(id, at);
+            s.tombstone(tenant, id, at);
         }
         Ok(true)
     }
 
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
-        for m in &memories {
-            m.validate()?;
-        }
+        checks::put_memories(&memories)?;
         let mut s = self.lock();
         for m in &memories {
             match s.namespaces.get(&(tenant.clone(), m.namespace.clone())) {
@@ -373,7 +432,7 @@ impl Store for InMemoryStore {
             let slot = match planned.get(&key) {
                 Some(&slot) => Some(slot),
                 None => s.by_hash.get(&key).map(|id| {
-                    changed.push((s.memories[id].clone(), false));
+                    changed.push((s.memories[&(tenant.clone(), *id)].clone(), false));
                     planned.insert(key.clone(), changed.len() - 1);
                     changed.len() - 1
                 }),
@@ -384,7 +443,7 @@ impl Store for InMemoryStore {
                 outcomes.push(PutOutcome::Existing { id: changed[slot].0.id, merged });
                 continue;
             }
-            if s.memories.contains_key(&m.id) || !new_ids.insert(m.id) {
+            if s.memory(tenant, m.id).is_some() || !new_ids.insert(m.id) {
                 return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
             }
             outcomes.push(PutOutcome::Created { id: m.id });
@@ -398,7 +457,7 @@ impl Store for InMemoryStore {
         // In order of first appearance: new memories, and stored ones a duplicate changed,
         // take the next seqs; stored ones that only gained evidence keep theirs.
         for (mut memory, needs_seq) in changed {
-            let fresh = !s.memories.contains_key(&memory.id);
+            let fresh = s.memory(tenant, memory.id).is_none();
             if needs_seq {
                 memory.seq = s.next_seq();
             }
@@ -409,7 +468,7 @@ impl Store for InMemoryStore {
                     s.by_hash.insert(State::hash_key(&memory), memory.id);
                 }
             }
-            s.memories.insert(memory.id, memory);
+            s.store_memory(memory);
         }
         // Corrections: the memory each input corrects stops being current.
         for (i, old, at) in corrections {
@@ -428,7 +487,7 @@ impl Store for InMemoryStore {
             .iter()
             .map(|m| {
                 let key = (tenant.clone(), m.namespace.clone(), m.layer, ContentHash::of(&m.content));
-                s.by_hash.get(&key).map(|id| s.memories[id].clone())
+                s.by_hash.get(&key).map(|id| s.memories[&(tenant.clone(), *id)].clone())
             })
             .collect())
     }
@@ -451,18 +510,15 @@ impl Store for InMemoryStore {
     ) -> Result<Page<Memory>> {
         let after: Option<MemoryId> = parse_cursor(page)?;
         let s = self.lock();
-        let items = s
-            .memories
-            .iter()
-            .filter(|(id, _)| after.is_none_or(|a| **id > a))
-            .filter(|(_, m)| m.tenant == *tenant && filter.matches(m))
-            .map(|(id, m)| (*id, m.clone()));
+        let items = of_tenant(&s.memories, tenant)
+            .filter(|(id, m)| after.is_none_or(|a| *id > a) && filter.matches(m))
+            .map(|(id, m)| (id, m.clone()));
         Ok(paginate(items, page.limit))
     }
 
     async fn count_memories(&self, tenant: &TenantId, filter: &MemoryFilter) -> Result<u64> {
         let s = self.lock();
-        Ok(s.memories.values().filter(|m| m.tenant == *tenant && filter.matches(m)).count() as u64)
+        Ok(s.memories_of(tenant).filter(|m| filter.matches(m)).count() as u64)
     }
 
     async fn update_memory(
@@ -495,10 +551,10 @@ impl Store for InMemoryStore {
         }
         let (records, outcomes) = crate::plan_move(memories, from, to, at, |m| {
             let key = (tenant.clone(), to.clone(), m.layer, m.content_hash.clone());
-            Ok(s.by_hash.get(&key).map(|id| s.memories[id].clone()))
+            Ok(s.by_hash.get(&key).map(|id| s.memories[&(tenant.clone(), *id)].clone()))
         })?;
         for mut record in records {
-            if let Some(old) = s.memories.get(&record.id)
+            if let Some(old) = s.memory(tenant, record.id)
                 && State::dedupes(old)
             {
                 let key = State::hash_key(old);
@@ -508,7 +564,7 @@ impl Store for InMemoryStore {
             if State::dedupes(&record) {
                 s.by_hash.insert(State::hash_key(&record), record.id);
             }
-            s.memories.insert(record.id, record);
+            s.store_memory(record);
         }
         // Links move with their memories, to the entity of the same kind and key in `to`.
         let mut moved = HashSet::new();
@@ -516,7 +572,7 @@ impl Store for InMemoryStore {
             if !moved.insert(*id) {
                 continue;
             }
-            for entity in s.entities_linked_to(*id) {
+            for entity in s.entities_linked_to(tenant, *id) {
                 let (kind, name) = {
                     let e = &s.entities[&entity];
                     (e.kind, e.name.clone())
@@ -531,29 +587,23 @@ impl Store for InMemoryStore {
 
     async fn delete_memory(&self, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
         let mut s = self.lock();
-        match s.memories.get(&id) {
-            Some(m) if m.tenant == *tenant => {
-                if m.deleted_at.is_some() {
-                    return Ok(false);
-                }
-                s.tombstone(id, at);
+        match s.memory(tenant, id) {
+            Some(m) if m.deleted_at.is_some() => Ok(false),
+            Some(_) => {
+                s.tombstone(tenant, id, at);
                 Ok(true)
             }
-            _ => Err(Error::not_found(format!("memory {id} not found"))),
+            None => Err(Error::not_found(format!("memory {id} not found"))),
         }
     }
 
     async fn purge(&self, tenant: &TenantId, before: Timestamp) -> Result<PurgeReport> {
         let mut s = self.lock();
-        let doomed: Vec<MemoryId> = s
-            .memories
-            .values()
-            .filter(|m| m.tenant == *tenant && m.deleted_at.is_some_and(|d| d <= before))
-            .map(|m| m.id)
-            .collect();
+        let doomed: Vec<MemoryId> =
+            s.memories_of(tenant).filter(|m| m.deleted_at.is_some_and(|d| d <= before)).map(|m| m.id).collect();
         for id in &doomed {
-            s.memories.remove(id);
-            for entity in s.entities_linked_to(*id) {
+            s.memories.remove(&(tenant.clone(), *id));
+            for entity in s.entities_linked_to(tenant, *id) {
                 s.remove_link(entity, *id);
             }
         }
@@ -573,7 +623,7 @@ impl Store for InMemoryStore {
             .filter(|((t, key), ns)| {
                 t == tenant
                     && ns.status == NamespaceStatus::Deleted
-                    && !s.memories.values().any(|m| m.tenant == *tenant && m.namespace == *key)
+                    && !s.memories_of(tenant).any(|m| m.namespace == *key)
             })
             .map(|(k, _)| k.clone())
             .collect();
@@ -597,19 +647,18 @@ impl Store for InMemoryStore {
     }
 
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
-        PageRequest::first(limit).validate()?;
+        checks::changes_since(limit)?;
         let s = self.lock();
-        let mut changed: Vec<Memory> =
-            s.memories.values().filter(|m| m.tenant == *tenant && m.seq > after_seq).cloned().collect();
+        let mut changed: Vec<Memory> = s.memories_of(tenant).filter(|m| m.seq > after_seq).cloned().collect();
         changed.sort_by_key(|m| m.seq);
         changed.truncate(limit);
         Ok(changed)
     }
 
-    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+    async fn taken_memory_ids(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
         let s = self.lock();
         let mut seen = std::collections::HashSet::new();
-        Ok(ids.iter().filter(|id| s.memories.contains_key(id) && seen.insert(**id)).copied().collect())
+        Ok(ids.iter().filter(|id| s.memory(tenant, **id).is_some() && seen.insert(**id)).copied().collect())
     }
 
     async fn last_seq(&self) -> Result<u64> {
@@ -627,14 +676,13 @@ impl Store for InMemoryStore {
         outcome: Outcome,
         at: Timestamp,
     ) -> Result<()> {
-        outcome.reward()?;
-        at.validate("outcome time")?;
+        checks::record_outcomes(outcome, at)?;
         let mut s = self.lock();
         if let Some(missing) = ids.iter().find(|id| s.live_memory(tenant, **id).is_none()) {
             return Err(Error::not_found(format!("memory {missing} not found")));
         }
         for id in ids {
-            let m = s.memories.get_mut(id).expect("checked");
+            let m = s.memory_mut(tenant, *id).expect("checked");
             m.stats.apply_outcome(outcome, at)?;
         }
         Ok(())
@@ -645,7 +693,7 @@ impl Store for InMemoryStore {
         let mut updated = 0;
         for id in ids {
             if s.live_memory(tenant, *id).is_some() {
-                let m = s.memories.get_mut(id).expect("checked");
+                let m = s.memory_mut(tenant, *id).expect("checked");
                 m.stats.access_count = m.stats.access_count.saturating_add(1);
                 m.stats.last_accessed_at = Some(at);
                 updated += 1;
@@ -655,12 +703,13 @@ impl Store for InMemoryStore {
     }
 
     async fn append_audit(&self, record: AuditRecord) -> Result<()> {
-        record.validate()?;
+        checks::append_audit(&record)?;
         let mut s = self.lock();
-        if s.audit.contains_key(&record.id) {
+        let key = (record.tenant.clone(), record.id);
+        if s.audit.contains_key(&key) {
             return Err(Error::already_exists(format!("audit record {} already exists", record.id)));
         }
-        s.audit.insert(record.id, record);
+        s.audit.insert(key, record);
         Ok(())
     }
 
@@ -672,16 +721,14 @@ impl Store for InMemoryStore {
     ) -> Result<Page<AuditRecord>> {
         let after: Option<AuditId> = parse_cursor(page)?;
         let s = self.lock();
-        let items = s
-            .audit
-            .iter()
-            .filter(|(id, r)| after.is_none_or(|a| **id > a) && r.tenant == *tenant && filter.matches(r))
-            .map(|(id, r)| (*id, r.clone()));
+        let items = of_tenant(&s.audit, tenant)
+            .filter(|(id, r)| after.is_none_or(|a| *id > a) && filter.matches(r))
+            .map(|(id, r)| (id, r.clone()));
         Ok(paginate(items, page.limit))
     }
 
     async fn create_api_key(&self, key: ApiKey) -> Result<()> {
-        key.validate()?;
+        checks::create_api_key(&key)?;
         let mut s = self.lock();
         if s.keys.contains_key(&key.id) || s.keys.values().any(|k| k.hash == key.hash) {
             return Err(Error::already_exists("an API key with this id or secret already exists"));
@@ -711,7 +758,7 @@ impl Store for InMemoryStore {
         default_namespace: Option<NamespaceKey>,
         at: Timestamp,
     ) -> Result<ApiKey> {
-        validate_scopes(&scopes)?;
+        checks::update_api_key_scopes(&scopes)?;
         let mut s = self.lock();
         let key = s
             .keys
@@ -742,17 +789,18 @@ impl Store for InMemoryStore {
     }
 
     async fn create_proposal(&self, proposal: Proposal) -> Result<()> {
-        validate_proposal(&proposal)?;
+        checks::create_proposal(&proposal)?;
         let mut s = self.lock();
-        if s.proposals.contains_key(&proposal.id) {
+        let key = (proposal.tenant.clone(), proposal.id);
+        if s.proposals.contains_key(&key) {
             return Err(Error::already_exists(format!("proposal {} already exists", proposal.id)));
         }
-        s.proposals.insert(proposal.id, proposal);
+        s.proposals.insert(key, proposal);
         Ok(())
     }
 
     async fn get_proposal(&self, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>> {
-        Ok(self.lock().proposals.get(&id).filter(|p| p.tenant == *tenant).cloned())
+        Ok(self.lock().proposals.get(&(tenant.clone(), id)).cloned())
     }
 
     async fn list_proposals(
@@ -763,11 +811,9 @@ impl Store for InMemoryStore {
     ) -> Result<Page<Proposal>> {
         let after: Option<ProposalId> = parse_cursor(page)?;
         let s = self.lock();
-        let items = s
-            .proposals
-            .iter()
-            .filter(|(id, p)| after.is_none_or(|a| **id > a) && p.tenant == *tenant && filter.matches(p))
-            .map(|(id, p)| (*id, p.clone()));
+        let items = of_tenant(&s.proposals, tenant)
+            .filter(|(id, p)| after.is_none_or(|a| *id > a) && filter.matches(p))
+            .map(|(id, p)| (id, p.clone()));
         Ok(paginate(items, page.limit))
     }
 
@@ -782,8 +828,7 @@ impl Store for InMemoryStore {
         let mut s = self.lock();
         let p = s
             .proposals
-            .get_mut(&id)
-            .filter(|p| p.tenant == *tenant)
+            .get_mut(&(tenant.clone(), id))
             .ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
         p.decide(decision, by, at)?;
         Ok(p.clone())
@@ -796,9 +841,7 @@ impl Store for InMemoryStore {
         links: &[EntityLink],
         at: Timestamp,
     ) -> Result<Vec<Entity>> {
-        for link in links {
-            link.validate()?;
-        }
+        checks::link_entities(links)?;
         if links.is_empty() {
             return Ok(vec![]);
         }
@@ -871,7 +914,7 @@ impl Store for InMemoryStore {
             if !seen.insert(*id) || s.live_memory(tenant, *id).is_none() {
                 continue;
             }
-            for entity in s.entities_linked_to(*id) {
+            for entity in s.entities_linked_to(tenant, *id) {
                 out.push((*id, s.entity_view(&s.entities[&entity])));
             }
         }
@@ -879,7 +922,7 @@ impl Store for InMemoryStore {
     }
 
     async fn try_lock_job(&self, lock: &JobLock) -> Result<bool> {
-        lock.validate()?;
+        checks::try_lock_job(lock)?;
         let mut s = self.lock();
         let key = (lock.tenant.clone(), lock.job, lock.namespace.clone());
         if let Some(held) = s.job_locks.get(&key)
@@ -903,7 +946,7 @@ impl Store for InMemoryStore {
     }
 
     async fn record_job_run(&self, run: &JobRun) -> Result<()> {
-        run.validate()?;
+        checks::record_job_run(run)?;
         self.lock().job_runs.insert((run.tenant.clone(), run.namespace.clone(), run.job), run.clone());
         Ok(())
     }
@@ -916,16 +959,4 @@ impl Store for InMemoryStore {
             .map(|(_, r)| r.clone())
             .collect())
     }
-}
-
-/// The checks every backend applies to a new proposal.
-pub fn validate_proposal(p: &Proposal) -> Result<()> {
-    if p.status != ProposalStatus::Pending || p.decided_at.is_some() || p.decided_by.is_some() {
-        return Err(Error::invalid_input("a new proposal must be pending and undecided"));
-    }
-    if p.content.trim().is_empty() {
-        return Err(Error::invalid_input("proposal content is empty"));
-    }
-    crate::memory::validate_content(&p.content)?;
-    crate::limits::check_text("proposal reason", &p.reason, crate::limits::MAX_LONG_TEXT_BYTES)
 }

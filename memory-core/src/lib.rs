@@ -5,6 +5,7 @@
 
 mod api_key;
 mod audit;
+pub mod checks;
 mod entity;
 mod error;
 mod ids;
@@ -22,7 +23,7 @@ pub use audit::{AuditDetail, AuditFilter, AuditOp, AuditOrigin, AuditOutcome, Au
 pub use entity::{Entity, EntityFilter, EntityKind, EntityLink, MAX_ENTITY_NAME_BYTES};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{ApiKeyId, AuditId, EntityId, MemoryId, Principal, ProposalId, StoreId, TenantId};
-pub use in_memory::{InMemoryStore, validate_proposal};
+pub use in_memory::InMemoryStore;
 pub use limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
 pub use maintenance::{Job, JobLock, JobRun, JobStatus};
 pub use memory::{
@@ -35,5 +36,5 @@ pub use namespace::{
     NamespacePatch, NamespaceStatus, NamespaceTouch, Sensitivity,
 };
 pub use proposal::{Decision, Proposal, ProposalFilter, ProposalStatus};
-pub use store::{MAX_PAGE_LIMIT, Page, PageRequest, PurgeReport, Store};
+pub use store::{Capabilities, ChangeSignal, MAX_PAGE_LIMIT, Page, PageRequest, PurgeReport, Store};
 pub use timestamp::Timestamp;

@@ -22,14 +22,23 @@
 //!   validation (`InvalidInput`), then existence (`NotFound`), then state (`AlreadyExists`,
 //!   `Conflict`). `update_namespace` is the exception: it needs the namespace before it can
 //!   validate the patched record, so `NotFound` comes first.
-//! - **Ids of memories, API keys, audit records and proposals are unique across tenants**:
-//!   creating one with an id another tenant uses is `AlreadyExists`. (Ids are UUIDv7; a
-//!   collision means a caller reused an id, not a guess.)
+//! - **Ids are scoped by tenant.** A memory, audit record or proposal is keyed by (tenant, id):
+//!   another tenant may hold a record with the same id, and creating one with an id taken in
+//!   the *same* tenant is `AlreadyExists`. So no answer ever says that an id exists elsewhere
+//!   (SPEC 1). API keys are the exception: a key is found by its secret's hash alone (the key
+//!   names the tenant), so key ids and hashes are unique store-wide.
+//! - **Input checks come first, and live once**: a method that takes input starts with the
+//!   function of the same name in [`crate::checks`].
 //! - **Change sequence.** Every insert, update or tombstone of a memory gives it the next value
 //!   of one store-wide, strictly increasing sequence (`Memory::seq`), shared by all tenants and
 //!   never reused. A batch numbers its new memories in input order; `delete_namespace` numbers
 //!   the memories it tombstones in id order. Usage statistics (evidence, access, outcomes) do
 //!   not advance it.
+//! - **The change feed is commit-ordered.** A change becomes visible only after every change
+//!   with a smaller `seq` is visible (or was rolled back): a reader that has seen `seq = n`
+//!   never later finds a new change numbered `n` or less. (A sequence drawn outside the writing
+//!   transaction, like a PostgreSQL `bigserial`, breaks this under concurrent writers: a
+//!   transaction that drew a smaller number can commit after one that drew a larger.)
 //! - **Pages** are ordered by id ascending (ids are UUIDv7, so roughly by creation time). A page
 //!   holds at most `limit` items (1..=[`MAX_PAGE_LIMIT`], else `InvalidInput`); `next_cursor` is
 //!   `Some` exactly when more items follow (no trailing empty page). Paging with the returned cursors visits every
@@ -101,12 +110,67 @@ pub struct PurgeReport {
     pub namespaces: u64,
 }
 
+/// What a backend offers beyond the contract every store keeps. The conformance suite picks
+/// its checks from it, and the engine picks how it learns of other processes' writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// An acknowledged write survives the process being killed.
+    pub durable: bool,
+    /// Several processes may open the store at once and see each other's writes.
+    pub shared: bool,
+    /// [`Store::change_signal`] gives a signal that moves when another process writes, so an
+    /// engine need not read the change feed before every recall.
+    pub change_notification: bool,
+    /// [`Store::try_lock_job`] excludes holders in other processes, not only other handles.
+    pub cross_process_locks: bool,
+}
+
+/// A doorbell for changes made through other handles or processes (see
+/// [`Store::change_signal`]). `generation` moves after such a change commits; while `live` is
+/// false (the notification channel is down, or reconnecting), nothing can be concluded from
+/// it and readers poll the change feed instead.
+#[derive(Debug, Default)]
+pub struct ChangeSignal {
+    generation: std::sync::atomic::AtomicU64,
+    live: std::sync::atomic::AtomicBool,
+}
+
+impl ChangeSignal {
+    /// The current generation, or `None` while the channel is not live (poll instead).
+    pub fn generation(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Read the generation first: a change that lands between the two reads moves it
+        // again, so the caller polls next time rather than missing it.
+        let g = self.generation.load(SeqCst);
+        self.live.load(SeqCst).then_some(g)
+    }
+
+    /// Something changed (a notification arrived).
+    pub fn ring(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The channel is up (`true`, after it has caught up) or down (`false`). Any transition
+    /// also rings: changes may have been missed while it was down.
+    pub fn set_live(&self, live: bool) {
+        self.ring();
+        self.live.store(live, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Persistence of namespaces, memories, usage statistics, audit, API keys and proposals.
 ///
 /// Every method is required (convenience belongs in extension traits), and every bullet in a
 /// method's doc is checked by the conformance suite.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
+    /// What this backend offers (see [`Capabilities`]); the same on every call.
+    fn capabilities(&self) -> Capabilities;
+
+    /// With [`Capabilities::change_notification`], the signal that moves when any other
+    /// handle or process commits a memory change or a catalog change; `None` otherwise.
+    fn change_signal(&self) -> Option<std::sync::Arc<ChangeSignal>>;
+
     // ---- namespaces ------------------------------------------------------------------------
 
     /// Adds a namespace to the catalog, stored as given (an import may bring an archived one).
@@ -188,7 +252,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///   take a new `seq` are numbered in order of their first appearance in the batch.
     /// - `InvalidInput` when any input fails [`NewMemory::validate`]; `NotFound` when a target
     ///   namespace is missing, archived or deleted; `AlreadyExists` when a new memory's id is
-    ///   taken (in any tenant, tombstoned or not) or repeated in the batch. Then nothing is written.
+    ///   taken in this tenant (tombstoned or not) or repeated in the batch. Then nothing is written.
     /// - A namespace that receives new memories gets `last_write_at = max(last_write_at, their created_at)`.
     /// - Corrections apply in the same transaction: for an input with `supersedes: Some(old)`
     ///   whose outcome id differs from `old`, the live memory `old` of this tenant (if any;
@@ -268,9 +332,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// purged memories are gone. Continue from the last returned `seq`.
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>>;
 
-    /// The ids among `ids` that a memory of any tenant holds, live or tombstoned (ids are unique
-    /// store-wide, so these cannot be put), each once, in the order of `ids`.
-    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>>;
+    /// The ids among `ids` that a memory of this tenant holds, live or tombstoned (these cannot
+    /// be put), each once, in the order of `ids`. Other tenants' memories never count.
+    async fn taken_memory_ids(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<MemoryId>>;
 
     /// The latest value of the change sequence (0 for a fresh store). It never goes down, even
     /// when a purge removes the memories that took the newest values.
@@ -299,7 +363,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- audit ------------------------------------------------------------------------------
 
     /// Appends a record. `InvalidInput` when [`AuditRecord::validate`] fails; `AlreadyExists`
-    /// when its id is taken (any tenant). Records are never
+    /// when its id is taken in this tenant. Records are never
     /// changed or removed.
     async fn append_audit(&self, record: AuditRecord) -> Result<()>;
 
@@ -345,8 +409,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- review queue -----------------------------------------------------------------------
 
-    /// Queues a proposal. `AlreadyExists` when its id is taken (any tenant); `InvalidInput`
-    /// when it is not pending and undecided ([`crate::validate_proposal`]) or its content is empty.
+    /// Queues a proposal. `AlreadyExists` when its id is taken in this tenant; `InvalidInput`
+    /// when it is not pending and undecided or its content is empty ([`crate::checks::create_proposal`]).
     async fn create_proposal(&self, proposal: Proposal) -> Result<()>;
 
     /// The proposal with `id`; `Ok(None)` when missing.

@@ -473,10 +473,12 @@ impl Engine {
         let live: HashMap<MemoryId, Memory> =
             self.inner.store.get_memories(&caller.tenant, &ids).await?.into_iter().map(|m| (m.id, m)).collect();
         let others: Vec<MemoryId> = ids.iter().filter(|id| !live.contains_key(id)).copied().collect();
-        if let Some(taken) = self.inner.store.taken_memory_ids(&others).await?.first() {
+        // Ids are scoped by tenant: only this tenant's tombstones can hold one (another
+        // tenant's memory with the same id is no concern of this import, and never named).
+        if let Some(taken) = self.inner.store.taken_memory_ids(&caller.tenant, &others).await?.first() {
             return Err(Error::conflict(format!(
-                "memory {taken} of the file cannot be imported: its id belongs to a deleted memory here (or to \
-                 another tenant's); nothing was written"
+                "memory {taken} of the file cannot be imported: its id belongs to a deleted memory here; nothing \
+                 was written"
             )));
         }
         let repeated = self.inner.store.find_duplicates(&caller.tenant, chunk).await?;

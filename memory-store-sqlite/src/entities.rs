@@ -92,9 +92,9 @@ pub(crate) fn link(
     namespaces::get_live(conn, tenant, namespace)?;
     for l in links {
         let home: Option<String> = conn
-            .prepare_cached("SELECT namespace FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL")
+            .prepare_cached("SELECT namespace FROM memories WHERE tenant = ?1 AND id = ?2 AND deleted_at IS NULL")
             .classify()?
-            .query_row((l.memory.as_uuid(), tenant.as_str()), |r| r.get(0))
+            .query_row((tenant.as_str(), l.memory.as_uuid()), |r| r.get(0))
             .optional()
             .classify()?;
         if home.as_deref() != Some(namespace.as_str()) {
@@ -175,7 +175,7 @@ pub(crate) fn memories(
     }
     let rows = conn
         .prepare_cached(
-            "SELECT l.memory_id FROM entity_links l JOIN memories m ON m.id = l.memory_id \
+            "SELECT l.memory_id FROM entity_links l JOIN memories m ON m.tenant = l.tenant AND m.id = l.memory_id \
              WHERE l.tenant = ?1 AND l.entity_id = ?2 AND m.deleted_at IS NULL AND l.memory_id > ?3 \
              ORDER BY l.memory_id LIMIT ?4",
         )
@@ -211,9 +211,9 @@ pub(crate) fn of(conn: &Connection, tenant: &TenantId, ids: &[MemoryId]) -> Resu
             continue;
         }
         let live = conn
-            .prepare_cached("SELECT 1 FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL")
+            .prepare_cached("SELECT 1 FROM memories WHERE tenant = ?1 AND id = ?2 AND deleted_at IS NULL")
             .classify()?
-            .exists((id.as_uuid(), tenant.as_str()))
+            .exists((tenant.as_str(), id.as_uuid()))
             .classify()?;
         if live {
             out.extend(linked_to(conn, tenant, *id)?.into_iter().map(|e| (*id, e)));

@@ -43,15 +43,15 @@ fn insert(conn: &Connection, m: &Memory) -> Result<()> {
     execute_memory(&mut stmt, m).map(drop)
 }
 
-/// Rewrites every column of an existing memory.
+/// Rewrites every column of an existing memory (found by its key, tenant and id).
 fn save(conn: &Connection, m: &Memory) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
-            "UPDATE memories SET tenant = ?2, namespace = ?3, layer = ?4, content = ?5, content_hash = ?6, \
+            "UPDATE memories SET namespace = ?3, layer = ?4, content = ?5, content_hash = ?6, \
              category = ?7, confidence = ?8, provenance = ?9, created_at = ?10, updated_at = ?11, expires_at = ?12, \
              metadata = ?13, supersedes = ?14, superseded_by = ?15, promoted_from = ?16, utility = ?17, \
              evidence_count = ?18, access_count = ?19, last_accessed_at = ?20, helpful_count = ?21, \
-             unhelpful_count = ?22, last_outcome_at = ?23, seq = ?24, deleted_at = ?25 WHERE id = ?1",
+             unhelpful_count = ?22, last_outcome_at = ?23, seq = ?24, deleted_at = ?25 WHERE tenant = ?2 AND id = ?1",
         )
         .classify()?;
     execute_memory(&mut stmt, m).map(drop)
@@ -77,14 +77,12 @@ pub(crate) fn live_by_hash(
         .classify()
 }
 
-/// Whether any memory (any tenant, tombstoned or not) has this id.
-fn id_taken(conn: &Connection, id: MemoryId) -> Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM memories WHERE id = ?1")
+/// Whether a memory of the tenant (tombstoned or not) has this id.
+fn id_taken(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM memories WHERE tenant = ?1 AND id = ?2")
         .classify()?
-        .query_row([id.as_uuid()], |_| Ok(()))
-        .optional()
+        .exists((tenant.as_str(), id.as_uuid()))
         .classify()
-        .map(|found| found.is_some())
 }
 
 /// What a put wrote: one outcome per input, and the memories it created, as stored.
@@ -132,7 +130,7 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
             outcomes.push(PutOutcome::Existing { id: changed[slot].0.id, merged });
             continue;
         }
-        if !new_ids.insert(m.id) || id_taken(conn, m.id)? {
+        if !new_ids.insert(m.id) || id_taken(conn, tenant, m.id)? {
             return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
         }
         outcomes.push(PutOutcome::Created { id: m.id });
@@ -211,19 +209,19 @@ pub(crate) fn move_to(
 
 /// Stores the evidence count a duplicate raised (usage statistics keep the seq).
 fn bump_evidence(conn: &Connection, m: &Memory) -> Result<()> {
-    conn.prepare_cached("UPDATE memories SET evidence_count = ?2 WHERE id = ?1")
+    conn.prepare_cached("UPDATE memories SET evidence_count = ?3 WHERE tenant = ?1 AND id = ?2")
         .classify()?
-        .execute((m.id.as_uuid(), count_to_sql(m.stats.evidence_count)))
+        .execute((m.tenant.as_str(), m.id.as_uuid(), count_to_sql(m.stats.evidence_count)))
         .classify()
         .map(drop)
 }
 
-/// The ids among `ids` that any memory holds (any tenant, tombstoned or not), each once.
-pub(crate) fn taken_ids(conn: &Connection, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+/// The ids among `ids` that a memory of the tenant holds (tombstoned or not), each once.
+pub(crate) fn taken_ids(conn: &Connection, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for id in ids {
-        if seen.insert(*id) && id_taken(conn, *id)? {
+        if seen.insert(*id) && id_taken(conn, tenant, *id)? {
             out.push(*id);
         }
     }
@@ -241,10 +239,10 @@ pub(crate) fn last_seq(conn: &Connection) -> Result<u64> {
 }
 
 pub(crate) fn get(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
-    let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL");
+    let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE tenant = ?1 AND id = ?2 AND deleted_at IS NULL");
     conn.prepare_cached(&sql)
         .classify()?
-        .query_row((id.as_uuid(), tenant.as_str()), memory_from_row)
+        .query_row((tenant.as_str(), id.as_uuid()), memory_from_row)
         .optional()
         .classify()
 }
@@ -383,27 +381,27 @@ pub(crate) fn update(
     Ok(next)
 }
 
-fn tombstone(conn: &Connection, id: MemoryId, at: Timestamp) -> Result<()> {
+fn tombstone(conn: &Connection, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<()> {
     let seq = reserve_seqs(conn, 1)?;
-    conn.prepare_cached("UPDATE memories SET deleted_at = ?2, seq = ?3 WHERE id = ?1")
+    conn.prepare_cached("UPDATE memories SET deleted_at = ?3, seq = ?4 WHERE tenant = ?1 AND id = ?2")
         .classify()?
-        .execute((id.as_uuid(), micros(at), count_to_sql(seq)))
+        .execute((tenant.as_str(), id.as_uuid(), micros(at), count_to_sql(seq)))
         .classify()
         .map(drop)
 }
 
 pub(crate) fn delete(conn: &Connection, tenant: &TenantId, id: MemoryId, at: Timestamp) -> Result<bool> {
     let deleted_at: Option<Option<i64>> = conn
-        .prepare_cached("SELECT deleted_at FROM memories WHERE id = ?1 AND tenant = ?2")
+        .prepare_cached("SELECT deleted_at FROM memories WHERE tenant = ?1 AND id = ?2")
         .classify()?
-        .query_row((id.as_uuid(), tenant.as_str()), |r| r.get(0))
+        .query_row((tenant.as_str(), id.as_uuid()), |r| r.get(0))
         .optional()
         .classify()?;
     match deleted_at {
         None => Err(not_found(id)),
         Some(Some(_)) => Ok(false),
         Some(None) => {
-            tombstone(conn, id, at)?;
+            tombstone(conn, tenant, id, at)?;
             Ok(true)
         }
     }
@@ -426,7 +424,7 @@ pub(crate) fn tombstone_namespace(
         .collect::<rusqlite::Result<Vec<_>>>()
         .classify()?;
     for id in ids {
-        tombstone(conn, id, at)?;
+        tombstone(conn, tenant, id, at)?;
     }
     Ok(())
 }
@@ -442,7 +440,6 @@ pub(crate) fn purge(conn: &Connection, tenant: &TenantId, before: Timestamp) -> 
 }
 
 pub(crate) fn changes_since(conn: &Connection, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
-    PageRequest::first(limit).validate()?;
     // No seq exceeds i64::MAX, so a larger `after_seq` simply finds nothing.
     let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
     let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
@@ -455,21 +452,22 @@ pub(crate) fn changes_since(conn: &Connection, tenant: &TenantId, after_seq: u64
 }
 
 fn live_stats(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<Option<UsageStats>> {
-    let sql = format!("SELECT {STATS_COLUMNS} FROM memories WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL");
+    let sql = format!("SELECT {STATS_COLUMNS} FROM memories WHERE tenant = ?1 AND id = ?2 AND deleted_at IS NULL");
     conn.prepare_cached(&sql)
         .classify()?
-        .query_row((id.as_uuid(), tenant.as_str()), |r| stats_from_row(r, 0))
+        .query_row((tenant.as_str(), id.as_uuid()), |r| stats_from_row(r, 0))
         .optional()
         .classify()
 }
 
-fn save_stats(conn: &Connection, id: MemoryId, s: &UsageStats) -> Result<()> {
+fn save_stats(conn: &Connection, tenant: &TenantId, id: MemoryId, s: &UsageStats) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE memories SET utility = ?2, evidence_count = ?3, access_count = ?4, last_accessed_at = ?5, \
-         helpful_count = ?6, unhelpful_count = ?7, last_outcome_at = ?8 WHERE id = ?1",
+        "UPDATE memories SET utility = ?3, evidence_count = ?4, access_count = ?5, last_accessed_at = ?6, \
+         helpful_count = ?7, unhelpful_count = ?8, last_outcome_at = ?9 WHERE tenant = ?1 AND id = ?2",
     )
     .classify()?
     .execute((
+        tenant.as_str(),
         id.as_uuid(),
         s.utility,
         count_to_sql(s.evidence_count),
@@ -499,7 +497,7 @@ pub(crate) fn record_outcomes(
     for id in ids {
         let mut stats = live_stats(conn, tenant, *id)?.ok_or_else(|| not_found(*id))?;
         stats.apply_outcome(outcome, at)?;
-        save_stats(conn, *id, &stats)?;
+        save_stats(conn, tenant, *id, &stats)?;
     }
     Ok(())
 }
@@ -508,12 +506,12 @@ pub(crate) fn record_access(conn: &Connection, tenant: &TenantId, ids: &[MemoryI
     let mut stmt = conn
         .prepare_cached(
             "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?3 \
-             WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL",
+             WHERE tenant = ?1 AND id = ?2 AND deleted_at IS NULL",
         )
         .classify()?;
     let mut updated = 0;
     for id in ids {
-        updated += stmt.execute((id.as_uuid(), tenant.as_str(), micros(at))).classify()? as u64;
+        updated += stmt.execute((tenant.as_str(), id.as_uuid(), micros(at))).classify()? as u64;
     }
     Ok(updated)
 }

@@ -7,9 +7,9 @@ use memory_core::{Error, Page, PageRequest, Result};
 use uuid::Uuid;
 
 /// The id after which `page` starts, as the blob to compare ids with: empty (smaller than any
-/// 16-byte id) for the first page. Checks the limit first, as the reference store does.
+/// 16-byte id) for the first page. (The limit was checked by the caller, with
+/// [`memory_core::checks::page`].)
 pub(crate) fn start_after<T: FromStr>(page: &PageRequest, uuid: impl Fn(T) -> Uuid) -> Result<Vec<u8>> {
-    page.validate()?;
     match page.cursor.as_deref() {
         None => Ok(Vec::new()),
         Some(c) => {

@@ -217,10 +217,10 @@ pub(crate) fn create_proposal(conn: &Connection, p: &Proposal) -> Result<()> {
 }
 
 pub(crate) fn get_proposal(conn: &Connection, tenant: &TenantId, id: ProposalId) -> Result<Option<Proposal>> {
-    let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = ?1 AND tenant = ?2");
+    let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE tenant = ?1 AND id = ?2");
     conn.prepare_cached(&sql)
         .classify()?
-        .query_row((id.as_uuid(), tenant.as_str()), proposal_from_row)
+        .query_row((tenant.as_str(), id.as_uuid()), proposal_from_row)
         .optional()
         .classify()
 }
@@ -266,9 +266,17 @@ pub(crate) fn decide_proposal(
 ) -> Result<Proposal> {
     let mut p = get_proposal(conn, tenant, id)?.ok_or_else(|| Error::not_found(format!("proposal {id} not found")))?;
     p.decide(decision, by, at)?;
-    conn.prepare_cached("UPDATE proposals SET status = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?1")
-        .classify()?
-        .execute((id.as_uuid(), p.status.as_str(), micros(at), p.decided_by.as_ref().map(Principal::as_str)))
-        .classify()?;
+    conn.prepare_cached(
+        "UPDATE proposals SET status = ?3, decided_at = ?4, decided_by = ?5 WHERE tenant = ?1 AND id = ?2",
+    )
+    .classify()?
+    .execute((
+        tenant.as_str(),
+        id.as_uuid(),
+        p.status.as_str(),
+        micros(at),
+        p.decided_by.as_ref().map(Principal::as_str),
+    ))
+    .classify()?;
     Ok(p)
 }

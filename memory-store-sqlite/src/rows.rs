@@ -313,7 +313,7 @@ pub(crate) fn proposal_from_row(row: &Row<'_>) -> rusqlite::Result<Proposal> {
 /// The columns of an entity read through the alias `e`, the last one its `mentions`: the links
 /// to live memories, counted on read.
 pub(crate) const ENTITY_COLUMNS: &str = "e.id, e.tenant, e.namespace, e.name, e.key, e.kind, e.created_at, \
-    e.updated_at, (SELECT count(*) FROM entity_links l JOIN memories m ON m.id = l.memory_id \
+    e.updated_at, (SELECT count(*) FROM entity_links l JOIN memories m ON m.tenant = l.tenant AND m.id = l.memory_id \
     WHERE l.tenant = e.tenant AND l.entity_id = e.id AND m.deleted_at IS NULL)";
 
 pub(crate) fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Entity> {

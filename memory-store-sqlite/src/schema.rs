@@ -234,6 +234,106 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE proposals ADD COLUMN supersedes BLOB;
     ALTER TABLE proposals ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 8: ids are scoped by tenant: memories, audit records and proposals are keyed by
+    // (tenant, id), so another tenant may hold the same id. SQLite cannot change a primary key
+    // in place, so each table is rebuilt: a new table with every column (in the old order,
+    // columns added by ALTERs last), the rows copied, the old table dropped (with its indexes),
+    // the new one renamed, and the indexes created again. The old (tenant, id) indexes are not:
+    // the primary key is that index.
+    r#"
+    CREATE TABLE memories_v8 (
+        id               BLOB NOT NULL,
+        tenant           TEXT NOT NULL,
+        namespace        TEXT NOT NULL,
+        layer            TEXT NOT NULL,
+        content          TEXT NOT NULL,
+        content_hash     TEXT NOT NULL,
+        category         TEXT NOT NULL,
+        confidence       REAL NOT NULL,
+        provenance       TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        expires_at       INTEGER,
+        metadata         TEXT NOT NULL,
+        supersedes       BLOB,
+        superseded_by    BLOB,
+        promoted_from    BLOB,
+        utility          REAL NOT NULL,
+        evidence_count   INTEGER NOT NULL,
+        access_count     INTEGER NOT NULL,
+        last_accessed_at INTEGER,
+        helpful_count    INTEGER NOT NULL,
+        unhelpful_count  INTEGER NOT NULL,
+        seq              INTEGER NOT NULL,
+        deleted_at       INTEGER,
+        last_outcome_at  INTEGER,
+        PRIMARY KEY (tenant, id),
+        FOREIGN KEY (tenant, namespace) REFERENCES namespaces (tenant, key)
+    ) STRICT;
+    INSERT INTO memories_v8 (id, tenant, namespace, layer, content, content_hash, category, confidence,
+        provenance, created_at, updated_at, expires_at, metadata, supersedes, superseded_by, promoted_from,
+        utility, evidence_count, access_count, last_accessed_at, helpful_count, unhelpful_count, seq,
+        deleted_at, last_outcome_at)
+    SELECT id, tenant, namespace, layer, content, content_hash, category, confidence,
+        provenance, created_at, updated_at, expires_at, metadata, supersedes, superseded_by, promoted_from,
+        utility, evidence_count, access_count, last_accessed_at, helpful_count, unhelpful_count, seq,
+        deleted_at, last_outcome_at
+    FROM memories;
+    DROP TABLE memories;
+    ALTER TABLE memories_v8 RENAME TO memories;
+    CREATE UNIQUE INDEX memories_live_content ON memories (tenant, namespace, layer, content_hash)
+        WHERE deleted_at IS NULL AND superseded_by IS NULL;
+    CREATE INDEX memories_tenant_seq ON memories (tenant, seq);
+    CREATE INDEX memories_tenant_namespace_id ON memories (tenant, namespace, id);
+    CREATE INDEX memories_live_namespace_layer ON memories (tenant, namespace, layer, id)
+        WHERE deleted_at IS NULL;
+
+    CREATE TABLE audit_v8 (
+        id        BLOB NOT NULL,
+        tenant    TEXT NOT NULL,
+        namespace TEXT,
+        principal TEXT,
+        key_id    BLOB,
+        operation TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        origin    TEXT,
+        PRIMARY KEY (tenant, id)
+    ) STRICT;
+    INSERT INTO audit_v8 (id, tenant, namespace, principal, key_id, operation, outcome, detail, at, origin)
+    SELECT id, tenant, namespace, principal, key_id, operation, outcome, detail, at, origin FROM audit;
+    DROP TABLE audit;
+    ALTER TABLE audit_v8 RENAME TO audit;
+    CREATE INDEX audit_tenant_namespace_id ON audit (tenant, namespace, id);
+
+    CREATE TABLE proposals_v8 (
+        id                BLOB NOT NULL,
+        tenant            TEXT NOT NULL,
+        namespace         TEXT NOT NULL,
+        layer             TEXT NOT NULL,
+        content           TEXT NOT NULL,
+        category          TEXT NOT NULL,
+        confidence        REAL NOT NULL,
+        reason            TEXT NOT NULL,
+        source_memory_ids TEXT NOT NULL,
+        proposed_by       TEXT,
+        status            TEXT NOT NULL,
+        created_at        INTEGER NOT NULL,
+        decided_at        INTEGER,
+        decided_by        TEXT,
+        supersedes        BLOB,
+        metadata          TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (tenant, id)
+    ) STRICT;
+    INSERT INTO proposals_v8 (id, tenant, namespace, layer, content, category, confidence, reason,
+        source_memory_ids, proposed_by, status, created_at, decided_at, decided_by, supersedes, metadata)
+    SELECT id, tenant, namespace, layer, content, category, confidence, reason,
+        source_memory_ids, proposed_by, status, created_at, decided_at, decided_by, supersedes, metadata
+    FROM proposals;
+    DROP TABLE proposals;
+    ALTER TABLE proposals_v8 RENAME TO proposals;
+    "#,
 ];
 
 /// Settings every connection shares. The query planner's stability guarantee keeps a cached

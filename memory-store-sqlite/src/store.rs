@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: opening the database and the [`Store`] methods, each of which validates
-//! its input and then runs one transaction on tokio's blocking pool.
+//! its input (with [`memory_core::checks`]) and then runs one transaction on tokio's blocking
+//! pool.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,11 +8,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memory_core::{
-    ApiKey, ApiKeyId, AuditFilter, AuditRecord, ContentHash, Decision, Entity, EntityFilter, EntityId, EntityLink,
-    Error, Job, JobLock, JobRun, KeyHash, KeyScope, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome,
-    Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch, NewMemory, Outcome,
-    Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result, Store,
-    StoreId, TenantId, Timestamp, validate_proposal, validate_scopes,
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Capabilities, ChangeSignal, ContentHash, Decision, Entity,
+    EntityFilter, EntityId, EntityLink, Error, Job, JobLock, JobRun, KeyHash, KeyScope, Layer, Memory, MemoryFilter,
+    MemoryId, MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus,
+    NamespaceTouch, NewMemory, Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId,
+    PurgeReport, PutOutcome, Result, Store, StoreId, TenantId, Timestamp, checks,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -210,8 +211,19 @@ impl fmt::Debug for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn capabilities(&self) -> Capabilities {
+        // A file is shared by every process that opens it (WAL), and job locks are rows in it.
+        // An in-memory database lives and dies with this one store.
+        let file = self.inner.data_dir.is_some();
+        Capabilities { durable: file, shared: file, change_notification: false, cross_process_locks: file }
+    }
+
+    fn change_signal(&self) -> Option<Arc<ChangeSignal>> {
+        None
+    }
+
     async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
-        namespace.validate()?;
+        checks::create_namespace(&namespace)?;
         self.write(move |c| namespaces::create(c, &namespace)).await
     }
 
@@ -272,9 +284,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
-        for m in &memories {
-            m.validate()?;
-        }
+        checks::put_memories(&memories)?;
         if memories.is_empty() {
             return Ok(Vec::new());
         }
@@ -312,7 +322,7 @@ impl Store for SqliteStore {
         filter: &MemoryFilter,
         page: &PageRequest,
     ) -> Result<Page<Memory>> {
-        page.validate()?;
+        checks::page(page)?;
         let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
         self.read(move |c| memories::list(c, &tenant, &filter, &page)).await
     }
@@ -363,14 +373,14 @@ impl Store for SqliteStore {
     }
 
     async fn changes_since(&self, tenant: &TenantId, after_seq: u64, limit: usize) -> Result<Vec<Memory>> {
-        PageRequest::first(limit).validate()?;
+        checks::changes_since(limit)?;
         let tenant = tenant.clone();
         self.read(move |c| memories::changes_since(c, &tenant, after_seq, limit)).await
     }
 
-    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
-        let ids = ids.to_vec();
-        self.read(move |c| memories::taken_ids(c, &ids)).await
+    async fn taken_memory_ids(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.read(move |c| memories::taken_ids(c, &tenant, &ids)).await
     }
 
     async fn last_seq(&self) -> Result<u64> {
@@ -388,8 +398,7 @@ impl Store for SqliteStore {
         outcome: Outcome,
         at: Timestamp,
     ) -> Result<()> {
-        outcome.reward()?;
-        at.validate("outcome time")?;
+        checks::record_outcomes(outcome, at)?;
         let (tenant, ids) = (tenant.clone(), ids.to_vec());
         self.write(move |c| memories::record_outcomes(c, &tenant, &ids, outcome, at)).await
     }
@@ -400,7 +409,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, record: AuditRecord) -> Result<()> {
-        record.validate()?;
+        checks::append_audit(&record)?;
         self.write(move |c| records::append_audit(c, &record)).await
     }
 
@@ -410,13 +419,13 @@ impl Store for SqliteStore {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> Result<Page<AuditRecord>> {
-        page.validate()?;
+        checks::page(page)?;
         let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
         self.read(move |c| records::list_audit(c, &tenant, &filter, &page)).await
     }
 
     async fn create_api_key(&self, key: ApiKey) -> Result<()> {
-        key.validate()?;
+        checks::create_api_key(&key)?;
         self.write(move |c| records::create_api_key(c, &key)).await
     }
 
@@ -443,7 +452,7 @@ impl Store for SqliteStore {
         default_namespace: Option<NamespaceKey>,
         at: Timestamp,
     ) -> Result<ApiKey> {
-        validate_scopes(&scopes)?;
+        checks::update_api_key_scopes(&scopes)?;
         let tenant = tenant.clone();
         self.write(move |c| records::update_api_key_scopes(c, &tenant, id, scopes, default_namespace, at)).await
     }
@@ -454,7 +463,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_proposal(&self, proposal: Proposal) -> Result<()> {
-        validate_proposal(&proposal)?;
+        checks::create_proposal(&proposal)?;
         self.write(move |c| records::create_proposal(c, &proposal)).await
     }
 
@@ -469,7 +478,7 @@ impl Store for SqliteStore {
         filter: &ProposalFilter,
         page: &PageRequest,
     ) -> Result<Page<Proposal>> {
-        page.validate()?;
+        checks::page(page)?;
         let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
         self.read(move |c| records::list_proposals(c, &tenant, &filter, &page)).await
     }
@@ -493,9 +502,7 @@ impl Store for SqliteStore {
         links: &[EntityLink],
         at: Timestamp,
     ) -> Result<Vec<Entity>> {
-        for link in links {
-            link.validate()?;
-        }
+        checks::link_entities(links)?;
         if links.is_empty() {
             return Ok(Vec::new());
         }
@@ -514,13 +521,13 @@ impl Store for SqliteStore {
         filter: &EntityFilter,
         page: &PageRequest,
     ) -> Result<Page<Entity>> {
-        page.validate()?;
+        checks::page(page)?;
         let (tenant, filter, page) = (tenant.clone(), filter.clone(), page.clone());
         self.read(move |c| entities::list(c, &tenant, &filter, &page)).await
     }
 
     async fn entity_memories(&self, tenant: &TenantId, id: EntityId, page: &PageRequest) -> Result<Page<MemoryId>> {
-        page.validate()?;
+        checks::page(page)?;
         let (tenant, page) = (tenant.clone(), page.clone());
         self.read(move |c| entities::memories(c, &tenant, id, &page)).await
     }
@@ -531,7 +538,7 @@ impl Store for SqliteStore {
     }
 
     async fn try_lock_job(&self, lock: &JobLock) -> Result<bool> {
-        lock.validate()?;
+        checks::try_lock_job(lock)?;
         let lock = lock.clone();
         self.write(move |c| maintenance::try_lock(c, &lock)).await
     }
@@ -542,7 +549,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_job_run(&self, run: &JobRun) -> Result<()> {
-        run.validate()?;
+        checks::record_job_run(run)?;
         let run = run.clone();
         self.write(move |c| maintenance::record_run(c, &run)).await
     }

@@ -36,3 +36,19 @@ mod in_memory {
         super::model::run(&*fixture.store, super::model::iterations_from_env(), super::model::seed_from_env()).await;
     }
 }
+
+/// A file store is durable and shared, with locks that hold across processes; an in-memory
+/// database offers none of that. Neither rings a change signal.
+#[test]
+fn capabilities_follow_the_kind_of_database() {
+    use memory_core::{Capabilities, Store};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = SqliteStore::open(dir.path()).expect("open store");
+    let expected = Capabilities { durable: true, shared: true, change_notification: false, cross_process_locks: true };
+    assert_eq!(file.capabilities(), expected);
+    assert!(file.change_signal().is_none());
+    let memory = SqliteStore::open_in_memory().expect("open store");
+    let none = Capabilities { durable: false, shared: false, change_notification: false, cross_process_locks: false };
+    assert_eq!(memory.capabilities(), none);
+    assert!(memory.change_signal().is_none());
+}

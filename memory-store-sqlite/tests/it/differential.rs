@@ -95,9 +95,12 @@ async fn every_method_agrees_with_the_reference() {
     same!(stores, |s| s.put_memories(&t, vec![memory("default", "Bob  likes tea", 5), memory("default", "new", 6)]))
         .unwrap();
     same!(stores, |s| s.put_memories(&t, vec![])).unwrap();
-    // A repeated id whose content dedupes is not an error; an id taken anywhere is.
+    // A repeated id whose content dedupes is not an error; an id taken in the tenant is, and
+    // another tenant's id is free (ids are scoped by tenant).
     same!(stores, |s| s.put_memories(&t, vec![memory("default", "Alice prefers Python", 1)])).unwrap();
-    same!(stores, |s| s.put_memories(&o, vec![memory("default", "other tenant", 1)])).unwrap_err();
+    same!(stores, |s| s.put_memories(&t, vec![memory("default", "taken here", 1)])).unwrap_err();
+    same!(stores, |s| s.put_memories(&o, vec![memory("default", "other tenant", 1)])).unwrap();
+    same!(stores, |s| s.taken_memory_ids(&o, &[id(4), id(1), id(99)])).unwrap();
     same!(stores, |s| s.put_memories(&t, vec![memory("default", "x", 7), memory("default", "y", 7)])).unwrap_err();
     // Check order: invalid input, then namespaces, then ids.
     let empty = memory("default", "   ", 8);
@@ -230,7 +233,8 @@ async fn every_method_agrees_with_the_reference() {
         }
         same!(stores, |s| s.append_audit(r.clone())).unwrap();
     }
-    same!(stores, |s| s.append_audit(audit(&o, 1001, AuditOp::Import))).unwrap_err();
+    same!(stores, |s| s.append_audit(audit(&o, 1000, AuditOp::Import))).unwrap_err();
+    same!(stores, |s| s.append_audit(audit(&o, 1001, AuditOp::Import))).unwrap();
     let mut filters = vec![AuditFilter::default()];
     let mut f = AuditFilter::default();
     f.operation = Some(AuditOp::MemoryRemember);
@@ -278,13 +282,15 @@ async fn every_method_agrees_with_the_reference() {
     for n in 0..5u128 {
         same!(stores, |s| s.create_proposal(proposal(&t, 3000 + n, &format!("I am {n}")))).unwrap();
     }
-    same!(stores, |s| s.create_proposal(proposal(&o, 3000, "dup"))).unwrap_err();
+    same!(stores, |s| s.create_proposal(proposal(&t, 3000, "dup"))).unwrap_err();
+    same!(stores, |s| s.create_proposal(proposal(&o, 3000, "the same id in another tenant"))).unwrap();
     same!(stores, |s| s.create_proposal(proposal(&o, 3000, " "))).unwrap_err();
     let pid = proposal(&t, 3001, "").id;
     same!(stores, |s| s.decide_proposal(&t, pid, Decision::Approve, Principal::new("bob").unwrap(), at(9))).unwrap();
     same!(stores, |s| s.decide_proposal(&t, pid, Decision::Reject, Principal::new("bob").unwrap(), at(9))).unwrap_err();
     same!(stores, |s| s.decide_proposal(&o, pid, Decision::Reject, Principal::new("bob").unwrap(), at(9))).unwrap_err();
     same!(stores, |s| s.get_proposal(&t, pid)).unwrap();
+    same!(stores, |s| s.get_proposal(&o, proposal(&o, 3000, "").id)).unwrap();
     let mut f = ProposalFilter::default();
     f.status = Some(ProposalStatus::Pending);
     same!(stores, |s| s.list_proposals(&t, &f, &PageRequest::first(2))).unwrap();

@@ -125,16 +125,20 @@ pub async fn check_store_id_is_stable(store: &dyn Store) {
     assert_eq!(store.store_id().await.unwrap(), id);
 }
 
-/// `taken_memory_ids` names the ids held by live and tombstoned memories of any tenant, each
-/// once in the order asked, and leaves out free ones.
-pub async fn check_taken_memory_ids_include_tombstones_and_other_tenants(store: &dyn Store) {
-    create_namespace(store, &tenant(), "research").await;
-    create_namespace(store, &other_tenant(), "research").await;
-    let ids = put_contents(store, &tenant(), "research", &["live", "deleted"]).await;
-    store.delete_memory(&tenant(), ids[1], at(1)).await.unwrap();
-    let theirs = put(store, &other_tenant(), new_memory("research", "theirs")).await;
+/// `taken_memory_ids` names the ids held by the tenant's live and tombstoned memories, each
+/// once in the order asked, and leaves out free ones and ids that only another tenant holds.
+pub async fn check_taken_memory_ids_include_tombstones_not_other_tenants(store: &dyn Store) {
+    let (a, b) = (tenant(), other_tenant());
+    create_namespace(store, &a, "research").await;
+    create_namespace(store, &b, "research").await;
+    let ids = put_contents(store, &a, "research", &["live", "deleted"]).await;
+    store.delete_memory(&a, ids[1], at(1)).await.unwrap();
+    let theirs = put(store, &b, new_memory("research", "theirs")).await;
+    let shared = put(store, &b, new_memory("research", "the same id in B").with_id(ids[0])).await;
+    assert_eq!(shared, ids[0]);
     let free = memory_id();
     let asked = [free, ids[1], theirs, ids[0], ids[1]];
-    assert_eq!(store.taken_memory_ids(&asked).await.unwrap(), [ids[1], theirs, ids[0]]);
-    assert!(store.taken_memory_ids(&[]).await.unwrap().is_empty());
+    assert_eq!(store.taken_memory_ids(&a, &asked).await.unwrap(), [ids[1], ids[0]]);
+    assert_eq!(store.taken_memory_ids(&b, &asked).await.unwrap(), [theirs, ids[0]]);
+    assert!(store.taken_memory_ids(&a, &[]).await.unwrap().is_empty());
 }

@@ -9,6 +9,7 @@
 //! `check_*` function is missing from it.
 
 pub mod audit;
+pub mod capabilities;
 pub mod changes;
 pub mod entities;
 pub mod keys;
@@ -22,6 +23,7 @@ pub mod usage;
 pub mod visibility;
 
 pub use audit::*;
+pub use capabilities::*;
 pub use changes::*;
 pub use entities::*;
 pub use keys::*;
@@ -123,7 +125,7 @@ macro_rules! __conformance_checks {
             check_seq_is_shared_by_all_tenants,
             check_last_seq_is_the_latest_change,
             check_store_id_is_stable,
-            check_taken_memory_ids_include_tombstones_and_other_tenants,
+            check_taken_memory_ids_include_tombstones_not_other_tenants,
             // usage
             check_usage_statistics_do_not_advance_seq,
             check_record_outcomes_applies_each_listed_id,
@@ -163,7 +165,9 @@ macro_rules! __conformance_checks {
             check_tenants_have_separate_namespace_catalogs,
             check_list_tenants_names_each_tenant_with_a_namespace,
             check_other_tenants_memories_behave_as_missing,
-            check_memory_ids_are_unique_across_tenants,
+            check_memory_ids_are_scoped_by_tenant,
+            check_audit_ids_are_scoped_by_tenant,
+            check_proposal_ids_are_scoped_by_tenant,
             check_dedupe_never_crosses_tenants,
             check_put_into_other_tenants_namespace_is_not_found,
             check_other_tenants_audit_records_are_invisible,
@@ -198,6 +202,8 @@ macro_rules! __conformance_checks {
             check_record_invalid_job_run_is_invalid_input,
             check_list_job_runs_orders_by_namespace_then_job,
             check_other_tenants_locks_and_job_runs_are_separate,
+            // capabilities
+            check_capabilities_are_stable_and_match_the_change_signal,
         }
     };
 }
@@ -222,7 +228,8 @@ macro_rules! __conformance_tests {
 macro_rules! __conformance_names {
     ([] $($check:ident,)*) => {
         /// The name of every check, in suite order (areas: namespaces, memories, paging,
-        /// changes, usage, audit, keys, proposals, tenancy, visibility, entities, maintenance).
+        /// changes, usage, audit, keys, proposals, tenancy, visibility, entities, maintenance,
+        /// capabilities).
         pub const CHECKS: &[&str] = &[$(stringify!($check)),*];
     };
 }

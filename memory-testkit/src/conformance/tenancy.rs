@@ -70,15 +70,100 @@ pub async fn check_other_tenants_memories_behave_as_missing(store: &dyn Store) {
     assert_eq!(all_changes(store, &a, 0, 10).await.len(), 2, "tenant A's tombstone survives B's purge");
 }
 
-/// Memory ids are unique across tenants: reusing another tenant's id is `AlreadyExists`.
-pub async fn check_memory_ids_are_unique_across_tenants(store: &dyn Store) {
+/// A memory id is scoped by its tenant: the same id in two tenants is two memories. Both puts
+/// succeed, each tenant reads, changes and links only its own, and within one tenant the id is
+/// taken (`AlreadyExists`), even after the other tenant's memory is tombstoned and purged.
+pub async fn check_memory_ids_are_scoped_by_tenant(store: &dyn Store) {
     let (a, b) = (tenant(), other_tenant());
     create_namespace(store, &a, "research").await;
     create_namespace(store, &b, "research").await;
     let id = put(store, &a, new_memory("research", "mine")).await;
-    let reuse = new_memory("research", "theirs").with_id(id);
-    expect_err(store.put_memories(&b, vec![reuse]).await, ErrorKind::AlreadyExists, "id of another tenant");
+    let theirs = new_memory("research", "theirs").with_id(id);
+    assert_eq!(store.put_memories(&b, vec![theirs]).await.unwrap(), [created(id)], "the same id in another tenant");
+    assert_eq!(live(store, &a, id).await.content, "mine");
+    assert_eq!(live(store, &b, id).await.content, "theirs");
+    for t in [&a, &b] {
+        let again = new_memory("research", "again").with_id(id);
+        expect_err(store.put_memories(t, vec![again]).await, ErrorKind::AlreadyExists, "an id taken in the tenant");
+        assert_eq!(listed_ids(store, t, &MemoryFilter::all()).await, [id], "one memory per tenant");
+        assert_eq!(all_changes(store, t, 0, 10).await.len(), 1, "each tenant's feed holds its own memory");
+    }
+
+    // Changes reach only the tenant's own memory.
+    let mut patch = MemoryPatch::default();
+    patch.content = Some("mine, edited".to_owned());
+    store.update_memory(&a, id, &patch, at(1)).await.unwrap();
+    store.record_outcomes(&a, &[id], Outcome::Helpful, at(1)).await.unwrap();
+    assert_eq!(store.record_access(&a, &[id], at(1)).await.unwrap(), 1);
+    let before = live(store, &b, id).await;
+    assert_eq!(before.content, "theirs");
+    assert_eq!((before.stats.helpful_count, before.stats.access_count), (0, 0), "B's statistics stay");
+
+    // Entity links follow the tenant: A's entity mentions only A's memory.
+    let link = memory_core::EntityLink { memory: id, name: "Ada".to_owned(), kind: memory_core::EntityKind::Person };
+    let linked = store.link_entities(&a, &ns("research"), &[link], at(2)).await.unwrap();
+    assert_eq!(linked[0].mentions, 1, "B's memory of the same id is no mention of A's entity");
+    let page = memory_core::PageRequest::first(10);
+    assert_eq!(store.entity_memories(&a, linked[0].id, &page).await.unwrap().items, [id]);
+    assert!(store.entities_of(&b, &[id]).await.unwrap().is_empty(), "B's memory links to nothing");
+
+    // B's tombstone and purge leave A's memory, and A's links, alone.
+    assert!(store.delete_memory(&b, id, at(3)).await.unwrap());
     assert_eq!(store.get_memory(&b, id).await.unwrap(), None);
+    assert_eq!(live(store, &a, id).await.content, "mine, edited");
+    assert_eq!(store.purge(&b, at(3)).await.unwrap().memories, 1);
+    expect_err(store.delete_memory(&b, id, at(4)).await, ErrorKind::NotFound, "B's purged memory");
+    assert_eq!(live(store, &a, id).await.content, "mine, edited");
+    assert_eq!(store.get_entity(&a, linked[0].id).await.unwrap().map(|e| e.mentions), Some(1));
+    let again = new_memory("research", "still taken").with_id(id);
+    expect_err(store.put_memories(&a, vec![again]).await, ErrorKind::AlreadyExists, "A's id after B's purge");
+}
+
+/// An audit record id is scoped by its tenant: the same id may be appended in two tenants,
+/// each lists only its own, and within one tenant it is taken (`AlreadyExists`).
+pub async fn check_audit_ids_are_scoped_by_tenant(store: &dyn Store) {
+    let (a, b) = (tenant(), other_tenant());
+    let mine = audit_record(&a, AuditOp::MemoryRemember);
+    let mut theirs = audit_record(&b, AuditOp::MemoryForget);
+    theirs.id = mine.id;
+    store.append_audit(mine.clone()).await.unwrap();
+    store.append_audit(theirs.clone()).await.unwrap();
+    let page = memory_core::PageRequest::first(10);
+    assert_eq!(store.list_audit(&a, &AuditFilter::default(), &page).await.unwrap().items, std::slice::from_ref(&mine));
+    assert_eq!(store.list_audit(&b, &AuditFilter::default(), &page).await.unwrap().items, [theirs.clone()]);
+    for (record, t) in [(&mine, &a), (&theirs, &b)] {
+        let mut again = audit_record(t, AuditOp::MemoryRecall);
+        again.id = record.id;
+        expect_err(store.append_audit(again).await, ErrorKind::AlreadyExists, "an audit id taken in the tenant");
+        assert_eq!(
+            store.list_audit(t, &AuditFilter::default(), &page).await.unwrap().items,
+            std::slice::from_ref(record)
+        );
+    }
+}
+
+/// A proposal id is scoped by its tenant: the same id may be queued in two tenants, each gets,
+/// lists and decides only its own, and within one tenant it is taken (`AlreadyExists`).
+pub async fn check_proposal_ids_are_scoped_by_tenant(store: &dyn Store) {
+    let (a, b) = (tenant(), other_tenant());
+    let mine = proposal(&a, "self", "mine to decide");
+    let mut theirs = proposal(&b, "self", "theirs to decide");
+    theirs.id = mine.id;
+    store.create_proposal(mine.clone()).await.unwrap();
+    store.create_proposal(theirs.clone()).await.unwrap();
+    assert_eq!(store.get_proposal(&a, mine.id).await.unwrap(), Some(mine.clone()));
+    assert_eq!(store.get_proposal(&b, mine.id).await.unwrap(), Some(theirs.clone()));
+    let decided = store.decide_proposal(&b, mine.id, Decision::Reject, principal("bob"), at(1)).await.unwrap();
+    assert_eq!(decided.content, "theirs to decide");
+    assert_eq!(store.get_proposal(&a, mine.id).await.unwrap(), Some(mine.clone()), "A's stays pending");
+    let page = memory_core::PageRequest::first(10);
+    let listed = store.list_proposals(&a, &ProposalFilter::default(), &page).await.unwrap().items;
+    assert_eq!(listed, std::slice::from_ref(&mine));
+    assert_eq!(store.list_proposals(&b, &ProposalFilter::default(), &page).await.unwrap().items, [decided]);
+    let mut again = proposal(&a, "self", "again");
+    again.id = mine.id;
+    expect_err(store.create_proposal(again).await, ErrorKind::AlreadyExists, "a proposal id taken in the tenant");
+    assert_eq!(store.get_proposal(&a, mine.id).await.unwrap(), Some(mine));
 }
 
 /// Deduplication never looks into another tenant: the same namespace key and content there

@@ -594,7 +594,9 @@ impl Generator {
             }
             56..61 => Op::DeleteMemory { id: self.target(oracle, &tenant).await, tenant, at },
             61..63 => Op::Purge { before: if self.chance(0.2) { at } else { self.ago(10 * MINUTE) }, tenant },
-            63..67 => {
+            // Ids of the tenant, live or tombstoned, and recent ids (perhaps another tenant's).
+            63 => Op::TakenMemoryIds { ids: self.targets(oracle, &tenant).await, tenant },
+            64..67 => {
                 let after = match self.rng.random_range(0..10) {
                     0..3 => ChangePoint::Start,
                     3 => ChangePoint::End,

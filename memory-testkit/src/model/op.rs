@@ -113,6 +113,10 @@ pub(crate) enum Op {
         after: ChangePoint,
         limit: usize,
     },
+    TakenMemoryIds {
+        tenant: TenantId,
+        ids: Vec<MemoryId>,
+    },
     RecordOutcomes {
         tenant: TenantId,
         ids: Vec<MemoryId>,
@@ -183,6 +187,7 @@ pub(crate) enum Answer {
     Memory(Memory),
     MaybeMemory(Option<Memory>),
     Memories(Vec<Memory>),
+    MemoryIds(Vec<MemoryId>),
     MemoryPages(Vec<Vec<Memory>>),
     MemoryPage { items: Vec<Memory>, more: bool },
     Purged(PurgeReport),
@@ -323,6 +328,7 @@ impl Op {
             Op::DeleteMemory { .. } => "DeleteMemory",
             Op::Purge { .. } => "Purge",
             Op::ChangesSince { .. } => "ChangesSince",
+            Op::TakenMemoryIds { .. } => "TakenMemoryIds",
             Op::RecordOutcomes { .. } => "RecordOutcomes",
             Op::RecordAccess { .. } => "RecordAccess",
             Op::AppendAudit(..) => "AppendAudit",
@@ -397,6 +403,7 @@ impl Op {
                 let after_seq = seq_at(store, tenant, after).await?;
                 Ok(Answer::Memories(normalized_all(change_feed(store, tenant, after_seq, *limit).await?)))
             }
+            Op::TakenMemoryIds { tenant, ids } => answer(store.taken_memory_ids(tenant, ids).await, Answer::MemoryIds),
             Op::RecordOutcomes { tenant, ids, outcome, at } => {
                 answer(store.record_outcomes(tenant, ids, *outcome, *at).await, |()| Answer::Done)
             }

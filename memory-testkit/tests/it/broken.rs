@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memory_core::{
-    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Decision, Entity, EntityFilter, EntityId, EntityLink, InMemoryStore,
-    Job, JobLock, JobRun, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome,
-    Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch, NewMemory, Outcome, Page, PageRequest,
-    Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result, Store, StoreId, TenantId,
-    Timestamp,
+    ApiKey, ApiKeyId, AuditFilter, AuditRecord, Capabilities, ChangeSignal, Decision, Entity, EntityFilter, EntityId,
+    EntityLink, InMemoryStore, Job, JobLock, JobRun, KeyHash, KeyScope, MAX_PAGE_LIMIT, Memory, MemoryFilter, MemoryId,
+    MemoryPatch, MoveOutcome, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceTouch, NewMemory,
+    Outcome, Page, PageRequest, Principal, Proposal, ProposalFilter, ProposalId, PurgeReport, PutOutcome, Result,
+    Store, StoreId, TenantId, Timestamp,
 };
 use memory_testkit::{conformance, model};
 
@@ -40,6 +40,24 @@ enum Fault {
     /// `link_entities` skips the links whose memory is not a live memory of the namespace
     /// instead of refusing the batch.
     LinkSkipsMemoryCheck,
+    /// `put_memories` refuses an id any tenant holds, as if ids were unique store-wide.
+    IdsAreStoreWide,
+    /// `taken_memory_ids` also names ids that only another tenant holds.
+    TakenCountsOtherTenants,
+    /// `change_signal` gives a signal although the store offers no change notification.
+    SignalWithoutNotification,
+}
+
+impl Broken {
+    /// The ids among `ids` that any tenant holds (the old, store-wide meaning of taken).
+    async fn taken_anywhere(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        let mut taken = Vec::new();
+        for tenant in self.inner.list_tenants().await? {
+            taken.extend(self.inner.taken_memory_ids(&tenant, ids).await?);
+        }
+        let mut seen = std::collections::HashSet::new();
+        Ok(ids.iter().filter(|id| taken.contains(id) && seen.insert(**id)).copied().collect())
+    }
 }
 
 #[derive(Debug)]
@@ -126,6 +144,23 @@ async fn the_suite_catches_links_to_memories_of_other_namespaces() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_ids_that_are_not_scoped_by_tenant() {
+    assert_fails!(Fault::IdsAreStoreWide, conformance::check_memory_ids_are_scoped_by_tenant);
+    assert_fails!(
+        Fault::TakenCountsOtherTenants,
+        conformance::check_taken_memory_ids_include_tombstones_not_other_tenants
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_change_signal_without_notification() {
+    assert_fails!(
+        Fault::SignalWithoutNotification,
+        conformance::check_capabilities_are_stable_and_match_the_change_signal
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_test_catches_broken_stores() {
     let faults = [
         Fault::ShowsTombstones,
@@ -133,6 +168,7 @@ async fn the_model_test_catches_broken_stores() {
         Fault::DeletesTwice,
         Fault::CountsMissingAccesses,
         Fault::IgnoresOutcomeTime,
+        Fault::IdsAreStoreWide,
     ];
     for fault in faults {
         let store = broken(fault);
@@ -143,6 +179,17 @@ async fn the_model_test_catches_broken_stores() {
 
 #[async_trait]
 impl Store for Broken {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn change_signal(&self) -> Option<Arc<ChangeSignal>> {
+        match self.fault {
+            Fault::SignalWithoutNotification => Some(Arc::default()),
+            _ => self.inner.change_signal(),
+        }
+    }
+
     async fn create_namespace(&self, namespace: Namespace) -> Result<()> {
         self.inner.create_namespace(namespace).await
     }
@@ -213,6 +260,12 @@ impl Store for Broken {
     }
 
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>> {
+        if self.fault == Fault::IdsAreStoreWide {
+            let ids: Vec<MemoryId> = memories.iter().map(|m| m.id).collect();
+            if let Some(id) = self.taken_anywhere(&ids).await?.first() {
+                return Err(memory_core::Error::already_exists(format!("memory id {id} is already taken")));
+            }
+        }
         self.inner.put_memories(tenant, memories).await
     }
 
@@ -296,8 +349,11 @@ impl Store for Broken {
         self.inner.changes_since(tenant, after_seq, limit).await
     }
 
-    async fn taken_memory_ids(&self, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
-        self.inner.taken_memory_ids(ids).await
+    async fn taken_memory_ids(&self, tenant: &TenantId, ids: &[MemoryId]) -> Result<Vec<MemoryId>> {
+        match self.fault {
+            Fault::TakenCountsOtherTenants => self.taken_anywhere(ids).await,
+            _ => self.inner.taken_memory_ids(tenant, ids).await,
+        }
     }
 
     async fn last_seq(&self) -> Result<u64> {
