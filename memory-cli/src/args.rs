@@ -69,6 +69,11 @@ pub struct GlobalArgs {
     /// theirs, an index being saved) before giving up with a "busy" error (exit 1) [default: 30].
     #[arg(long, value_name = "SECS", global = true, help_heading = "Home options")]
     pub wait: Option<String>,
+    /// The store: postgres://user@host/db for a PostgreSQL database that several servers
+    /// share, or sqlite:///dir for the SQLite store in another directory [default:
+    /// $MEMORY_DATABASE_URL, else the SQLite store in the home].
+    #[arg(long, value_name = "URL", global = true, help_heading = "Home options")]
+    pub database_url: Option<String>,
     /// Work against the memory server at this URL instead of a local home [default:
     /// $MEMORY_URL; else the server running on the home, if any].
     #[arg(long, value_name = "URL", global = true, help_heading = "Client options")]

@@ -127,6 +127,9 @@ pub(crate) struct Tenant {
     /// before that tick, so a writer whose tick is older need not read the store again (many
     /// concurrent writers share one catch-up instead of queueing a read each).
     caught_up_from: AtomicU64,
+    /// The store's change-signal generation read before the latest catch-up by a reader
+    /// (`u64::MAX`: none yet); while the signal still shows it, readers skip the change feed.
+    caught_up_generation: AtomicU64,
     /// Vectors of memories this engine is writing, keyed by id, so catch-up does not embed
     /// them again; `None` marks a memory whose embedding failed (indexed for text only).
     pub(crate) pending: Mutex<HashMap<MemoryId, Option<Vec<f32>>>>,
@@ -228,6 +231,7 @@ impl Engine {
                         sync: tokio::sync::Mutex::new(()),
                         catch_up_ticks: AtomicU64::new(1),
                         caught_up_from: AtomicU64::new(0),
+                        caught_up_generation: AtomicU64::new(u64::MAX),
                         pending: Mutex::new(HashMap::new()),
                         catalog: RwLock::new(None),
                         index_notes: Mutex::new(Vec::new()),
@@ -328,11 +332,21 @@ impl Engine {
     }
 
     /// [`Engine::catch_up`] unless another task is catching up right now (then its result is
-    /// good enough for a read: it sees at least what the store held when it started).
+    /// good enough for a read: it sees at least what the store held when it started), or the
+    /// store's change signal says nothing changed elsewhere since the last catch-up (this
+    /// engine's own writes catch up before they return, so only other processes' count).
     pub(crate) async fn catch_up_unless_busy(&self, t: &Tenant) -> Result<Arc<MemoryIndex>> {
         let index = self.index(t).await?;
+        // Read before catching up: a change that lands meanwhile moves it again.
+        let generation = self.inner.store.change_signal().and_then(|s| s.generation());
+        if generation.is_some_and(|g| t.caught_up_generation.load(Ordering::SeqCst) == g) {
+            return Ok(index);
+        }
         if let Ok(_guard) = t.sync.try_lock() {
             self.catch_up_locked(t, &index, &mut |_| {}).await?;
+            if let Some(g) = generation {
+                t.caught_up_generation.store(g, Ordering::SeqCst);
+            }
         }
         Ok(index)
     }

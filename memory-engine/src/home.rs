@@ -8,12 +8,18 @@
 //!   index/          derived search index, one folder per tenant (rebuildable: `memory reindex`)
 //!   models/         local embedding models (`cargo xtask models`), used by the `auto` embedder
 //! ```
+//!
+//! The store may live elsewhere: a database URL (`--database-url`, `MEMORY_DATABASE_URL`)
+//! names it, `postgres://...` for a PostgreSQL database that several servers share (cargo
+//! feature `postgres`) or `sqlite:///dir` for the SQLite store in another directory. The home
+//! keeps the configuration, models and the derived index (each process has an index of its
+//! own, caught up from the store's change feed).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use memory_core::{AuditOp, Error, Result};
+use memory_core::{AuditOp, Error, Result, Store};
 use memory_embed::EmbedderSpec;
 use memory_policy::Policy;
 use memory_policy::load::{Loaded, load_file};
@@ -42,6 +48,40 @@ pub struct HomeOptions {
     /// Trust the `X-Memory-Principal` header whatever the configuration says
     /// (`memory serve --trust-principal-header`).
     pub trust_principal_header: bool,
+    /// Where the store is ([`StoreUrl`]); `None` is the SQLite store in the home.
+    pub database_url: Option<String>,
+}
+
+/// The environment variable that names the store when `--database-url` does not.
+pub const DATABASE_URL_VAR: &str = "MEMORY_DATABASE_URL";
+
+/// A parsed database URL: which backend, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// `sqlite:///path/to/dir`: the SQLite store (`memory.db` and `log/`) in that directory.
+    Sqlite(PathBuf),
+    /// `postgres://...` or `postgresql://...`: a PostgreSQL database, as the driver reads it.
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// Parses a database URL; an unknown scheme is `InvalidInput` naming the ones there are.
+    pub fn parse(url: &str) -> Result<StoreUrl> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(Error::invalid_input("the database URL sqlite:// names no directory (sqlite:///path)"));
+            }
+            return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(url.to_owned()));
+        }
+        Err(Error::invalid_input(format!(
+            "the database URL scheme {:?} is not one this build knows: use postgres://... or sqlite:///path",
+            url.split_once("://").map_or(url, |(scheme, _)| scheme)
+        )))
+    }
 }
 
 impl HomeOptions {
@@ -55,6 +95,7 @@ impl HomeOptions {
             clock: Arc::new(SystemClock),
             wait: DEFAULT_WAIT,
             trust_principal_header: false,
+            database_url: None,
         }
     }
 }
@@ -72,8 +113,18 @@ pub struct Home {
     pub warnings: Vec<String>,
     /// The configuration's sections owned by front ends (`[server]`), for them to validate.
     pub sections: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Which store it opened, for humans (`sqlite <dir>`, `postgres <url without password>`).
+    pub store_description: String,
+    backend: Backend,
+}
+
+/// The concrete store behind the engine, for what only one backend can do (backups).
+#[derive(Debug)]
+enum Backend {
     #[cfg(feature = "sqlite")]
-    store: memory_store_sqlite::SqliteStore,
+    Sqlite(memory_store_sqlite::SqliteStore),
+    #[cfg(feature = "postgres")]
+    Postgres,
 }
 
 #[cfg(feature = "sqlite")]
@@ -81,19 +132,31 @@ impl Home {
     /// Writes a consistent copy of the home's database to `to` (a new file) while other
     /// processes go on using the home (SQLite's online backup API), and audits it. Restoring
     /// is copying the file back as `memory.db` with no process running: the index notices the
-    /// older store and rebuilds itself.
+    /// older store and rebuilds itself. A PostgreSQL store is backed up with PostgreSQL's own
+    /// tools (`pg_dump`, replication): `InvalidInput` saying so.
+    // Without the `postgres` feature the match below has one arm; it stays a match for when it has two.
+    #[cfg_attr(not(feature = "postgres"), allow(clippy::infallible_destructuring_match))]
     pub async fn backup(&self, caller: &crate::Caller, to: &Path) -> Result<memory_store_sqlite::BackupReport> {
-        let report = self.store.backup_to(to).await?;
+        let store = match &self.backend {
+            Backend::Sqlite(store) => store,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
+                return Err(Error::invalid_input(
+                    "the store is a PostgreSQL database: back it up with pg_dump or PostgreSQL replication",
+                ));
+            }
+        };
+        let report = store.backup_to(to).await?;
         let detail = serde_json::json!({ "to": to.display().to_string(), "bytes": report.bytes });
         self.engine.audit(caller, None, AuditOp::StoreBackup, memory_core::AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
 }
 
-/// Opens (creating when needed) the home: configuration, SQLite store, embedder. Indexes open
-/// on first use by an operation that needs one (caught up with the store then, so nothing a
-/// crash or another process left unsaved is missed); store-only operations never touch them.
-#[cfg(feature = "sqlite")]
+/// Opens (creating when needed) the home: configuration, store (the SQLite store in the home,
+/// or the one [`HomeOptions::database_url`] names), embedder. Indexes open on first use by an
+/// operation that needs one (caught up with the store then, so nothing a crash or another
+/// process left unsaved is missed); store-only operations never touch them.
 pub async fn open_home(options: HomeOptions) -> Result<Home> {
     let home = &options.home;
     std::fs::create_dir_all(home)
@@ -106,8 +169,11 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
     let name = options.embedder.clone().or_else(|| config.engine.embedder.clone()).unwrap_or_else(|| "auto".into());
     let spec = EmbedderSpec::parse(&name, &home.join("models"))?;
     let (embedder, note) = memory_embed::build(&spec)?;
-    let sqlite = memory_store_sqlite::SqliteOptions::new(home.clone()).busy_timeout(options.wait);
-    let store = memory_store_sqlite::SqliteStore::open_with(sqlite)?;
+    let url = match &options.database_url {
+        Some(url) => StoreUrl::parse(url)?,
+        None => StoreUrl::Sqlite(home.clone()),
+    };
+    let (store, backend, store_description) = open_store(&url, &options).await?;
     let recall = config.engine.recall.clone();
     // An OpenAI-compatible chat model extracts when one is configured; the rules otherwise.
     let extractor: Arc<dyn memory_consolidate::Extractor> =
@@ -118,7 +184,7 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
             None => Arc::new(memory_consolidate::RuleExtractor::new()),
         };
     let engine = Engine::new(EngineParts {
-        store: Arc::new(store.clone()),
+        store,
         embedder,
         policy: Policy::new(config),
         recall,
@@ -127,7 +193,35 @@ pub async fn open_home(options: HomeOptions) -> Result<Home> {
         wait: options.wait,
         extractor,
     });
-    Ok(Home { engine, config: config_path, embedder: note, warnings, sections, store })
+    Ok(Home { engine, config: config_path, embedder: note, warnings, sections, store_description, backend })
+}
+
+/// Opens the store `url` names, or says which cargo feature the build lacks for it.
+async fn open_store(url: &StoreUrl, options: &HomeOptions) -> Result<(Arc<dyn Store>, Backend, String)> {
+    match url {
+        #[cfg(feature = "sqlite")]
+        StoreUrl::Sqlite(dir) => {
+            let sqlite = memory_store_sqlite::SqliteOptions::new(dir.clone()).busy_timeout(options.wait);
+            let store = memory_store_sqlite::SqliteStore::open_with(sqlite)?;
+            Ok((Arc::new(store.clone()), Backend::Sqlite(store), format!("sqlite {}", dir.display())))
+        }
+        #[cfg(not(feature = "sqlite"))]
+        StoreUrl::Sqlite(_) => Err(Error::invalid_input(
+            "this build has no SQLite store: rebuild with the cargo feature `sqlite` of memory-engine",
+        )),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(url) => {
+            let _ = options;
+            let store = memory_store_postgres::PgStore::connect(url).await?;
+            let shown = memory_store_postgres::redact_url(url);
+            Ok((Arc::new(store), Backend::Postgres, format!("postgres {shown}")))
+        }
+        #[cfg(not(feature = "postgres"))]
+        StoreUrl::Postgres(_) => Err(Error::invalid_input(
+            "this build has no PostgreSQL store: rebuild with the cargo feature `postgres` \
+             (cargo build --release -p memory-cli --features postgres)",
+        )),
+    }
 }
 
 /// Reads the explicit configuration file, or `<home>/memory.toml` when it exists, or defaults.

@@ -67,6 +67,7 @@ impl Session {
         options.config.clone_from(&global.config);
         options.embedder.clone_from(&global.embedder);
         options.wait = wait(global)?;
+        options.database_url = database_url(global);
         adjust(&mut options);
         let mut builder = if server {
             tokio::runtime::Builder::new_multi_thread()
@@ -103,6 +104,14 @@ impl Session {
         flushed?;
         Ok(status)
     }
+}
+
+/// `--database-url`, else `$MEMORY_DATABASE_URL`; `None` is the SQLite store in the home.
+pub fn database_url(global: &GlobalArgs) -> Option<String> {
+    global
+        .database_url
+        .clone()
+        .or_else(|| std::env::var(memory_engine::DATABASE_URL_VAR).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// `--wait` in seconds, else the default.

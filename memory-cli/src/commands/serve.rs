@@ -58,7 +58,13 @@ pub fn serve(
             out.flush()?;
         }
         let local = local_credential(&engine, &operator, &dir, &url).await?;
-        writeln!(err, "memory serve: listening on {url} (home {}, embedder {})", dir.display(), session.home.embedder)?;
+        writeln!(
+            err,
+            "memory serve: listening on {url} (home {}, store {}, embedder {})",
+            dir.display(),
+            session.home.store_description,
+            session.home.embedder
+        )?;
         let mut config = ServerConfig::load(session.home.sections.get(memory_server::config::SECTION), home::env_text)?;
         if let Some(every) = maintenance_interval {
             config.maintenance_interval = every;

@@ -6,6 +6,7 @@ mod isolation;
 mod maintain;
 mod migrate;
 mod namespaces;
+mod postgres;
 mod recall;
 mod seeds;
 mod support;
