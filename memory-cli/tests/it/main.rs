@@ -13,6 +13,7 @@ mod namespaces;
 mod policy_can;
 mod policy_plan;
 mod policy_promote;
+mod postgres;
 mod safety;
 mod seeds;
 mod serve;

@@ -38,10 +38,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use memory_core::{
     Category, Confidence, DefaultAccess, EntityFilter, Error, ErrorKind, KeyScope, Layer, Memory, MemoryFilter,
     MemoryId, Namespace, NamespaceFilter, NamespaceKey, NamespaceKind, NamespacePatch, NamespaceStatus, NewMemory,
-    Outcome, PageRequest, Permission, Principal, Sensitivity, TenantId, Timestamp,
+    Outcome, PageRequest, Permission, Principal, Sensitivity, Store, TenantId, Timestamp,
 };
 use memory_engine::{
     Caller, ConsolidateRequest, EXPORT_FORMAT, EXPORT_VERSION, Engine, ExportLine, ExportRequest, ListRequest,
@@ -49,12 +51,36 @@ use memory_engine::{
 };
 use memory_policy::{Caller as Identity, KeyGrant};
 
-use crate::support::{engine, who};
+use crate::support::{engine, engine_on, who};
+use memory_store_postgres::testing::TestSchema;
 
 // ---- the property ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn no_operation_crosses_the_callers_read_or_write_set() {
+    property(Backend::Reference).await;
+}
+
+/// The same property on the shared PostgreSQL store (`MEMORY_TEST_PG_URL`; a schema per case):
+/// isolation is the engine's, whatever the store, and the store must not get in its way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_operation_crosses_the_callers_read_or_write_set_on_postgres() {
+    if memory_store_postgres::testing::test_url().is_none() {
+        return;
+    }
+    property(Backend::Postgres).await;
+}
+
+/// Which store the property's engines run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// The in-memory reference store.
+    Reference,
+    /// A fresh schema of the test PostgreSQL server per case.
+    Postgres,
+}
+
+async fn property(backend: Backend) {
     let total: usize = env_number("MEMORY_ENGINE_PROPERTY_OPS").unwrap_or(10_000) as usize;
     let seed = env_number("MEMORY_ENGINE_PROPERTY_SEED").unwrap_or_else(|| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
@@ -68,7 +94,13 @@ async fn no_operation_crosses_the_callers_read_or_write_set() {
     while done < total {
         let ops = master.range(150, 400).min(total - done);
         let case_seed = master.next_u64();
-        let mut run = Run::new(case_seed);
+        let mut run = match backend {
+            Backend::Reference => Run::new(case_seed, None),
+            Backend::Postgres => {
+                let (store, schema) = TestSchema::store().await.expect("checked: a test server is configured");
+                Run::new(case_seed, Some((Arc::new(store), schema)))
+            }
+        };
         run.strict = strict;
         if let Err(failure) = run.play(ops).await {
             panic!(
@@ -124,7 +156,7 @@ fn the_oracle_rejects_a_wrong_answer() {
         ),
         "{toml}"
     );
-    let run = Run::with_spec(Rng(1), spec, toml);
+    let run = Run::with_spec(Rng(1), spec, toml, None);
     let p0 = Who::resolve(&run.spec, "p0", 0, Facts::server(0), false);
     let p2 = Who::resolve(&run.spec, "p2", 0, Facts::server(2), false);
     let key = Key { principal: 0, scopes: vec![("n1".into(), false)], default: Some("n0".into()), admin: false };
@@ -748,18 +780,27 @@ struct Run {
     stats: Stats,
     serial: u64,
     strict: bool,
+    /// Drops the case's PostgreSQL schema after the engine (declared last, dropped last).
+    _schema: Option<TestSchema>,
 }
 
 impl Run {
-    fn new(seed: u64) -> Run {
+    /// A random case; its engine runs on `store` (with the guard that drops its schema) when
+    /// given, else on a fresh in-memory store.
+    fn new(seed: u64, store: Option<(Arc<dyn Store>, TestSchema)>) -> Run {
         let mut rng = Rng(seed);
         let spec = Spec::generate(&mut rng);
         let toml = spec.toml();
-        Run::with_spec(rng, spec, toml)
+        let mut run = Run::with_spec(rng, spec, toml, store.as_ref().map(|(s, _)| s.clone()));
+        run._schema = store.map(|(_, schema)| schema);
+        run
     }
 
-    fn with_spec(mut rng: Rng, spec: Spec, toml: String) -> Run {
-        let (engine, clock) = engine(&toml);
+    fn with_spec(mut rng: Rng, spec: Spec, toml: String, store: Option<Arc<dyn Store>>) -> Run {
+        let (engine, clock) = match store {
+            Some(store) => engine_on(&toml, store),
+            None => engine(&toml),
+        };
         let pool = Self::pool(&spec, &mut rng);
         let stored = std::array::from_fn(|_| {
             [("default".to_owned(), Status::Active), ("shared".to_owned(), Status::Active)].into_iter().collect()
@@ -780,6 +821,7 @@ impl Run {
             stats: Stats::default(),
             serial: 0,
             strict: false,
+            _schema: None,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use memory_core::{InMemoryStore, Timestamp};
+use memory_core::{InMemoryStore, Store, Timestamp};
 use memory_embed::HashEmbedder;
 use memory_engine::{Caller, Engine, EngineParts, ManualClock};
 use memory_policy::Policy;
@@ -13,9 +13,14 @@ pub const START: Timestamp = Timestamp::from_micros(1_780_272_000_000_000);
 
 /// An engine with `config` (TOML, may be empty) over a fresh in-memory store.
 pub fn engine(config: &str) -> (Engine, ManualClock) {
+    engine_on(config, Arc::new(InMemoryStore::new()))
+}
+
+/// An engine with `config` (TOML, may be empty) over `store`.
+pub fn engine_on(config: &str, store: Arc<dyn Store>) -> (Engine, ManualClock) {
     let loaded = parse(config, Dialect::Toml).unwrap_or_else(|d| panic!("bad test config: {d:?}"));
     let clock = ManualClock::new(START);
-    let mut parts = EngineParts::new(Arc::new(InMemoryStore::new()), Arc::new(HashEmbedder::new(384).unwrap()));
+    let mut parts = EngineParts::new(store, Arc::new(HashEmbedder::new(384).unwrap()));
     parts.recall = loaded.config.engine.recall.clone();
     parts.policy = Policy::new(loaded.config);
     parts.clock = Arc::new(clock.clone());
