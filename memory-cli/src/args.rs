@@ -143,6 +143,12 @@ pub enum Command {
     /// Exit status: 0 written, 1 failed (the target exists, the disk is full).
     #[command(arg_required_else_help = true)]
     Backup(BackupArgs),
+    /// Write the event logs (one JSONL file per namespace and day, SPEC 6) into a directory:
+    /// the SQLite store's `log/` files, or a PostgreSQL store's log table in the same layout.
+    ///
+    /// Exit status: 0 written, 1 failed.
+    #[command(arg_required_else_help = true)]
+    Logs(LogsArgs),
     /// Rebuild the search index from the store (as the operator).
     Reindex,
     /// Consolidate the new episodes of a namespace into durable memories (as the operator;

@@ -124,7 +124,7 @@ enum Backend {
     #[cfg(feature = "sqlite")]
     Sqlite(memory_store_sqlite::SqliteStore),
     #[cfg(feature = "postgres")]
-    Postgres,
+    Postgres(memory_store_postgres::PgStore),
 }
 
 #[cfg(feature = "sqlite")]
@@ -140,7 +140,7 @@ impl Home {
         let store = match &self.backend {
             Backend::Sqlite(store) => store,
             #[cfg(feature = "postgres")]
-            Backend::Postgres => {
+            Backend::Postgres(_) => {
                 return Err(Error::invalid_input(
                     "the store is a PostgreSQL database: back it up with pg_dump or PostgreSQL replication",
                 ));
@@ -151,6 +151,70 @@ impl Home {
         self.engine.audit(caller, None, AuditOp::StoreBackup, memory_core::AuditOutcome::Ok, detail).await?;
         Ok(report)
     }
+}
+
+/// What [`Home::export_event_logs`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LogsReport {
+    /// Lines written.
+    pub lines: u64,
+    /// Files written.
+    pub files: u64,
+}
+
+impl Home {
+    /// Writes the store's event logs (SPEC 6: one JSONL file per namespace and UTC day) under
+    /// `dir`, and audits it: the SQLite store's own `log/` files copied, or the PostgreSQL
+    /// store's `event_log` table written out in the same layout and format. Operators only
+    /// (the logs hold every tenant's memories).
+    pub async fn export_event_logs(&self, caller: &crate::Caller, dir: &Path) -> Result<LogsReport> {
+        if !caller.operator {
+            return Err(Error::forbidden("only an operator may export the event logs"));
+        }
+        let report = match &self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(store) => match store.log_dir() {
+                Some(from) => copy_logs(&from, dir)?,
+                None => LogsReport::default(),
+            },
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(store) => {
+                let done = store.export_event_logs(dir, None).await?;
+                LogsReport { lines: done.lines, files: done.files }
+            }
+        };
+        let detail = serde_json::json!({ "event_logs": dir.display().to_string(), "lines": report.lines });
+        self.engine.audit(caller, None, AuditOp::Export, memory_core::AuditOutcome::Ok, detail).await?;
+        Ok(report)
+    }
+}
+
+/// Copies every `.jsonl` file under `from` to the same place under `to`, counting lines.
+#[cfg(feature = "sqlite")]
+fn copy_logs(from: &Path, to: &Path) -> Result<LogsReport> {
+    let io = |what: &Path, e: std::io::Error| Error::unavailable(format!("cannot copy {}: {e}", what.display()));
+    let mut report = LogsReport::default();
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let path = entry.map_err(|e| io(&dir, e))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                let target = to.join(path.strip_prefix(from).expect("under from"));
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+                }
+                let text = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                // Complete lines only: a last line without its newline was never acknowledged.
+                let complete = text.iter().rposition(|&b| b == b'\n').map_or(&[][..], |i| &text[..=i]);
+                std::fs::write(&target, complete).map_err(|e| io(&target, e))?;
+                report.lines += complete.iter().filter(|&&b| b == b'\n').count() as u64;
+                report.files += 1;
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// Opens (creating when needed) the home: configuration, store (the SQLite store in the home,
@@ -214,7 +278,7 @@ async fn open_store(url: &StoreUrl, options: &HomeOptions) -> Result<(Arc<dyn St
             let _ = options;
             let store = memory_store_postgres::PgStore::connect(url).await?;
             let shown = memory_store_postgres::redact_url(url);
-            Ok((Arc::new(store), Backend::Postgres, format!("postgres {shown}")))
+            Ok((Arc::new(store.clone()), Backend::Postgres(store), format!("postgres {shown}")))
         }
         #[cfg(not(feature = "postgres"))]
         StoreUrl::Postgres(_) => Err(Error::invalid_input(

@@ -40,7 +40,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use consolidate::{ConsolidateRequest, Consolidation, DEFAULT_CONSOLIDATE_EPISODES, meta as consolidation_meta};
 pub use engine::{DEFAULT_WAIT, Engine, EngineParts, IndexSize};
 pub use entities::EntityMemories;
-pub use home::{CONFIG_FILE, DATABASE_URL_VAR, Home, HomeOptions, StoreUrl, open_home};
+pub use home::{CONFIG_FILE, DATABASE_URL_VAR, Home, HomeOptions, LogsReport, StoreUrl, open_home};
 pub use keys::{Authenticated, IssuedKey, NewKey, SECRET_PREFIX};
 pub use maintain::{MaintainRequest, MaintenanceReport, PURGE_GRACE_DAYS};
 pub use memories::ListRequest;

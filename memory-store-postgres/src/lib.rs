@@ -13,6 +13,7 @@
 
 mod entities;
 mod error;
+mod event_log;
 mod maintenance;
 mod memories;
 mod namespaces;
@@ -23,6 +24,7 @@ mod rows;
 mod store;
 pub mod testing;
 
+pub use event_log::LogExport;
 pub use store::{PgOptions, PgStore, redact_url};
 
 /// The schema migrations, embedded in the binary.

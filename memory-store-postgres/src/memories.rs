@@ -15,8 +15,8 @@
 use std::collections::{HashMap, HashSet};
 
 use memory_core::{
-    ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey, NewMemory,
-    Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
+    ContentHash, Error, Layer, LogEvent, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey,
+    NewMemory, Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
 };
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgArguments;
@@ -134,6 +134,28 @@ async fn insert_all(c: &mut PgConnection, memories: &[Memory]) -> Result<()> {
     Ok(())
 }
 
+/// Appends the event-log lines of memories a put created (see migration 2), one multi-row
+/// statement per chunk, in the put's transaction.
+async fn log_created(c: &mut PgConnection, created: &[Memory], withheld: &HashSet<NamespaceKey>) -> Result<()> {
+    for chunk in created.chunks(INSERT_CHUNK) {
+        let lines: Vec<String> = chunk
+            .iter()
+            .map(|m| json_text(&LogEvent::created(m, withheld.contains(&m.namespace))))
+            .collect::<Result<_>>()?;
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new("INSERT INTO event_log (tenant_id, seq, namespace, created_at, line) ");
+        qb.push_values(chunk.iter().zip(lines), |mut b, (m, line)| {
+            b.push_bind(m.tenant.as_str().to_owned())
+                .push_bind(count_to_sql(m.seq))
+                .push_bind(m.namespace.as_str().to_owned())
+                .push_bind(micros(m.created_at))
+                .push_bind(line);
+        });
+        qb.build().execute(&mut *c).await.classify()?;
+    }
+    Ok(())
+}
+
 /// Rewrites every column of an existing memory.
 async fn save(c: &mut PgConnection, m: &Memory) -> Result<()> {
     let q = sqlx::query(
@@ -213,7 +235,7 @@ pub(crate) async fn put(c: &mut PgConnection, tenant: &TenantId, batch: Vec<NewM
             targets.push(m.namespace.clone());
         }
     }
-    namespaces::check_writable(c, tenant, &targets).await?;
+    let withheld = namespaces::check_writable(c, tenant, &targets).await?;
     // Everything the plan needs from the store, in two queries.
     let keys: Vec<DedupeKey> = {
         let mut seen = HashSet::new();
@@ -285,6 +307,7 @@ pub(crate) async fn put(c: &mut PgConnection, tenant: &TenantId, batch: Vec<NewM
         }
     }
     insert_all(c, &fresh).await?;
+    log_created(c, &fresh, &withheld).await?;
     for (ns, at) in &last_write {
         namespaces::note_write(c, tenant, ns, *at).await?;
     }

@@ -3,18 +3,18 @@
 //! Each function runs inside a transaction opened by the caller and checks things in the
 //! reference store's order, so both report the same error when several things are wrong.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use memory_core::{
     Error, ErrorKind, Namespace, NamespaceFilter, NamespaceKey, NamespacePatch, NamespaceStatus, NamespaceTouch,
-    Result, TenantId, Timestamp,
+    Result, Sensitivity, TenantId, Timestamp,
 };
 use sqlx::AssertSqlSafe;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use crate::error::Classify;
 use crate::memories::notify;
-use crate::rows::{NAMESPACE_COLUMNS, json_text, micros, namespace_from_row, opt_micros};
+use crate::rows::{Cols, NAMESPACE_COLUMNS, json_text, micros, namespace_from_row, opt_micros};
 use crate::{entities, maintenance, memories};
 
 fn not_found(key: &NamespaceKey) -> Error {
@@ -228,27 +228,41 @@ pub(crate) async fn delete(c: &mut PgConnection, tenant: &TenantId, key: &Namesp
 
 /// Fails with `NotFound` (naming why, as the reference store does) unless every namespace of
 /// `keys`, checked in order, is active; holds a share lock on them until commit, so an archive
-/// or delete cannot slip in between the check and the write.
-pub(crate) async fn check_writable(c: &mut PgConnection, tenant: &TenantId, keys: &[NamespaceKey]) -> Result<()> {
+/// or delete cannot slip in between the check and the write. Returns those whose event log
+/// keeps content out ([`memory_core::withholds_content`]).
+pub(crate) async fn check_writable(
+    c: &mut PgConnection,
+    tenant: &TenantId,
+    keys: &[NamespaceKey],
+) -> Result<HashSet<NamespaceKey>> {
     let names: Vec<&str> = keys.iter().map(NamespaceKey::as_str).collect();
-    let rows = sqlx::query("SELECT key, status FROM namespaces WHERE tenant_id = $1 AND key = ANY($2) FOR SHARE")
-        .bind(tenant.as_str())
-        .bind(names)
-        .fetch_all(&mut *c)
-        .await
-        .classify()?;
-    let mut status: HashMap<String, String> = HashMap::new();
+    let rows = sqlx::query(
+        "SELECT key, status, sensitivity, metadata FROM namespaces WHERE tenant_id = $1 AND key = ANY($2) FOR SHARE",
+    )
+    .bind(tenant.as_str())
+    .bind(names)
+    .fetch_all(&mut *c)
+    .await
+    .classify()?;
+    let mut found: HashMap<String, (String, String, String)> = HashMap::new();
     for row in &rows {
-        status.insert(row.try_get(0).classify()?, row.try_get(1).classify()?);
+        let cols = Cols(row);
+        found.insert(cols.get("key")?, (cols.get("status")?, cols.get("sensitivity")?, cols.get("metadata")?));
     }
+    let mut withheld = HashSet::new();
     for key in keys {
-        let Some(s) = status.get(key.as_str()) else { return Err(not_found(key)) };
-        match s.parse::<NamespaceStatus>()? {
+        let Some((status, sensitivity, metadata)) = found.get(key.as_str()) else { return Err(not_found(key)) };
+        match status.parse::<NamespaceStatus>()? {
             NamespaceStatus::Active => {}
             s => return Err(Error::not_found(format!("namespace {:?} is {s}; it takes no writes", key.as_str()))),
         }
+        // Metadata that does not parse opts in to nothing.
+        let metadata: memory_core::Metadata = serde_json::from_str(metadata).unwrap_or_default();
+        if memory_core::withholds_content(sensitivity.parse::<Sensitivity>()?, &metadata) {
+            withheld.insert(key.clone());
+        }
     }
-    Ok(())
+    Ok(withheld)
 }
 
 /// Raises `last_write_at` to `at` if it is earlier (or unset).

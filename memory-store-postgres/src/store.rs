@@ -136,7 +136,7 @@ impl PgStore {
     /// Runs `work` on the runtime the store was opened on. Connections belong to the runtime
     /// that opened them (their sockets are registered with its reactor), so work from any
     /// other runtime (a thread with a runtime of its own, a test) must not touch them directly.
-    async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         work: impl std::future::Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {

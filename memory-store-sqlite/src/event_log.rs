@@ -27,37 +27,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use memory_core::{ContentHash, Error, Memory, MemoryId, NamespaceKey, Result, TenantId, Timestamp};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::io_error;
 use crate::options::Durability;
 
-/// One line of an event log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LogEvent {
-    /// A put created this memory (deduplicated inputs are not logged); the record as stored
-    /// when the put committed.
-    Remember {
-        /// The memory.
-        memory: Box<Memory>,
-    },
-    /// A put created a memory in a `restricted` namespace: what identifies it, not its content.
-    Withheld {
-        /// The memory's id.
-        id: MemoryId,
-        /// Its namespace.
-        namespace: NamespaceKey,
-        /// When it was created.
-        created_at: Timestamp,
-        /// The hash of its content.
-        content_hash: ContentHash,
-    },
-}
-
-/// The namespace metadata key by which a `restricted` namespace lets its content into the log.
-pub const LOG_CONTENT_KEY: &str = "log_content";
+pub use memory_core::{LOG_CONTENT_KEY, LogEvent};
 
 /// How much of a created memory its event log line carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,17 +73,9 @@ impl<'a> Line<'a> {
 }
 
 /// The log file of `namespace` for the UTC day of `at`, under `log_dir` (`<data_dir>/log`):
-/// `<token>/<date>.jsonl` for the tenant `default`, `tenant-<hex>/<token>/<date>.jsonl` for
-/// any other, where `<token>` is [`NamespaceKey::path_token`] (it may span several directories
-/// for long keys). Hex keeps tenant ids that differ only in case apart on any file system.
+/// [`memory_core::log_relative_path`] there.
 pub fn log_file_path(log_dir: &Path, tenant: &TenantId, namespace: &NamespaceKey, at: Timestamp) -> PathBuf {
-    let mut path = log_dir.to_path_buf();
-    if *tenant != TenantId::default_tenant() {
-        path.push(tenant.path_token());
-    }
-    path.push(namespace.path_token());
-    path.push(format!("{}.jsonl", at.utc_date()));
-    path
+    log_dir.join(memory_core::log_relative_path(tenant, namespace, at))
 }
 
 /// Reads every complete line of a log file. A final line without `\n` is a write that a crash

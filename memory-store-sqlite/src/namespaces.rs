@@ -10,7 +10,7 @@ use memory_core::{
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Classify;
-use crate::event_log::{LOG_CONTENT_KEY, LogContent};
+use crate::event_log::LogContent;
 use crate::rows::{NAMESPACE_COLUMNS, NAMESPACE_VALUES, execute_namespace, micros, namespace_from_row};
 use crate::{entities, maintenance, memories};
 
@@ -181,12 +181,10 @@ pub(crate) fn check_writable(conn: &Connection, tenant: &TenantId, key: &Namespa
             return Err(Error::not_found(format!("namespace {:?} is {status}; it takes no writes", key.as_str())));
         }
     }
-    let opted_in = || {
-        serde_json::from_str::<serde_json::Value>(&metadata)
-            .is_ok_and(|m| m.get(LOG_CONTENT_KEY) == Some(&serde_json::Value::Bool(true)))
-    };
-    let restricted = sensitivity.parse::<Sensitivity>()? == Sensitivity::Restricted;
-    Ok(if restricted && !opted_in() { LogContent::Withheld } else { LogContent::Full })
+    // Metadata that does not parse opts in to nothing.
+    let metadata: memory_core::Metadata = serde_json::from_str(&metadata).unwrap_or_default();
+    let withheld = memory_core::withholds_content(sensitivity.parse::<Sensitivity>()?, &metadata);
+    Ok(if withheld { LogContent::Withheld } else { LogContent::Full })
 }
 
 /// Raises `last_write_at` to `at` if it is earlier (or unset).

@@ -288,6 +288,15 @@ pub struct BackupArgs {
     pub out: PathBuf,
 }
 
+/// Arguments of `memory logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The directory to write the files into (created when missing; files there of the same
+    /// namespace and day are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
 /// Arguments of `memory consolidate`.
 #[derive(Debug, Args)]
 pub struct ConsolidateArgs {

@@ -16,7 +16,7 @@ use super::home::{Acting, Session};
 use super::output::Output;
 use super::parse;
 use super::progress::{self, CountBar};
-use crate::args::{BackupArgs, ExportArgs, GlobalArgs, ImportArgs};
+use crate::args::{BackupArgs, ExportArgs, GlobalArgs, ImportArgs, LogsArgs};
 use crate::error::{CliError, ErrorKind, Status, kind_of, plural};
 
 /// `memory export`: see [`Output`] for where the file goes.
@@ -181,6 +181,32 @@ pub fn import(
         Ok(Status::Success)
     });
     backend.close(result, err)
+}
+
+/// `memory logs`: the store's event logs written into a directory.
+pub fn logs(
+    args: &LogsArgs,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Status, CliError> {
+    let session = Session::open(global, Acting::Operator, err)?;
+    let result = session.block_on(session.home.export_event_logs(&session.caller, &args.out)).map_err(CliError::from);
+    let result = result.and_then(|report| {
+        if global.json {
+            super::write_json(out, &report)?;
+        } else {
+            writeln!(
+                out,
+                "wrote {} event log lines in {} files to {}",
+                report.lines,
+                report.files,
+                args.out.display()
+            )?;
+        }
+        Ok(Status::Success)
+    });
+    session.close(result, err)
 }
 
 /// `memory backup`: a consistent copy of the database, see [`Output`] for where it goes.

@@ -137,3 +137,36 @@ fn reindex_rebuilds_the_index_from_the_store() {
     assert_eq!(home.recall("alice", "Python", &["--layer", "episodic"]), ["Answer in English", "Alice prefers Python"]);
     home.run("op", &["namespaces", "verify"]).expect_code(0);
 }
+
+/// `memory logs --out DIR` writes the event logs (one JSONL file per namespace and day): a line
+/// per created memory, none for a repeated write, each line a `remember` event.
+#[test]
+fn logs_writes_the_event_logs_into_a_directory() {
+    let home = populated();
+    let out = tempfile::tempdir().unwrap();
+    let json = home.run("op", &["logs", "--out", &arg(out.path()), "--json"]).expect_code(0).json();
+    assert_eq!(json["lines"], 6, "{json}");
+    let mut lines = Vec::new();
+    let mut stack = vec![out.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                lines.extend(std::fs::read_to_string(path).unwrap().lines().map(str::to_owned));
+            }
+        }
+    }
+    assert_eq!(lines.len(), 6);
+    assert!(lines.iter().any(|l| l.contains("Alice prefers Python")));
+    assert!(lines.iter().all(|l| l.starts_with(r#"{"event":"remember""#)), "{lines:?}");
+    assert_eq!(json["files"].as_u64().unwrap() as usize, walk(out.path()));
+    // Refused without a place to write.
+    home.run("op", &["logs"]).expect_code(2);
+}
+
+/// How many files are under `dir`.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).map(|p| if p.is_dir() { walk(&p) } else { 1 }).sum()
+}

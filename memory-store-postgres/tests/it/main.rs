@@ -3,4 +3,5 @@
 
 mod change_feed;
 mod conformance;
+mod event_log;
 mod processes;
