@@ -64,6 +64,8 @@ struct State {
     job_locks: BTreeMap<(TenantId, Job, NamespaceKey), JobLock>,
     /// Ordered as [`Store::list_job_runs`] returns them.
     job_runs: BTreeMap<(TenantId, NamespaceKey, Job), JobRun>,
+    /// Stored vectors by (tenant, memory, model).
+    embeddings: BTreeMap<(TenantId, MemoryId, String), Vec<f32>>,
 }
 
 /// (tenant, namespace, kind, key): what identifies an entity.
@@ -159,6 +161,11 @@ impl State {
 
     fn memory_mut(&mut self, tenant: &TenantId, id: MemoryId) -> Option<&mut Memory> {
         self.memories.get_mut(&(tenant.clone(), id))
+    }
+
+    /// Removes every stored vector of a memory.
+    fn drop_embeddings(&mut self, tenant: &TenantId, id: MemoryId) {
+        self.embeddings.retain(|(t, m, _), _| !(t == tenant && *m == id));
     }
 
     fn live_memory(&self, tenant: &TenantId, id: MemoryId) -> Option<&Memory> {
@@ -424,6 +431,7 @@ impl Store for InMemoryStore {
         let mut new_ids = std::collections::HashSet::new();
         let mut outcomes = Vec::with_capacity(memories.len());
         let mut corrections = Vec::new();
+        let mut embeddings = Vec::new();
         for m in memories {
             if let Some(old) = m.supersedes {
                 corrections.push((outcomes.len(), old, m.updated_at));
@@ -447,6 +455,9 @@ impl Store for InMemoryStore {
                 return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
             }
             outcomes.push(PutOutcome::Created { id: m.id });
+            if let Some(e) = &m.embedding {
+                embeddings.push(((tenant.clone(), m.id, e.model.clone()), e.vector.clone()));
+            }
             // A memory that arrives superseded (an import) is no dedupe target, as when stored.
             if m.superseded_by.is_none() {
                 planned.insert(key, changed.len());
@@ -454,6 +465,7 @@ impl Store for InMemoryStore {
             // A fresh memory's seq is assigned below; `true` marks it as needing one.
             changed.push((m.into_memory(tenant.clone(), 0), true));
         }
+        s.embeddings.extend(embeddings);
         // In order of first appearance: new memories, and stored ones a duplicate changed,
         // take the next seqs; stored ones that only gained evidence keep theirs.
         for (mut memory, needs_seq) in changed {
@@ -528,7 +540,24 @@ impl Store for InMemoryStore {
         patch: &MemoryPatch,
         at: Timestamp,
     ) -> Result<Memory> {
-        self.lock().update(tenant, id, patch, at)
+        let mut s = self.lock();
+        let before = s.live_memory(tenant, id).map(|m| m.content_hash.clone());
+        let updated = s.update(tenant, id, patch, at)?;
+        if before.is_some_and(|h| h != updated.content_hash) {
+            s.drop_embeddings(tenant, id);
+        }
+        Ok(updated)
+    }
+
+    async fn get_embeddings(&self, tenant: &TenantId, model: &str, ids: &[MemoryId]) -> Result<Vec<Option<Vec<f32>>>> {
+        let s = self.lock();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                s.live_memory(tenant, *id)?;
+                s.embeddings.get(&(tenant.clone(), *id, model.to_owned())).cloned()
+            })
+            .collect())
     }
 
     async fn move_memories(
@@ -603,6 +632,7 @@ impl Store for InMemoryStore {
             s.memories_of(tenant).filter(|m| m.deleted_at.is_some_and(|d| d <= before)).map(|m| m.id).collect();
         for id in &doomed {
             s.memories.remove(&(tenant.clone(), *id));
+            s.drop_embeddings(tenant, *id);
             for entity in s.entities_linked_to(tenant, *id) {
                 s.remove_link(entity, *id);
             }

@@ -29,7 +29,7 @@ pub use in_memory::InMemoryStore;
 pub use limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
 pub use maintenance::{Job, JobLock, JobRun, JobStatus};
 pub use memory::{
-    Category, Confidence, ConfidenceTier, ContentHash, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
+    Category, Confidence, ConfidenceTier, ContentHash, Embedding, Layer, MAX_CONTENT_BYTES, MAX_METADATA_BYTES, Memory,
     MemoryFilter, MemoryPatch, Merged, Metadata, MoveOutcome, NewMemory, Outcome, Provenance, PutOutcome, UsageStats,
     plan_move,
 };

@@ -424,6 +424,54 @@ impl Memory {
     }
 }
 
+/// The vector an embedding model gave a memory's content: derived data a store keeps beside
+/// the memory, so every process sharing the store can index the memory without embedding it
+/// again. Stored compactly (little-endian `f32` bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// The model that made it (the embedder's model id); vectors of other models never mix.
+    pub model: String,
+    /// The vector.
+    pub vector: Vec<f32>,
+}
+
+impl Embedding {
+    /// Most dimensions a stored vector may have.
+    pub const MAX_DIMENSION: usize = 8192;
+
+    /// Checks the model name (1..=256 bytes) and the vector (1..=[`Self::MAX_DIMENSION`]
+    /// finite values).
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.model.trim().is_empty() || self.model.len() > 256 {
+            return Err(Error::invalid_input("an embedding's model name must be 1..=256 bytes"));
+        }
+        if self.vector.is_empty() || self.vector.len() > Self::MAX_DIMENSION {
+            return Err(Error::invalid_input(format!(
+                "an embedding has {} dimensions; 1..={} are allowed",
+                self.vector.len(),
+                Self::MAX_DIMENSION
+            )));
+        }
+        if self.vector.iter().any(|v| !v.is_finite()) {
+            return Err(Error::invalid_input("an embedding holds a value that is not a finite number"));
+        }
+        Ok(())
+    }
+
+    /// The vector as stored: little-endian `f32` bytes.
+    pub fn to_bytes(vector: &[f32]) -> Vec<u8> {
+        vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// A stored vector back; `None` when the byte count is not a whole number of `f32`s.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
+        bytes
+            .len()
+            .is_multiple_of(4)
+            .then(|| bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}
+
 /// A memory to write. The writer chooses the id (UUIDv7), so imports keep ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewMemory {
@@ -457,6 +505,10 @@ pub struct NewMemory {
     pub promoted_from: Option<MemoryId>,
     /// Initial usage statistics (neutral for a fresh memory; kept on import).
     pub stats: UsageStats,
+    /// Its content's vector, stored with the memory when the put creates it (derived data:
+    /// never exported, so not serialized).
+    #[serde(skip)]
+    pub embedding: Option<Embedding>,
 }
 
 impl NewMemory {
@@ -478,6 +530,7 @@ impl NewMemory {
             superseded_by: None,
             promoted_from: None,
             stats: UsageStats::default(),
+            embedding: None,
         }
     }
 
@@ -505,6 +558,9 @@ impl NewMemory {
         validate_metadata(&self.metadata)?;
         self.provenance.validate()?;
         self.stats.validate()?;
+        if let Some(e) = &self.embedding {
+            e.validate()?;
+        }
         if self.supersedes == Some(self.id) || self.superseded_by == Some(self.id) {
             return Err(Error::invalid_input(format!("memory {} cannot supersede itself", self.id)));
         }

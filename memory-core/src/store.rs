@@ -259,6 +259,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///   a missing one is skipped) takes `superseded_by` = that id, as [`Store::update_memory`]
     ///   with the input's `updated_at` would (new `seq` after the batch's, `updated_at`),
     ///   unless it already has exactly that (an import of both keeps them as they were).
+    /// - A created memory whose input carries an `embedding` stores it with the memory, in the
+    ///   same transaction ([`Store::get_embeddings`] returns it); the embedding of an input
+    ///   that deduplicates into an existing memory is ignored.
     /// - An empty batch is `Ok(vec![])`.
     async fn put_memories(&self, tenant: &TenantId, memories: Vec<NewMemory>) -> Result<Vec<PutOutcome>>;
 
@@ -269,6 +272,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// category and confidence it did not state, and to refuse one of another stated category
     /// before anything is written.)
     async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>>;
+
+    /// Per id, in order, the vector stored for `model` with the live memory `id` of this
+    /// tenant; `None` when the memory is missing or tombstoned, or has no vector of `model`.
+    /// A memory whose content an update changed has no vectors (they described the old
+    /// content); a move keeps them; a purge removes them with the memory.
+    async fn get_embeddings(&self, tenant: &TenantId, model: &str, ids: &[MemoryId]) -> Result<Vec<Option<Vec<f32>>>>;
 
     /// The live memory with `id`; `Ok(None)` when missing, tombstoned or of another tenant.
     /// Superseded and expired memories are returned (callers decide what to show).

@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use memory_core::{AuditOp, AuditOutcome, Error, Memory, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result};
+use memory_core::{
+    AuditOp, AuditOutcome, Embedding, Error, Memory, MemoryId, NamespaceKey, NewMemory, PutOutcome, Result,
+};
 use serde_json::json;
 
 use crate::caller::Caller;
@@ -75,13 +77,19 @@ impl Engine {
         audit: Audit<'_>,
         index: IndexUpdate,
     ) -> Result<Committed> {
-        let Staged { news, vectors } = staged;
+        let Staged { mut news, vectors } = staged;
         if news.is_empty() {
             return Ok(Committed { outcomes: Vec::new(), warnings: Vec::new() });
         }
         if let Some(vectors) = vectors {
+            // The store keeps each vector with its memory (so other processes, and a rebuild,
+            // need not embed it again), and this engine's catch-up takes it from `pending`.
+            let model = self.inner.embedder.model_id().to_owned();
             let mut pending = t.pending.lock().expect("pending vectors");
-            for (m, v) in news.iter().zip(vectors) {
+            for (m, v) in news.iter_mut().zip(vectors) {
+                if let Some(vector) = &v {
+                    m.embedding = Some(Embedding { model: model.clone(), vector: vector.clone() });
+                }
                 pending.insert(m.id, v);
             }
         }

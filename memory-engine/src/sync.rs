@@ -68,7 +68,8 @@ pub async fn catch_up_with(
             changes.into_iter().partition(|m| m.deleted_at.is_none() && m.superseded_by.is_none());
         let gone: Vec<MemoryId> = gone.iter().map(|m| m.id).collect();
         let ids: Vec<MemoryId> = live.iter().map(|m| m.id).collect();
-        let vectors = known(&ids);
+        let mut vectors = known(&ids);
+        stored_vectors(store, tenant, embedder.as_ref(), &ids, &mut vectors).await?;
         let (embedder, idx) = (embedder.clone(), index.clone());
         let (indexed, removed) = (live.len() as u64, gone.len() as u64);
         let text_only = blocking_value("catch-up", move || {
@@ -101,6 +102,33 @@ pub async fn catch_up_with(
         progress(report);
     }
     Ok(report)
+}
+
+/// Fills the vectors still unknown (`None`) with those the store keeps for the embedder's
+/// model (written with the memory by whichever process wrote it), so catching up with other
+/// processes' writes, or rebuilding, embeds only what was never embedded. A stored vector of
+/// another dimension is not this embedder's: it is embedded again.
+async fn stored_vectors(
+    store: &dyn Store,
+    tenant: &TenantId,
+    embedder: &dyn Embedder,
+    ids: &[MemoryId],
+    vectors: &mut [Option<Option<Vec<f32>>>],
+) -> Result<()> {
+    let missing: Vec<MemoryId> =
+        ids.iter().zip(vectors.iter()).filter(|(_, v)| v.is_none()).map(|(id, _)| *id).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut stored = store.get_embeddings(tenant, embedder.model_id(), &missing).await?.into_iter();
+    for slot in vectors.iter_mut().filter(|v| v.is_none()) {
+        if let Some(Some(v)) = stored.next()
+            && v.len() == embedder.dimension()
+        {
+            *slot = Some(Some(v));
+        }
+    }
+    Ok(())
 }
 
 /// The embeddings of `texts`: one batch, or, when the embedder refuses the batch, one text at

@@ -752,6 +752,7 @@ fn exported(m: Memory) -> NewMemory {
         superseded_by: m.superseded_by,
         promoted_from: m.promoted_from,
         stats: m.stats,
+        embedding: None,
     }
 }
 

@@ -15,8 +15,9 @@
 use std::collections::{HashMap, HashSet};
 
 use memory_core::{
-    ContentHash, Error, Layer, LogEvent, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey,
-    NewMemory, Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
+    ContentHash, Embedding, Error, Layer, LogEvent, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome,
+    NamespaceKey, NewMemory, Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats,
+    plan_move,
 };
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgArguments;
@@ -132,6 +133,73 @@ async fn insert_all(c: &mut PgConnection, memories: &[Memory]) -> Result<()> {
         qb.build().execute(&mut *c).await.classify()?;
     }
     Ok(())
+}
+
+/// Stores the vectors of memories a put created (see migration 3), one multi-row statement per
+/// chunk.
+async fn insert_embeddings(
+    c: &mut PgConnection,
+    tenant: &TenantId,
+    embeddings: &[(MemoryId, Embedding)],
+) -> Result<()> {
+    for chunk in embeddings.chunks(INSERT_CHUNK) {
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new("INSERT INTO embeddings (tenant_id, memory_id, model, vector) ");
+        qb.push_values(chunk, |mut b, (id, e)| {
+            b.push_bind(tenant.as_str().to_owned())
+                .push_bind(id.as_uuid())
+                .push_bind(e.model.clone())
+                .push_bind(Embedding::to_bytes(&e.vector));
+        });
+        // A row left by a purged memory's id cannot exist (purge removes them); replace anyway.
+        qb.push(" ON CONFLICT (tenant_id, memory_id, model) DO UPDATE SET vector = excluded.vector");
+        qb.build().execute(&mut *c).await.classify()?;
+    }
+    Ok(())
+}
+
+/// Per id, in order, the vector of `model` stored with the live memory `id`.
+pub(crate) async fn get_embeddings(
+    c: &mut PgConnection,
+    tenant: &TenantId,
+    model: &str,
+    ids: &[MemoryId],
+) -> Result<Vec<Option<Vec<f32>>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uuids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+    let rows = sqlx::query(
+        "SELECT e.memory_id, e.vector FROM embeddings e JOIN memories m ON m.tenant_id = e.tenant_id \
+         AND m.id = e.memory_id WHERE e.tenant_id = $1 AND e.model = $2 AND e.memory_id = ANY($3) \
+         AND m.deleted_at IS NULL",
+    )
+    .bind(tenant.as_str())
+    .bind(model)
+    .bind(uuids)
+    .fetch_all(&mut *c)
+    .await
+    .classify()?;
+    let mut found: HashMap<MemoryId, Vec<f32>> = HashMap::new();
+    for row in &rows {
+        let id: Uuid = row.try_get(0).classify()?;
+        let bytes: Vec<u8> = row.try_get(1).classify()?;
+        let vector = Embedding::from_bytes(&bytes)
+            .ok_or_else(|| crate::error::bad_value("embeddings.vector", "not a whole number of f32 values"))?;
+        found.insert(MemoryId::from_uuid(id), vector);
+    }
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+}
+
+/// Removes every stored vector of a memory (its content changed).
+async fn drop_embeddings(c: &mut PgConnection, tenant: &TenantId, id: MemoryId) -> Result<()> {
+    sqlx::query("DELETE FROM embeddings WHERE tenant_id = $1 AND memory_id = $2")
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .classify()
+        .map(drop)
 }
 
 /// Appends the event-log lines of memories a put created (see migration 2), one multi-row
@@ -257,6 +325,7 @@ pub(crate) async fn put(c: &mut PgConnection, tenant: &TenantId, batch: Vec<NewM
     let mut new_ids = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut corrections = Vec::new();
+    let mut embeddings: Vec<(MemoryId, Embedding)> = Vec::new();
     for m in batch {
         if let Some(old) = m.supersedes {
             corrections.push((outcomes.len(), old, m.updated_at));
@@ -280,6 +349,9 @@ pub(crate) async fn put(c: &mut PgConnection, tenant: &TenantId, batch: Vec<NewM
             return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
         }
         outcomes.push(PutOutcome::Created { id: m.id });
+        if let Some(e) = &m.embedding {
+            embeddings.push((m.id, e.clone()));
+        }
         // A memory that arrives superseded (an import) is no dedupe target, as when stored.
         if m.superseded_by.is_none() {
             planned.insert(key, changed.len());
@@ -307,6 +379,7 @@ pub(crate) async fn put(c: &mut PgConnection, tenant: &TenantId, batch: Vec<NewM
         }
     }
     insert_all(c, &fresh).await?;
+    insert_embeddings(c, tenant, &embeddings).await?;
     log_created(c, &fresh, &withheld).await?;
     for (ns, at) in &last_write {
         namespaces::note_write(c, tenant, ns, *at).await?;
@@ -503,6 +576,9 @@ pub(crate) async fn update(
     next.updated_at = at.max(next.created_at);
     next.seq = reserve_seqs(c, 1).await?;
     save(c, &next).await?;
+    if next.content_hash != old.content_hash {
+        drop_embeddings(c, tenant, id).await?;
+    }
     Ok(next)
 }
 
@@ -570,6 +646,15 @@ pub(crate) async fn tombstone_namespace(
 
 /// Removes the tenant's memories tombstoned at or before `before`; returns how many.
 pub(crate) async fn purge(c: &mut PgConnection, tenant: &TenantId, before: Timestamp) -> Result<u64> {
+    sqlx::query(
+        "DELETE FROM embeddings e USING memories m WHERE e.tenant_id = $1 AND m.tenant_id = $1 \
+         AND m.id = e.memory_id AND m.deleted_at IS NOT NULL AND m.deleted_at <= $2",
+    )
+    .bind(tenant.as_str())
+    .bind(micros(before))
+    .execute(&mut *c)
+    .await
+    .classify()?;
     let done = sqlx::query("DELETE FROM memories WHERE tenant_id = $1 AND deleted_at IS NOT NULL AND deleted_at <= $2")
         .bind(tenant.as_str())
         .bind(micros(before))

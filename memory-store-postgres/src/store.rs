@@ -301,6 +301,10 @@ impl Store for PgStore {
         on_conn!(self, [tenant, inputs], |c| memories::find_duplicates(c, tenant, inputs))
     }
 
+    async fn get_embeddings(&self, tenant: &TenantId, model: &str, ids: &[MemoryId]) -> Result<Vec<Option<Vec<f32>>>> {
+        on_conn!(self, [tenant, model, ids], |c| memories::get_embeddings(c, tenant, model, ids))
+    }
+
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
         on_conn!(self, [tenant], |c| memories::get(c, tenant, id))
     }

@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use memory_core::{
-    ContentHash, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey, NewMemory,
-    Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
+    ContentHash, Embedding, Error, Layer, Memory, MemoryFilter, MemoryId, MemoryPatch, MoveOutcome, NamespaceKey,
+    NewMemory, Outcome, Page, PageRequest, PutOutcome, Result, TenantId, Timestamp, UsageStats, plan_move,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
@@ -41,6 +41,52 @@ fn insert(conn: &Connection, m: &Memory) -> Result<()> {
     let sql = format!("INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({MEMORY_VALUES})");
     let mut stmt = conn.prepare_cached(&sql).classify()?;
     execute_memory(&mut stmt, m).map(drop)
+}
+
+/// Stores the vector a created memory's input carried.
+fn insert_embedding(conn: &Connection, tenant: &TenantId, id: MemoryId, e: &Embedding) -> Result<()> {
+    conn.prepare_cached("INSERT INTO embeddings (tenant, memory_id, model, vector) VALUES (?1, ?2, ?3, ?4)")
+        .classify()?
+        .execute((tenant.as_str(), id.as_uuid(), e.model.as_str(), Embedding::to_bytes(&e.vector)))
+        .classify()
+        .map(drop)
+}
+
+/// Drops every stored vector of a memory (its content changed).
+fn drop_embeddings(conn: &Connection, tenant: &TenantId, id: MemoryId) -> Result<()> {
+    conn.prepare_cached("DELETE FROM embeddings WHERE tenant = ?1 AND memory_id = ?2")
+        .classify()?
+        .execute((tenant.as_str(), id.as_uuid()))
+        .classify()
+        .map(drop)
+}
+
+/// Per id, in order, the vector of `model` stored with the live memory `id`
+/// ([`memory_core::Store::get_embeddings`]).
+pub(crate) fn embeddings(
+    conn: &Connection,
+    tenant: &TenantId,
+    model: &str,
+    ids: &[MemoryId],
+) -> Result<Vec<Option<Vec<f32>>>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT e.vector FROM memories m JOIN embeddings e ON e.tenant = m.tenant AND e.memory_id = m.id \
+             WHERE m.tenant = ?1 AND m.id = ?2 AND m.deleted_at IS NULL AND e.model = ?3",
+        )
+        .classify()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let bytes: Option<Vec<u8>> =
+            stmt.query_row((tenant.as_str(), id.as_uuid(), model), |r| r.get(0)).optional().classify()?;
+        out.push(match bytes {
+            Some(bytes) => Some(Embedding::from_bytes(&bytes).ok_or_else(|| {
+                Error::internal(format!("the stored {model:?} vector of memory {id} is not a whole number of f32s"))
+            })?),
+            None => None,
+        });
+    }
+    Ok(out)
 }
 
 /// Rewrites every column of an existing memory (found by its key, tenant and id).
@@ -108,7 +154,8 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
     let mut new_ids = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut corrections = Vec::new();
-    for m in batch {
+    let mut embeddings = Vec::new();
+    for mut m in batch {
         if let Some(old) = m.supersedes {
             corrections.push((outcomes.len(), old, m.updated_at));
         }
@@ -134,6 +181,9 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
             return Err(Error::already_exists(format!("memory id {} is already taken", m.id)));
         }
         outcomes.push(PutOutcome::Created { id: m.id });
+        if let Some(e) = m.embedding.take() {
+            embeddings.push((m.id, e));
+        }
         // A memory that arrives superseded (an import) is no dedupe target, as when stored.
         if m.superseded_by.is_none() {
             planned.insert(key, changed.len());
@@ -160,6 +210,9 @@ pub(crate) fn put(conn: &Connection, tenant: &TenantId, batch: Vec<NewMemory>) -
         } else {
             bump_evidence(conn, &memory)?;
         }
+    }
+    for (id, e) in &embeddings {
+        insert_embedding(conn, tenant, *id, e)?;
     }
     for (ns, at) in &last_write {
         namespaces::note_write(conn, tenant, ns, *at)?;
@@ -378,6 +431,10 @@ pub(crate) fn update(
     next.updated_at = at.max(next.created_at);
     next.seq = reserve_seqs(conn, 1)?;
     save(conn, &next)?;
+    // The vectors described the old content.
+    if next.content_hash != old.content_hash {
+        drop_embeddings(conn, tenant, id)?;
+    }
     Ok(next)
 }
 
@@ -429,8 +486,16 @@ pub(crate) fn tombstone_namespace(
     Ok(())
 }
 
-/// Removes the tenant's memories tombstoned at or before `before`; returns how many.
+/// Removes the tenant's memories tombstoned at or before `before`, with their vectors;
+/// returns how many.
 pub(crate) fn purge(conn: &Connection, tenant: &TenantId, before: Timestamp) -> Result<u64> {
+    conn.prepare_cached(
+        "DELETE FROM embeddings WHERE tenant = ?1 AND memory_id IN (SELECT id FROM memories \
+         WHERE tenant = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2)",
+    )
+    .classify()?
+    .execute((tenant.as_str(), micros(before)))
+    .classify()?;
     let removed = conn
         .prepare_cached("DELETE FROM memories WHERE tenant = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2")
         .classify()?

@@ -334,6 +334,19 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE proposals;
     ALTER TABLE proposals_v8 RENAME TO proposals;
     "#,
+    // 9: the vectors embedding models gave memories (little-endian f32 bytes), one per memory
+    // and model, so every process sharing the file indexes a memory without embedding it
+    // again. Keyed by memory first: a content update or a purge drops a memory's vectors with
+    // one range delete. Rows are removed explicitly (update, purge), not by foreign keys.
+    r#"
+    CREATE TABLE embeddings (
+        tenant    TEXT NOT NULL,
+        memory_id BLOB NOT NULL,
+        model     TEXT NOT NULL,
+        vector    BLOB NOT NULL,
+        PRIMARY KEY (tenant, memory_id, model)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// Settings every connection shares. The query planner's stability guarantee keeps a cached

@@ -306,6 +306,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn get_embeddings(&self, tenant: &TenantId, model: &str, ids: &[MemoryId]) -> Result<Vec<Option<Vec<f32>>>> {
+        let (tenant, model, ids) = (tenant.clone(), model.to_owned(), ids.to_vec());
+        self.read(move |c| memories::embeddings(c, &tenant, &model, &ids)).await
+    }
+
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
         let tenant = tenant.clone();
         self.read(move |c| memories::get(c, &tenant, id)).await

@@ -138,3 +138,55 @@ async fn two_engines_on_one_database_see_each_others_writes_and_archives() {
         "engine B recalled from a namespace engine A archived"
     );
 }
+
+/// Counts the texts it embeds, embedding as the hash embedder does.
+#[derive(Debug)]
+struct Counting {
+    inner: HashEmbedder,
+    texts: std::sync::atomic::AtomicUsize,
+}
+
+impl memory_embed::Embedder for Counting {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    fn embed(&self, texts: &[&str]) -> memory_core::Result<Vec<Vec<f32>>> {
+        self.texts.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+        self.inner.embed(texts)
+    }
+}
+
+/// A memory is embedded once, by the engine that wrote it: the store keeps the vector, and the
+/// other engine indexes it from there (it embeds only its queries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_engine_indexes_stored_vectors_without_embedding_again() {
+    use memory_embed::Embedder;
+    let clock = ManualClock::new(START);
+    let Some((a, schema)) = pg_engine(CONFIG, &clock).await else { return };
+    let counting = Arc::new(Counting { inner: HashEmbedder::new(384).unwrap(), texts: Default::default() });
+    let loaded = parse(CONFIG, Dialect::Toml).unwrap();
+    let mut parts = EngineParts::new(Arc::new(schema.open().await), counting.clone());
+    parts.policy = Policy::new(loaded.config);
+    parts.clock = Arc::new(clock.clone());
+    let b = Engine::new(parts);
+    let r = who("r");
+    let inputs: Vec<MemoryInput> = (0..50)
+        .map(|i| MemoryInput::new(Layer::Semantic, format!("note {i} about the garden")).in_namespace("research"))
+        .collect();
+    let written: Vec<memory_core::MemoryId> =
+        a.remember_batch(&r, inputs).await.unwrap().iter().map(|w| w.id).collect();
+    let stored = a.store().get_embeddings(&TenantId::default_tenant(), counting.model_id(), &written).await.unwrap();
+    assert!(stored.iter().all(|v| v.as_ref().is_some_and(|v| v.len() == 384)), "every vector is stored");
+    let mut request = memory_engine::RecallRequest::new("garden note");
+    request.namespaces = vec!["research".into()];
+    let found = b.recall(&r, &request).await.unwrap();
+    assert!(!found.memories.is_empty());
+    assert_eq!(
+        counting.texts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "engine B should embed its query only, taking the 50 memories' vectors from the store"
+    );
+}

@@ -66,10 +66,18 @@ fn downgrade_to_version_4(dir: &std::path::Path) {
     conn.execute_batch("ALTER TABLE api_keys DROP COLUMN admin; PRAGMA user_version = 4;").unwrap();
 }
 
+/// Turns a current database back into what schema version 8 created: no stored vectors
+/// (migration 9).
+fn downgrade_to_version_8(dir: &std::path::Path) {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.execute_batch("DROP TABLE embeddings; PRAGMA user_version = 8;").unwrap();
+}
+
 /// Turns a current database back into what schema version 7 created: memories, audit records
 /// and proposals keyed by a store-wide `id` (migration 8), with their `(tenant, id)` indexes.
 /// The tables keep their column order, so rows copy over as they are.
 fn downgrade_to_version_7(dir: &std::path::Path) {
+    downgrade_to_version_8(dir);
     let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute_batch(
         "CREATE TABLE memories_v7 (
@@ -421,4 +429,35 @@ async fn a_version_7_database_is_keyed_by_tenant_and_id_keeping_every_record() {
     assert!(!outcomes[0].created(), "a duplicate: {outcomes:?}");
     store.append_audit(audit(&other, 20, memory_core::AuditOp::MemoryRemember)).await.unwrap();
     store.create_proposal(proposal(&other, 30, "the same id elsewhere")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_8_database_gets_vectors_keeping_its_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let vector = vec![0.1, -3.5e-8, f32::MAX];
+    let before = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        create_ns(&store, &t, "default").await;
+        let mut m = memory("default", "from version 8", 1);
+        m.embedding = Some(memory_core::Embedding { model: "m1".into(), vector: vector.clone() });
+        store.put_memories(&t, vec![m]).await.unwrap();
+        assert_eq!(store.get_embeddings(&t, "m1", &[id(1)]).await.unwrap(), [Some(vector.clone())]);
+        store.changes_since(&t, 0, 100).await.unwrap()
+    };
+    downgrade_to_version_8(dir.path());
+    assert_eq!(user_version(dir.path()), 8);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), SCHEMA_VERSION);
+    assert_eq!(store.changes_since(&t, 0, 100).await.unwrap(), before);
+    assert_eq!(store.get_embeddings(&t, "m1", &[id(1)]).await.unwrap(), [None], "version 8 kept no vectors");
+    {
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        assert_eq!(primary_key(&conn, "embeddings"), ["tenant", "memory_id", "model"]);
+    }
+    let mut m = memory("default", "after the upgrade", 2);
+    m.embedding = Some(memory_core::Embedding { model: "m1".into(), vector: vector.clone() });
+    store.put_memories(&t, vec![m]).await.unwrap();
+    assert_eq!(store.get_embeddings(&t, "m1", &[id(1), id(2)]).await.unwrap(), [None, Some(vector)]);
 }

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod capabilities;
 pub mod changes;
+pub mod embeddings;
 pub mod entities;
 pub mod keys;
 pub mod maintenance;
@@ -25,6 +26,7 @@ pub mod visibility;
 pub use audit::*;
 pub use capabilities::*;
 pub use changes::*;
+pub use embeddings::*;
 pub use entities::*;
 pub use keys::*;
 pub use maintenance::*;
@@ -108,6 +110,14 @@ macro_rules! __conformance_checks {
             check_purge_removes_tombstones_up_to_the_cutoff,
             check_move_memories_keeps_ids_and_merges_duplicates,
             check_move_memories_is_all_or_nothing,
+            // embeddings
+            check_get_embeddings_returns_each_memorys_vector_of_the_model,
+            check_tombstoned_memory_has_no_embedding,
+            check_content_update_drops_embeddings_and_other_updates_keep_them,
+            check_duplicate_inputs_embedding_is_ignored,
+            check_move_keeps_embeddings,
+            check_purge_removes_embeddings,
+            check_put_with_an_invalid_embedding_writes_nothing,
             // paging
             check_list_paging_visits_every_item_once,
             check_list_orders_by_id,
@@ -227,7 +237,7 @@ macro_rules! __conformance_tests {
 #[macro_export]
 macro_rules! __conformance_names {
     ([] $($check:ident,)*) => {
-        /// The name of every check, in suite order (areas: namespaces, memories, paging,
+        /// The name of every check, in suite order (areas: namespaces, memories, embeddings, paging,
         /// changes, usage, audit, keys, proposals, tenancy, visibility, entities, maintenance,
         /// capabilities).
         pub const CHECKS: &[&str] = &[$(stringify!($check)),*];

@@ -273,6 +273,10 @@ impl Store for Broken {
         self.inner.find_duplicates(tenant, inputs).await
     }
 
+    async fn get_embeddings(&self, tenant: &TenantId, model: &str, ids: &[MemoryId]) -> Result<Vec<Option<Vec<f32>>>> {
+        self.inner.get_embeddings(tenant, model, ids).await
+    }
+
     async fn get_memory(&self, tenant: &TenantId, id: MemoryId) -> Result<Option<Memory>> {
         match self.fault {
             Fault::ShowsTombstones => {
