@@ -102,6 +102,12 @@ impl PgStore {
         })?;
         // Statement logging stays off: statements carry memory content.
         connect = connect.application_name("memory").disable_statement_logging();
+        // Plan every execution with its own values and the tables' current size. sqlx keeps
+        // statements prepared per connection, and PostgreSQL would otherwise settle on a
+        // generic plan after five runs: made while a table is still small, that plan scans it
+        // whole, and keeps doing so as it grows (measured: 50,000 memories put at 309/s and
+        // gets at 6 ms, against 7,800/s and 0.26 ms re-planned).
+        connect = connect.options([("plan_cache_mode", "force_custom_plan")]);
         if let Some(schema) = &options.schema {
             check_schema(schema)?;
             let mut admin = connect.connect().await.classify()?;
