@@ -63,6 +63,23 @@ pub struct PgStore {
     runtime: tokio::runtime::Handle,
     signal: Arc<ChangeSignal>,
     schema: Option<String>,
+    statistics: Arc<Statistics>,
+}
+
+/// Keeps the planner's statistics up with young, fast-growing tables. Without statistics,
+/// PostgreSQL takes `tenant_id = $1` for selective, and reads a memory by id through an index
+/// that starts with the tenant, walking the tenant's whole range (measured: 3-6 ms per get at
+/// 50,000 memories, against 0.26 ms analyzed). Autovacuum analyzes a minute or more later;
+/// this handle analyzes (in the background) each time the memories it inserted double, from
+/// a thousand on: a handful of cheap, sampled ANALYZE runs over a table's whole life.
+#[derive(Debug)]
+struct Statistics {
+    inserted: std::sync::atomic::AtomicU64,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Statistics {
+    const FIRST: u64 = 1_000;
 }
 
 impl fmt::Debug for PgStore {
@@ -131,7 +148,27 @@ impl PgStore {
         })?;
         let signal = Arc::new(ChangeSignal::default());
         notify::spawn(pool.clone(), &signal);
-        Ok(PgStore { pool, runtime: tokio::runtime::Handle::current(), signal, schema: options.schema })
+        let statistics = Arc::new(Statistics {
+            inserted: std::sync::atomic::AtomicU64::new(0),
+            next: std::sync::atomic::AtomicU64::new(Statistics::FIRST),
+        });
+        Ok(PgStore { pool, runtime: tokio::runtime::Handle::current(), signal, schema: options.schema, statistics })
+    }
+
+    /// Counts memories this handle inserted and, when they doubled since the last time,
+    /// refreshes the planner's statistics in the background (see [`Statistics`]).
+    fn note_inserted(&self, n: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let total = self.statistics.inserted.fetch_add(n, SeqCst) + n;
+        let next = self.statistics.next.load(SeqCst);
+        if total < next || self.statistics.next.compare_exchange(next, total * 2, SeqCst, SeqCst).is_err() {
+            return;
+        }
+        let pool = self.pool.clone();
+        self.runtime.spawn(async move {
+            // Best effort: a failed ANALYZE leaves the statistics to autovacuum.
+            let _ = sqlx::query("ANALYZE memories, embeddings, entity_links, event_log").execute(&pool).await;
+        });
     }
 
     /// The connection pool (for tools and tests that query the database directly).
@@ -300,7 +337,10 @@ impl Store for PgStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        in_tx!(self, WRITES_MEMORIES, [tenant], |c| memories::put(c, tenant, batch.clone()))
+        let n = batch.len() as u64;
+        let outcomes = in_tx!(self, WRITES_MEMORIES, [tenant], |c| memories::put(c, tenant, batch.clone()))?;
+        self.note_inserted(n);
+        Ok(outcomes)
     }
 
     async fn find_duplicates(&self, tenant: &TenantId, inputs: &[NewMemory]) -> Result<Vec<Option<Memory>>> {
