@@ -2,6 +2,17 @@
 //! store (durability `full`, the default), an on-disk index directory, the hash embedder, and a
 //! policy of 100 namespaces `ns-000`..`ns-099` that principal `bench` may read and write.
 //!
+//! Backend: `MEMORY_BENCH_BACKEND` is `sqlite` (the default) or `postgres`. `cargo xtask bench
+//! engine --backend postgres` sets it and builds with the cargo feature `postgres`. On
+//! PostgreSQL the store is a `PgStore` on `MEMORY_BENCH_PG_URL`, else `MEMORY_TEST_PG_URL`
+//! (the bench stops and says so when neither is set). Each store the bench opens gets a new
+//! schema, dropped when the bench is done with it. The index stays local, on disk in a temp dir
+//! as with SQLite: recall is served by the local index, and the store only loads the hits and
+//! the pinned memories. Every section runs on either backend; `export` fills its store at
+//! durability `process` on SQLite. `MEMORY_BENCH_PG_ANALYZE=1` analyzes the schema's tables
+//! after the first ingest batch and after the ingest (untimed), as a running autovacuum would;
+//! by default nothing runs `ANALYZE`.
+//!
 //! Sections (all on by default):
 //! - `ingest`: `remember_batch` of semantic memories, batches of 1,000 memories of one namespace
 //!   each, (a) embedded by the engine with the hash embedder, (b) with precomputed random unit
@@ -46,7 +57,7 @@ use memory_engine::{Caller, Engine, EngineParts, MemoryInput, RecallOutcome, Rec
 use memory_index::{IndexOptions, MemoryIndex, SearchQuery};
 use memory_policy::Policy;
 use memory_policy::load::{Dialect, parse};
-use memory_store_sqlite::SqliteStore;
+use memory_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 const TOPICS: usize = 1000;
 const PRINCIPAL: &str = "bench";
@@ -69,6 +80,9 @@ struct Config {
     batch: usize,
     seed: u64,
     sections: String,
+    backend: Backend,
+    /// PostgreSQL: `ANALYZE` after the first ingest batch and after the ingest.
+    analyze: bool,
 }
 
 impl Config {
@@ -81,6 +95,8 @@ impl Config {
             seed: env_usize("MEMORY_BENCH_SEED", 42) as u64,
             sections: std::env::var("MEMORY_BENCH_ENGINE_SECTIONS")
                 .unwrap_or_else(|_| "ingest,recall,export,parts".into()),
+            backend: Backend::from_env(),
+            analyze: env_usize("MEMORY_BENCH_PG_ANALYZE", 0) != 0,
         }
     }
 
@@ -247,16 +263,226 @@ fn dir_mb(dir: &Path) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The store
+
+/// Which store the engine runs on (`MEMORY_BENCH_BACKEND`).
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite,
+    /// A PostgreSQL server, by URL.
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+}
+
+impl Backend {
+    fn from_env() -> Backend {
+        match std::env::var("MEMORY_BENCH_BACKEND").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Backend::Sqlite,
+            Ok("postgres" | "postgresql") => Backend::postgres(),
+            Ok(other) => fail(&format!("MEMORY_BENCH_BACKEND={other:?}: use sqlite or postgres")),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn postgres() -> Backend {
+        Backend::Postgres(pg::url())
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn postgres() -> Backend {
+        fail(
+            "MEMORY_BENCH_BACKEND=postgres needs the cargo feature `postgres`: run \
+             `cargo xtask bench engine --backend postgres` (or add `--features postgres`)",
+        )
+    }
+
+    /// For the header.
+    fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite => "SQLite store (durability full)".to_owned(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(url) => format!(
+                "PostgreSQL store at {} (a fresh schema per store, dropped afterwards)",
+                memory_store_postgres::redact_url(url)
+            ),
+        }
+    }
+
+    /// For row labels.
+    fn short(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite, full",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A fresh, empty store and the directory for its index. `fast`: on SQLite, durability
+    /// `process` (to fill a store whose writes are not what is measured).
+    async fn open(&self, fast: bool) -> (Arc<dyn Store>, Workdir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match self {
+            Backend::Sqlite => {
+                let durability = if fast { Durability::Process } else { Durability::Full };
+                let options = SqliteOptions::new(dir.path().join("store")).durability(durability);
+                let store = SqliteStore::open_with(options).expect("open store");
+                #[cfg(feature = "postgres")]
+                let work = Workdir { dir, pg: None };
+                #[cfg(not(feature = "postgres"))]
+                let work = Workdir { dir };
+                (Arc::new(store), work)
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(url) => {
+                let schema = pg::Schema::new(url);
+                let store = schema.open().await;
+                (Arc::new(store.clone()), Workdir { dir, pg: Some((store, schema)) })
+            }
+        }
+    }
+}
+
+/// Prints `message` and exits: the bench cannot run as configured.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}
+
+/// Where one store and its engine keep their data: a temp dir (the index; the SQLite store)
+/// and, on PostgreSQL, a schema of their own. Both are removed when this is dropped.
+struct Workdir {
+    dir: tempfile::TempDir,
+    #[cfg(feature = "postgres")]
+    pg: Option<(memory_store_postgres::PgStore, pg::Schema)>,
+}
+
+impl Workdir {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The store's size on disk: the SQLite files, or the PostgreSQL schema's tables and indexes.
+    async fn store_mb(&self) -> f64 {
+        #[cfg(feature = "postgres")]
+        if let Some((store, _)) = &self.pg {
+            return pg::size_mb(store).await;
+        }
+        dir_mb(&self.path().join("store"))
+    }
+
+    /// PostgreSQL: analyzes the schema's tables and returns how long it took; SQLite: nothing.
+    async fn analyze(&self) -> Duration {
+        #[cfg(feature = "postgres")]
+        if let Some((store, _)) = &self.pg {
+            return pg::analyze(store).await;
+        }
+        Duration::ZERO
+    }
+}
+
+/// The PostgreSQL side: the server's URL and a schema per store.
+#[cfg(feature = "postgres")]
+mod pg {
+    use memory_store_postgres::{PgOptions, PgStore, redact_url};
+
+    /// Where the server's URL comes from, first set wins.
+    const URL_VARS: [&str; 2] = ["MEMORY_BENCH_PG_URL", "MEMORY_TEST_PG_URL"];
+
+    /// The server's URL; exits with a message saying what to set when there is none.
+    pub fn url() -> String {
+        URL_VARS.iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty())).unwrap_or_else(|| {
+            super::fail(&format!(
+                "the engine bench on PostgreSQL needs a server: set {} (or {}), e.g. \
+                 {}=postgres://postgres@127.0.0.1:5432/test",
+                URL_VARS[0], URL_VARS[1], URL_VARS[0]
+            ))
+        })
+    }
+
+    /// A schema of its own for one store, dropped (with everything in it) when this is dropped.
+    pub struct Schema {
+        url: String,
+        name: String,
+    }
+
+    impl Schema {
+        pub fn new(url: &str) -> Schema {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let name = format!("membench_engine_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            Schema { url: url.to_owned(), name }
+        }
+
+        pub async fn open(&self) -> PgStore {
+            PgStore::connect_with(PgOptions::new(&self.url).schema(&self.name))
+                .await
+                .unwrap_or_else(|e| panic!("cannot open a store on {}: {e}", redact_url(&self.url)))
+        }
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            // Drop may run inside a runtime that cannot block: a thread of its own does the work.
+            let (url, name) = (self.url.clone(), self.name.clone());
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async move {
+                    use sqlx::{ConnectOptions, Connection};
+                    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(std::io::Error::other)?;
+                    let mut conn = options.connect().await.map_err(std::io::Error::other)?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
+                        .execute(&mut conn)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    conn.close().await.map_err(std::io::Error::other)
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("warning: bench schema {} was not dropped", self.name);
+            }
+        }
+    }
+
+    /// Analyzes every table of the store's schema; returns how long it took.
+    pub async fn analyze(store: &PgStore) -> std::time::Duration {
+        let t = std::time::Instant::now();
+        sqlx::query(
+            "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables \
+             WHERE schemaname = current_schema() LOOP EXECUTE format('ANALYZE %I', t); END LOOP; END $$",
+        )
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+        t.elapsed()
+    }
+
+    /// The tables and indexes of the store's schema, in MB.
+    pub async fn size_mb(store: &PgStore) -> f64 {
+        let bytes: Option<i64> = sqlx::query_scalar(
+            "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("schema size");
+        bytes.unwrap_or(0) as f64 / 1e6
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The engine
 
-/// An engine as `memory` runs it: SQLite (durability full) and index on disk under `dir`.
-async fn open_engine(cfg: &Config, dir: &Path) -> Engine {
-    let store = SqliteStore::open(dir.join("store")).expect("open store");
+/// An engine as `memory` runs it: the store (SQLite at durability full, or PostgreSQL) and the
+/// index on disk in the workdir.
+async fn open_engine(cfg: &Config) -> (Engine, Workdir) {
+    let (store, work) = cfg.backend.open(false).await;
+    let dir = work.path();
     let embedder: Arc<dyn Embedder> = Arc::new(HashEmbedder::new(DEFAULT_HASH_DIMENSION).expect("hash embedder"));
     let policy = cfg.policy();
     let recall = policy.config().engine.recall.clone();
     let engine = Engine::new(EngineParts {
-        store: Arc::new(store),
+        store,
         embedder,
         policy,
         recall,
@@ -266,7 +492,7 @@ async fn open_engine(cfg: &Config, dir: &Path) -> Engine {
         extractor: Arc::new(memory_consolidate::RuleExtractor::new()),
     });
     engine.open_tenant(&TenantId::default_tenant()).await.expect("open tenant");
-    engine
+    (engine, work)
 }
 
 fn caller() -> Caller {
@@ -274,9 +500,8 @@ fn caller() -> Caller {
 }
 
 /// Writes the corpus through `remember_batch`; returns the engine (for recall) and its dir.
-async fn ingest(cfg: &Config, work: &[(usize, Vec<String>)], with_vectors: bool) -> (Engine, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let engine = open_engine(cfg, dir.path()).await;
+async fn ingest(cfg: &Config, work: &[(usize, Vec<String>)], with_vectors: bool) -> (Engine, Workdir) {
+    let (engine, dir) = open_engine(cfg).await;
     let dim = engine.embedder().dimension();
     let mut rng = Rng::new(cfg.seed ^ 0x7EC7);
     // Inputs are built before the clock starts: only the engine is timed.
@@ -295,20 +520,27 @@ async fn ingest(cfg: &Config, work: &[(usize, Vec<String>)], with_vectors: bool)
     let caller = caller();
     let mut per_batch = Vec::with_capacity(inputs.len());
     let mut created = 0usize;
+    let mut analyzing = Duration::ZERO;
     let started = Instant::now();
     for batch in inputs {
         let t = Instant::now();
         let written = engine.remember_batch(&caller, batch).await.expect("remember_batch");
         per_batch.push(t.elapsed());
+        if cfg.analyze && per_batch.len() == 1 {
+            analyzing += dir.analyze().await;
+        }
         created += written.iter().filter(|w| w.created).count();
         if let Some(w) = written.iter().find(|w| !w.warnings.is_empty()) {
             panic!("degraded write: {:?}", w.warnings);
         }
     }
-    let writes = started.elapsed();
+    let writes = started.elapsed() - analyzing;
     let t = Instant::now();
     engine.flush().await.expect("flush");
     let flush = t.elapsed();
+    if cfg.analyze {
+        dir.analyze().await;
+    }
     assert_eq!(created, cfg.memories, "every memory is new (no deduplication)");
 
     let tenth = (per_batch.len() / 10).max(1);
@@ -329,7 +561,7 @@ async fn ingest(cfg: &Config, work: &[(usize, Vec<String>)], with_vectors: bool)
     println!(
         "  {:<28} store {:.0} MB, index {:.0} MB, RSS {:.0} MB",
         "",
-        dir_mb(&dir.path().join("store")),
+        dir.store_mb().await,
         dir_mb(&dir.path().join("index")),
         rss_mb()
     );
@@ -515,10 +747,7 @@ async fn export_section(cfg: &Config, corpus: &Corpus) {
     let memories = env_usize("MEMORY_BENCH_EXPORT_MEMORIES", 100_000).max(1);
     let namespaces = env_usize("MEMORY_BENCH_EXPORT_NAMESPACES", 1000).max(1);
     println!("\n== export: {memories} memories in {namespaces} namespaces, median of 3 runs (target < 2 s) ==");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let options = memory_store_sqlite::SqliteOptions::new(dir.path().join("store"))
-        .durability(memory_store_sqlite::Durability::Process);
-    let store = Arc::new(SqliteStore::open_with(options).expect("open store"));
+    let (store, dir) = cfg.backend.open(true).await;
     let tenant = TenantId::default_tenant();
     let now = Timestamp::now();
     let mut rng = Rng::new(cfg.seed ^ 0xE4);
@@ -590,8 +819,7 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
     };
     println!("\n== where ingest time goes: the write pipeline step by step, without the engine ==");
     println!("  (index committed and flushed {when})");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(dir.path().join("store")).expect("open store");
+    let (store, dir) = cfg.backend.open(false).await;
     let embedder = Arc::new(HashEmbedder::new(DEFAULT_HASH_DIMENSION).expect("hash embedder"));
     let index = Arc::new(
         MemoryIndex::open(IndexOptions::new(Some(dir.path().join("index")), embedder.dimension(), embedder.model_id()))
@@ -697,7 +925,7 @@ async fn parts_section(cfg: &Config, work: &[(usize, Vec<String>)]) {
         );
     };
     row("embed (hash, 384-d)", s.embed);
-    row("store put_memories (full)", s.put);
+    row(&format!("store put_memories ({})", cfg.backend.short()), s.put);
     row("store changes_since (catch-up read)", s.changes);
     row("index upsert", s.upsert);
     row("index text commit (tantivy)", s.commit);
@@ -732,8 +960,20 @@ fn main() {
         cfg.memories, cfg.namespaces, cfg.batch, cfg.queries, cfg.seed, cfg.sections
     );
     println!(
-        "engine: SQLite store (durability full) + index on disk in a temp dir, hash embedder ({DEFAULT_HASH_DIMENSION}-d), caller principal {PRINCIPAL:?}, default tenant"
+        "engine: {} + index on disk in a temp dir, hash embedder ({DEFAULT_HASH_DIMENSION}-d), caller principal {PRINCIPAL:?}, default tenant",
+        cfg.backend.describe()
     );
+    #[cfg(feature = "postgres")]
+    if matches!(cfg.backend, Backend::Postgres(_)) {
+        println!(
+            "planner statistics: {}",
+            if cfg.analyze {
+                "ANALYZE after the first ingest batch and after the ingest (MEMORY_BENCH_PG_ANALYZE=1)"
+            } else {
+                "whatever autovacuum gathers during the run (nothing runs ANALYZE)"
+            }
+        );
+    }
     let corpus = Corpus::new(cfg.seed);
     let work = batches(&cfg, &corpus);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");

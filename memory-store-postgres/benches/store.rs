@@ -4,32 +4,38 @@
 //!
 //! Per batch mix (one namespace per batch; every memory in a random namespace), in a schema of
 //! its own:
-//! - `put_memories` in batches of `MEMORY_BENCH_BATCH` (1,000): memories/s over the whole load,
-//!   the median batch, and the first vs the last 10% of batches (does it slow as tables grow?);
+//! - `put_memories` in batches of `MEMORY_BENCH_BATCH` (1,000), each memory with a
+//!   `MEMORY_BENCH_DIM`-d vector (384; random unit vectors, stored through `NewMemory::embedding`
+//!   as the engine does; 0 puts none): memories/s over the whole load, the median batch, and the
+//!   first vs the last 10% of batches (does it slow as the tables grow?);
 //! - `get_memory` latency p50/p95/p99 of random ids;
-//! - `get_memories` of 10 and of 100 random ids, p50/p99 per call;
+//! - `get_memories` of 10 and of 100 random ids, p50/p99 per call, and `get_embeddings` of 100
+//!   (what another process's index catch-up reads);
 //! - `changes_since` over the whole change feed in pages of `MAX_PAGE_LIMIT` (1,000): p50/p99
 //!   per page and memories/s;
-//! - the size of the `memories` table and of its indexes.
+//! - the size of the `memories` and `embeddings` tables with their indexes.
 //!
-//! The `Store` trait holds no embedding vectors (vectors live in the engine's local index), so
-//! the insert rate is that of memories as the trait stores them: text, hash, metadata and
-//! counters, no 384-d vector.
+//! Planner statistics: by default nothing runs `ANALYZE`, so the planner has statistics only if
+//! the server's autovacuum gathers them during the run (a freshly filled database; with
+//! autovacuum off, none at all). `MEMORY_BENCH_PG_ANALYZE=1` analyzes the schema's tables after
+//! the first batch and after the load (untimed), as a running autovacuum would.
 //!
 //! The server: `MEMORY_BENCH_PG_URL`, else `MEMORY_TEST_PG_URL` (e.g.
 //! `postgres://postgres@127.0.0.1:5432/test`). Each run creates a schema of its own
 //! (`membench_<pid>_<n>`) and drops it when it ends.
 //!
 //! Sizes come from the environment: `MEMORY_BENCH_MEMORIES` (100000),
-//! `MEMORY_BENCH_NAMESPACES` (100), `MEMORY_BENCH_BATCH` (1000), `MEMORY_BENCH_GETS` (20000; the
-//! `get_memories` rows make a tenth as many calls each), `MEMORY_BENCH_SEED` (42),
+//! `MEMORY_BENCH_NAMESPACES` (100), `MEMORY_BENCH_BATCH` (1000), `MEMORY_BENCH_DIM` (384),
+//! `MEMORY_BENCH_GETS` (20000; the `get_memories` and `get_embeddings` rows make a tenth as many
+//! calls each), `MEMORY_BENCH_SEED` (42),
 //! `MEMORY_BENCH_MIXES` (comma list, default `per-namespace,mixed`). A quick run:
 //! `MEMORY_BENCH_MEMORIES=20000 MEMORY_BENCH_GETS=2000 cargo xtask bench store --backend postgres`.
 
 use std::time::{Duration, Instant};
 
 use memory_core::{
-    Layer, MAX_PAGE_LIMIT, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Store, TenantId, Timestamp,
+    Embedding, Layer, MAX_PAGE_LIMIT, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Store, TenantId,
+    Timestamp,
 };
 use memory_store_postgres::{PgOptions, PgStore, redact_url};
 
@@ -134,7 +140,17 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    /// A random unit vector (uniform in a cube, normalized: enough for bytes on the wire).
+    fn unit_vector(&mut self, dim: usize) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..dim).map(|_| (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        v.iter_mut().for_each(|x| *x /= n);
+        v
+    }
 }
+
+/// The model name the bench's vectors are stored under.
+const MODEL: &str = "bench-random";
 
 fn sentence(rng: &mut Rng, n: usize) -> String {
     let len = 8 + rng.below(16);
@@ -165,8 +181,23 @@ struct Config {
     memories: usize,
     namespaces: usize,
     batch: usize,
+    dim: usize,
     gets: usize,
     seed: u64,
+    analyze: bool,
+}
+
+/// Analyzes every table of the store's schema; returns how long it took.
+async fn analyze(store: &PgStore) -> Duration {
+    let t = Instant::now();
+    sqlx::query(
+        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() \
+         LOOP EXECUTE format('ANALYZE %I', t); END LOOP; END $$",
+    )
+    .execute(store.pool())
+    .await
+    .expect("analyze");
+    t.elapsed()
 }
 
 /// How batches pick namespaces: one namespace per batch (an agent flushing its session), or
@@ -260,7 +291,10 @@ async fn run(cfg: &Config, mix: Mix) {
                     Mix::Mixed => rng.pick(&keys).clone(),
                 };
                 let at = base.plus_micros(((n + i) * 1000) as i64);
-                let m = NewMemory::new(ns, Layer::Episodic, sentence(&mut rng, n + i), at);
+                let mut m = NewMemory::new(ns, Layer::Episodic, sentence(&mut rng, n + i), at);
+                if cfg.dim > 0 {
+                    m.embedding = Some(Embedding { model: MODEL.to_owned(), vector: rng.unit_vector(cfg.dim) });
+                }
                 ids.push(m.id);
                 m
             })
@@ -271,14 +305,21 @@ async fn run(cfg: &Config, mix: Mix) {
 
     // Inserts.
     let mut per_batch: Vec<(usize, Duration)> = Vec::with_capacity(batches.len());
+    let mut analyzing = Duration::ZERO;
     let started = Instant::now();
     for batch in batches {
         let size = batch.len();
         let t = Instant::now();
         store.put_memories(&tenant, batch).await.expect("put");
         per_batch.push((size, t.elapsed()));
+        if cfg.analyze && per_batch.len() == 1 {
+            analyzing += analyze(&store).await;
+        }
     }
-    let insert = started.elapsed();
+    let insert = started.elapsed() - analyzing;
+    if cfg.analyze {
+        analyze(&store).await;
+    }
     // Memories/s per batch; the median of them, and the first vs the last tenth.
     let rate = |b: &[(usize, Duration)]| {
         let (m, d) = b.iter().fold((0, Duration::ZERO), |(m, d), (s, t)| (m + s, d + *t));
@@ -314,6 +355,17 @@ async fn run(cfg: &Config, mix: Mix) {
         times.sort();
         multi.push((size, calls, times));
     }
+    let mut vectors = Vec::new();
+    if cfg.dim > 0 {
+        for _ in 0..(cfg.gets / 10).max(10) {
+            let want: Vec<MemoryId> = (0..100).map(|_| *rng.pick(&ids)).collect();
+            let t = Instant::now();
+            let got = store.get_embeddings(&tenant, MODEL, &want).await.expect("get_embeddings");
+            vectors.push(t.elapsed());
+            assert!(got.iter().all(|v| v.as_ref().is_some_and(|v| v.len() == cfg.dim)), "a vector is missing");
+        }
+        vectors.sort();
+    }
 
     // The change feed, page by page.
     let mut pages = Vec::new();
@@ -331,10 +383,13 @@ async fn run(cfg: &Config, mix: Mix) {
     assert_eq!(read, cfg.memories, "the change feed holds every memory once");
     pages.sort();
 
-    let (table, indexes): (i64, i64) = sqlx::query_as("SELECT pg_table_size('memories'), pg_indexes_size('memories')")
-        .fetch_one(store.pool())
-        .await
-        .expect("table size");
+    let (table, indexes, vtable, vindexes): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT pg_table_size('memories'), pg_indexes_size('memories'), \
+         pg_table_size('embeddings'), pg_indexes_size('embeddings')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("table sizes");
     store.pool().close().await;
     drop(store);
     drop(schema);
@@ -364,6 +419,15 @@ async fn run(cfg: &Config, mix: Mix) {
             us(percentile(times, 0.99)),
         );
     }
+    if !vectors.is_empty() {
+        println!(
+            "{:<13} get_embeddings of 100 ids  p50 {:>7.1} us  p99 {:>7.1} us  ({} calls)",
+            "",
+            us(percentile(&vectors, 0.5)),
+            us(percentile(&vectors, 0.99)),
+            vectors.len()
+        );
+    }
     println!(
         "{:<13} changes_since pages of {MAX_PAGE_LIMIT}  p50 {:>7.2} ms  p99 {:>7.2} ms  mean {:>7.2} ms  ({} pages, {:.0} memories/s)",
         "",
@@ -373,7 +437,14 @@ async fn run(cfg: &Config, mix: Mix) {
         pages.len(),
         read as f64 / feed.as_secs_f64(),
     );
-    println!("{:<13} memories table {:.1} MB + indexes {:.1} MB", "", table as f64 / 1e6, indexes as f64 / 1e6);
+    println!(
+        "{:<13} memories table {:.1} MB + indexes {:.1} MB; embeddings table {:.1} MB + indexes {:.1} MB",
+        "",
+        table as f64 / 1e6,
+        indexes as f64 / 1e6,
+        vtable as f64 / 1e6,
+        vindexes as f64 / 1e6
+    );
 }
 
 fn percentile_f64(sorted: &[f64], p: f64) -> f64 {
@@ -390,22 +461,29 @@ fn main() {
         memories: env_usize("MEMORY_BENCH_MEMORIES", 100_000).max(1),
         namespaces: env_usize("MEMORY_BENCH_NAMESPACES", 100).max(1),
         batch: env_usize("MEMORY_BENCH_BATCH", 1000).max(1),
+        dim: env_usize("MEMORY_BENCH_DIM", 384).min(Embedding::MAX_DIMENSION),
         gets: env_usize("MEMORY_BENCH_GETS", 20_000).max(1),
         seed: env_usize("MEMORY_BENCH_SEED", 42) as u64,
+        analyze: env_usize("MEMORY_BENCH_PG_ANALYZE", 0) != 0,
     };
     let mixes = std::env::var("MEMORY_BENCH_MIXES").unwrap_or_else(|_| "per-namespace,mixed".into());
     println!(
-        "PostgreSQL store ({}): {} memories in {} namespaces, batches of {}, {} point gets (seed {})",
+        "PostgreSQL store ({}): {} memories in {} namespaces, batches of {}, {}, {} point gets (seed {})",
         redact_url(&cfg.url),
         cfg.memories,
         cfg.namespaces,
         cfg.batch,
+        if cfg.dim > 0 { format!("each with a {}-d vector", cfg.dim) } else { "no vectors".to_owned() },
         cfg.gets,
         cfg.seed
     );
     println!(
-        "note: the Store trait holds no embedding vectors (they live in the engine's local index), so \
-         inserts are of memories as the trait stores them: text and metadata, no 384-d vector"
+        "planner statistics: {}",
+        if cfg.analyze {
+            "ANALYZE after the first batch and after the load (MEMORY_BENCH_PG_ANALYZE=1)"
+        } else {
+            "whatever autovacuum gathers during the run (nothing runs ANALYZE)"
+        }
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {

