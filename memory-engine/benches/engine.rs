@@ -334,7 +334,7 @@ impl Backend {
             }
             #[cfg(feature = "postgres")]
             Backend::Postgres(url) => {
-                let schema = pg::Schema::new(url);
+                let schema = pg::schema(url);
                 let store = schema.open().await;
                 (Arc::new(store.clone()), Workdir { dir, pg: Some((store, schema)) })
             }
@@ -383,7 +383,7 @@ impl Workdir {
 /// The PostgreSQL side: the server's URL and a schema per store.
 #[cfg(feature = "postgres")]
 mod pg {
-    use memory_store_postgres::{PgOptions, PgStore, redact_url};
+    use memory_store_postgres::PgStore;
 
     /// Where the server's URL comes from, first set wins.
     const URL_VARS: [&str; 2] = ["MEMORY_BENCH_PG_URL", "MEMORY_TEST_PG_URL"];
@@ -399,49 +399,12 @@ mod pg {
         })
     }
 
-    /// A schema of its own for one store, dropped (with everything in it) when this is dropped.
-    pub struct Schema {
-        url: String,
-        name: String,
-    }
+    /// A fresh schema of the bench server, dropped (with everything in it) when it goes.
+    pub type Schema = memory_store_postgres::testing::TestSchema;
 
-    impl Schema {
-        pub fn new(url: &str) -> Schema {
-            use std::sync::atomic::{AtomicU64, Ordering};
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let name = format!("membench_engine_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-            Schema { url: url.to_owned(), name }
-        }
-
-        pub async fn open(&self) -> PgStore {
-            PgStore::connect_with(PgOptions::new(&self.url).schema(&self.name))
-                .await
-                .unwrap_or_else(|e| panic!("cannot open a store on {}: {e}", redact_url(&self.url)))
-        }
-    }
-
-    impl Drop for Schema {
-        fn drop(&mut self) {
-            // Drop may run inside a runtime that cannot block: a thread of its own does the work.
-            let (url, name) = (self.url.clone(), self.name.clone());
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async move {
-                    use sqlx::{ConnectOptions, Connection};
-                    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(std::io::Error::other)?;
-                    let mut conn = options.connect().await.map_err(std::io::Error::other)?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
-                        .execute(&mut conn)
-                        .await
-                        .map_err(std::io::Error::other)?;
-                    conn.close().await.map_err(std::io::Error::other)
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("warning: bench schema {} was not dropped", self.name);
-            }
-        }
+    /// A schema name for this run.
+    pub fn schema(url: &str) -> Schema {
+        Schema::named(url, "membench_engine")
     }
 
     /// Analyzes every table of the store's schema; returns how long it took.

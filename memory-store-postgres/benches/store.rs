@@ -37,7 +37,7 @@ use memory_core::{
     Embedding, Layer, MAX_PAGE_LIMIT, MemoryId, Namespace, NamespaceKey, NamespaceKind, NewMemory, Store, TenantId,
     Timestamp,
 };
-use memory_store_postgres::{PgOptions, PgStore, redact_url};
+use memory_store_postgres::{PgStore, redact_url};
 
 const WORDS: &[&str] = &[
     "alice",
@@ -217,53 +217,16 @@ impl Mix {
     }
 }
 
-/// A schema of its own for one run, dropped (with everything in it) when this is dropped.
-struct Schema {
-    url: String,
-    name: String,
-}
+/// A fresh schema of the bench server, dropped (with everything in it) when it goes.
+type Schema = memory_store_postgres::testing::TestSchema;
 
-impl Schema {
-    fn new(url: &str) -> Schema {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("membench_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        Schema { url: url.to_owned(), name }
-    }
-
-    async fn open(&self) -> PgStore {
-        PgStore::connect_with(PgOptions::new(&self.url).schema(&self.name))
-            .await
-            .unwrap_or_else(|e| panic!("cannot open a store on {}: {e}", redact_url(&self.url)))
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        // Drop may run inside a runtime that cannot block: a thread of its own does the work.
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                use sqlx::{ConnectOptions, Connection};
-                let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(std::io::Error::other)?;
-                let mut conn = options.connect().await.map_err(std::io::Error::other)?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(std::io::Error::other)?;
-                conn.close().await.map_err(std::io::Error::other)
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: bench schema {} was not dropped", self.name);
-        }
-    }
+/// A schema name for this run.
+fn schema(url: &str) -> Schema {
+    Schema::named(url, "membench")
 }
 
 async fn run(cfg: &Config, mix: Mix) {
-    let schema = Schema::new(&cfg.url);
+    let schema = schema(&cfg.url);
     let store = schema.open().await;
     let tenant = TenantId::default_tenant();
     let base = Timestamp::parse_rfc3339("2026-05-08T00:00:00Z").expect("valid");

@@ -49,10 +49,17 @@ impl TestSchema {
     }
 
     fn new(url: String) -> TestSchema {
+        TestSchema::named(url, "memtest")
+    }
+
+    /// A fresh schema name `<prefix>_...` on the server at `url` (benchmarks use their own
+    /// prefix); nothing is created until [`TestSchema::open`], and the schema is dropped with
+    /// this value.
+    pub fn named(url: impl Into<String>, prefix: &str) -> TestSchema {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("memtest_{}_{}_{n}", std::process::id(), uuid::Uuid::now_v7().simple());
-        TestSchema { url, name }
+        let name = format!("{prefix}_{}_{}_{n}", std::process::id(), uuid::Uuid::now_v7().simple());
+        TestSchema { url: url.into(), name }
     }
 
     /// Another store on the same schema (another "process" sharing the database).
