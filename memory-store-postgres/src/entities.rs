@@ -12,7 +12,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::Classify;
-use crate::paging::{cursor_after, fetch_limit, into_page};
+use crate::paging::{cursor_after, into_page, push_page};
 use crate::rows::{ENTITY_COLUMNS, entity_from_row, micros};
 use crate::{memories, namespaces};
 
@@ -125,7 +125,6 @@ pub(crate) async fn list(
     filter: &EntityFilter,
     page: &PageRequest,
 ) -> Result<Page<Entity>> {
-    let after = cursor_after::<EntityId>(page)?;
     let mut qb: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("SELECT {ENTITY_COLUMNS} FROM entities e WHERE e.tenant_id = "));
     qb.push_bind(tenant.as_str().to_owned());
@@ -141,10 +140,7 @@ pub(crate) async fn list(
             qb.push(" AND strpos(e.key, ").push_bind(word.to_owned()).push(") > 0");
         }
     }
-    if let Some(after) = after {
-        qb.push(" AND e.id > ").push_bind(after.as_uuid());
-    }
-    qb.push(" ORDER BY e.id LIMIT ").push_bind(fetch_limit(page.limit));
+    push_page(&mut qb, "e.id", page, |id: EntityId| id.as_uuid())?;
     let rows = qb.build().fetch_all(&mut *c).await.classify()?;
     let rows = rows.iter().map(entity_from_row).collect::<Result<Vec<_>>>()?;
     debug_assert!(rows.iter().all(|e| filter.matches(e)), "SQL filter disagrees with EntityFilter::matches");
@@ -157,7 +153,8 @@ pub(crate) async fn memories(
     id: EntityId,
     page: &PageRequest,
 ) -> Result<Page<MemoryId>> {
-    let after = cursor_after::<MemoryId>(page)?;
+    // A bad page is refused before the entity is looked up (input checks come first).
+    cursor_after::<MemoryId>(page)?;
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM entities WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.as_str())
         .bind(id.as_uuid())
@@ -172,10 +169,7 @@ pub(crate) async fn memories(
          WHERE m.deleted_at IS NULL AND l.tenant_id = ",
     );
     qb.push_bind(tenant.as_str().to_owned()).push(" AND l.entity_id = ").push_bind(id.as_uuid());
-    if let Some(after) = after {
-        qb.push(" AND l.memory_id > ").push_bind(after.as_uuid());
-    }
-    qb.push(" ORDER BY l.memory_id LIMIT ").push_bind(fetch_limit(page.limit));
+    push_page(&mut qb, "l.memory_id", page, |id: MemoryId| id.as_uuid())?;
     let rows: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *c).await.classify()?;
     let rows: Vec<MemoryId> = rows.into_iter().map(MemoryId::from_uuid).collect();
     Ok(into_page(rows, page.limit, |m| *m))

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::error::Classify;
 use crate::namespaces;
-use crate::paging::{cursor_after, into_page};
+use crate::paging::{into_page, push_page};
 use crate::rows::{
     Cols, MEMORY_COLUMNS, count_to_sql, json_text, memories_from_rows, memory_from_row, micros, opt_micros,
     stats_from_row,
@@ -534,13 +534,9 @@ pub(crate) async fn list(
     filter: &MemoryFilter,
     page: &PageRequest,
 ) -> Result<Page<Memory>> {
-    let after = cursor_after::<MemoryId>(page)?.map(|id| id.as_uuid());
     let mut qb = QueryBuilder::new(format!("SELECT {MEMORY_COLUMNS} FROM memories"));
     push_filter(&mut qb, tenant, filter);
-    if let Some(after) = after {
-        qb.push(" AND id > ").push_bind(after);
-    }
-    qb.push(" ORDER BY id LIMIT ").push_bind(crate::paging::fetch_limit(page.limit));
+    push_page(&mut qb, "id", page, |id: MemoryId| id.as_uuid())?;
     let rows = qb.build().fetch_all(&mut *c).await.classify()?;
     let rows = memories_from_rows(&rows)?;
     debug_assert!(rows.iter().all(|m| filter.matches(m)), "SQL filter disagrees with MemoryFilter::matches");

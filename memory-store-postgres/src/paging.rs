@@ -4,6 +4,8 @@
 use std::str::FromStr;
 
 use memory_core::{Error, Page, PageRequest, Result, checks};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
 
 /// The id after which `page` starts (`None` for the first page). Checks the limit first, as
 /// the reference store does.
@@ -13,6 +15,22 @@ pub(crate) fn cursor_after<T: FromStr>(page: &PageRequest) -> Result<Option<T>> 
         .as_deref()
         .map(|c| c.parse::<T>().map_err(|_| Error::invalid_input(format!("invalid page cursor {c:?}"))))
         .transpose()
+}
+
+/// Ends a listing's statement with its page: `AND <column> > <cursor>` (after the first
+/// page), then the order by `column` and a limit one longer than the page (see
+/// [`into_page`]). Checks the limit and the cursor first, as [`cursor_after`] does.
+pub(crate) fn push_page<T: FromStr>(
+    qb: &mut QueryBuilder<Postgres>,
+    column: &str,
+    page: &PageRequest,
+    uuid: impl Fn(T) -> Uuid,
+) -> Result<()> {
+    if let Some(after) = cursor_after::<T>(page)? {
+        qb.push(format!(" AND {column} > ")).push_bind(uuid(after));
+    }
+    qb.push(format!(" ORDER BY {column} LIMIT ")).push_bind(fetch_limit(page.limit));
+    Ok(())
 }
 
 /// How many rows to fetch for a page of `limit`.

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::Classify;
-use crate::paging::{cursor_after, fetch_limit, into_page};
+use crate::paging::{into_page, push_page};
 use crate::rows::{
     API_KEY_COLUMNS, AUDIT_COLUMNS, PROPOSAL_COLUMNS, api_key_from_row, audit_from_row, json_text, micros, opt_micros,
     proposal_from_row,
@@ -58,7 +58,6 @@ pub(crate) async fn list_audit(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<Page<AuditRecord>> {
-    let after = cursor_after::<AuditId>(page)?;
     let mut qb: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = "));
     qb.push_bind(tenant.as_str().to_owned());
@@ -71,10 +70,7 @@ pub(crate) async fn list_audit(
     term("principal", filter.principal.as_ref().map(|p| p.as_str().to_owned()));
     term("operation", filter.operation.map(|o| o.as_str().to_owned()));
     term("outcome", filter.outcome.map(|o| o.as_str().to_owned()));
-    if let Some(after) = after {
-        qb.push(" AND id > ").push_bind(after.as_uuid());
-    }
-    qb.push(" ORDER BY id LIMIT ").push_bind(fetch_limit(page.limit));
+    push_page(&mut qb, "id", page, |id: AuditId| id.as_uuid())?;
     let rows = qb.build().fetch_all(&mut *c).await.classify()?;
     let rows = rows.iter().map(audit_from_row).collect::<Result<Vec<_>>>()?;
     debug_assert!(rows.iter().all(|r| filter.matches(r)), "SQL filter disagrees with AuditFilter::matches");
@@ -248,7 +244,6 @@ pub(crate) async fn list_proposals(
     filter: &ProposalFilter,
     page: &PageRequest,
 ) -> Result<Page<Proposal>> {
-    let after = cursor_after::<ProposalId>(page)?;
     let mut qb: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE tenant_id = "));
     qb.push_bind(tenant.as_str().to_owned());
@@ -258,10 +253,7 @@ pub(crate) async fn list_proposals(
     if let Some(status) = filter.status {
         qb.push(" AND status = ").push_bind(status.as_str().to_owned());
     }
-    if let Some(after) = after {
-        qb.push(" AND id > ").push_bind(after.as_uuid());
-    }
-    qb.push(" ORDER BY id LIMIT ").push_bind(fetch_limit(page.limit));
+    push_page(&mut qb, "id", page, |id: ProposalId| id.as_uuid())?;
     let rows = qb.build().fetch_all(&mut *c).await.classify()?;
     let rows = rows.iter().map(proposal_from_row).collect::<Result<Vec<_>>>()?;
     debug_assert!(rows.iter().all(|p| filter.matches(p)), "SQL filter disagrees with ProposalFilter::matches");
