@@ -27,6 +27,7 @@
 //! replaying them from the store themselves.
 
 mod deferred_sync;
+mod fresh;
 mod fusion;
 mod lock;
 mod options;
@@ -59,6 +60,30 @@ use vector::{VectorDoc, VectorIndex};
 /// up), and deeper lists cost every recall a longer scan and re-score.
 fn candidates_for(limit: usize) -> usize {
     limit.saturating_mul(2).max(50)
+}
+
+/// The top `n` of `query` in `snapshot` without the `stale` ids (`stale_count` of them at most):
+/// asks for a little more than `n` (most queries touch few stale ids), and again for more when
+/// stale ids took too many places, up to every stale id.
+fn search_excluding(
+    snapshot: &text::Snapshot,
+    query: &dyn tantivy::query::Query,
+    n: usize,
+    stats: &Combined<'_>,
+    stale_count: usize,
+    stale: impl Fn(&MemoryId) -> bool,
+) -> Result<Vec<fusion::Candidate>> {
+    let most = n + stale_count;
+    let mut want = n + stale_count.min(n.saturating_mul(4));
+    loop {
+        let got = snapshot.search(query, want, stats)?;
+        let full = got.len() == want;
+        let fresh: Vec<_> = got.into_iter().filter(|c| !stale(&c.id)).collect();
+        if fresh.len() >= n || !full || want >= most {
+            return Ok(fresh);
+        }
+        want = want.saturating_mul(4).min(most);
+    }
 }
 
 /// Largest accepted vector dimension (a guard against a misconfigured embedder, not a real limit).
@@ -450,38 +475,30 @@ impl MemoryIndex {
         Ok(())
     }
 
-    /// BM25 candidates of the base and the overlay, scored as one index.
+    /// BM25 candidates of the base, the overlay and its fresh set, scored as one index.
     fn text_candidates(&self, q: &SearchQuery, n: usize) -> Result<Vec<fusion::Candidate>> {
         let Some(query) = self.inner.schema.query(q) else { return Ok(Vec::new()) };
         let text = self.inner.text.read().expect("text lock");
-        // Read-your-writes: uncommitted overlay writes are committed before the search.
-        text.overlay.commit()?;
-        let overlay = text.overlay.snapshot();
-        let mut searchers = vec![&overlay.searcher];
+        // Read-your-writes without a commit: the overlay's last commit plus what was written
+        // since, which hides the committed versions of the ids it touched.
+        let view = text.overlay.view();
+        let fresh = view.fresh.read().expect("fresh lock");
+        let mut searchers = vec![&view.snapshot.searcher];
         if let Some(base) = &text.base {
             searchers.push(&base.text.snapshot().searcher);
         }
-        let stats = Combined { searchers };
-        let mut hits = overlay.search(&query, n, &stats)?;
+        let stats = Combined { searchers, fresh: &fresh, content: self.inner.schema.content_field() };
+        let mut hits = stats.search_fresh(&self.inner.schema.terms(&q.text), q, n)?;
+        hits.extend(search_excluding(&view.snapshot, &query, n, &stats, fresh.touched(), |id| fresh.touches(id))?);
         if let Some(base) = &text.base {
-            // Base versions of changed ids are stale and dropped. Ask for a little more than `n`
-            // (most queries touch few changed ids), and again for more when the changed ids
-            // took too many places, up to every changed id.
-            let most = n + text.changed.len();
-            let mut want = n + text.changed.len().min(n.saturating_mul(4));
-            let fresh = loop {
-                let got = base.text.snapshot().search(&query, want, &stats)?;
-                let full = got.len() == want;
-                let fresh: Vec<_> = got.into_iter().filter(|c| !text.changed.contains_key(&c.id)).collect();
-                if fresh.len() >= n || !full || want >= most {
-                    break fresh;
-                }
-                want = want.saturating_mul(4).min(most);
-            };
-            hits.extend(fresh);
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-            hits.truncate(n);
+            // Base versions of changed ids are stale and dropped.
+            let changed = &text.changed;
+            hits.extend(search_excluding(base.text.snapshot(), &query, n, &stats, changed.len(), |id| {
+                changed.contains_key(id)
+            })?);
         }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        hits.truncate(n);
         Ok(hits)
     }
 

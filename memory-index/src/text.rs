@@ -13,8 +13,9 @@
 //! short-lived writer ([`apply_to_disk`]), or, when the base was discarded, by copying the
 //! overlay's files into a fresh directory ([`TextIndex::persist_to`]).
 //!
-//! Visibility: tantivy only shows committed segments, so writes bump a generation and a search
-//! that finds uncommitted overlay writes commits and reloads first (read-your-writes).
+//! Visibility: tantivy only shows committed segments, so what the overlay's writer holds since
+//! its last commit is also kept in a [`Fresh`] set that searches read beside the committed
+//! snapshot (read-your-writes without paying a commit); writers commit once it grows large.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
@@ -36,6 +37,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::deferred_sync::DeferredSyncDirectory;
+use crate::fresh::{self, Fresh, Stats};
 use crate::fusion::Candidate;
 use crate::query::{IndexDoc, SearchQuery};
 use crate::terms;
@@ -156,6 +158,17 @@ impl TextSchema {
         Ok(())
     }
 
+    /// Every analyzed token of `text`, in order, repeats included.
+    fn tokens(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        tokens
+    }
+
     /// The analyzed, de-duplicated terms of `text`.
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut analyzer = self.analyzer.clone();
@@ -168,6 +181,11 @@ impl TextSchema {
             }
         }
         terms
+    }
+
+    /// The field BM25 scores.
+    pub fn content_field(&self) -> Field {
+        self.fields.content
     }
 
     /// The BM25 query of `q`; `None` when nothing can match (no terms, an empty layer or
@@ -220,24 +238,47 @@ impl TextSchema {
     }
 }
 
-/// BM25 statistics of the base and the overlay together: scores of either side are what one
-/// index holding both would give (replaced base versions still count, as deleted documents
-/// do inside tantivy).
+/// BM25 statistics of the base, the overlay and its fresh set together: scores of any part are
+/// what one index holding them all would give (replaced versions still count, as deleted
+/// documents do inside tantivy).
 pub(crate) struct Combined<'a> {
     pub searchers: Vec<&'a Searcher>,
+    pub fresh: &'a Fresh,
+    pub content: Field,
+}
+
+impl Combined<'_> {
+    /// The fresh set's best `n` for the analyzed `terms` of `q`, scored with these statistics.
+    pub fn search_fresh(&self, terms: &[String], q: &SearchQuery, n: usize) -> Result<Vec<Candidate>> {
+        let docs = self.total_num_docs().map_err(tantivy_err)?;
+        let tokens = self.total_num_tokens(self.content).map_err(tantivy_err)?;
+        let committed = |term: &str| -> u64 {
+            let term = Term::from_field_text(self.content, term);
+            self.searchers.iter().map(|s| s.doc_freq(&term).unwrap_or(0)).sum()
+        };
+        let doc_freq = |term: &str| committed(term) + self.fresh.doc_freq(term);
+        Ok(self.fresh.search(terms, q, n, Stats { docs, tokens, doc_freq: &doc_freq }))
+    }
 }
 
 impl Bm25StatisticsProvider for Combined<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        self.searchers.iter().map(|s| s.total_num_tokens(field)).sum()
+        let fresh = if field == self.content { self.fresh.tokens_total() } else { 0 };
+        Ok(self.searchers.iter().map(|s| s.total_num_tokens(field)).sum::<tantivy::Result<u64>>()? + fresh)
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        self.searchers.iter().map(|s| Bm25StatisticsProvider::total_num_docs(*s)).sum()
+        let committed: u64 =
+            self.searchers.iter().map(|s| Bm25StatisticsProvider::total_num_docs(*s)).sum::<tantivy::Result<u64>>()?;
+        Ok(committed + self.fresh.docs_total())
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        self.searchers.iter().map(|s| s.doc_freq(term)).sum()
+        let fresh = match term.value().as_str() {
+            Some(text) if term.field() == self.content => self.fresh.doc_freq(text),
+            _ => 0,
+        };
+        Ok(self.searchers.iter().map(|s| s.doc_freq(term)).sum::<tantivy::Result<u64>>()? + fresh)
     }
 }
 
@@ -303,11 +344,19 @@ pub(crate) struct TextIndex {
     /// `None` only while a persist waits for the merges of the previous writer.
     writer: RwLock<Option<IndexWriter>>,
     reader: IndexReader,
-    snapshot: RwLock<Arc<Snapshot>>,
+    view: RwLock<View>,
     /// Bumped after each upsert/delete batch is handed to the writer.
     written: AtomicU64,
     /// The `written` value the current snapshot includes.
     committed: AtomicU64,
+}
+
+/// What a search reads: the last commit and everything written since, replaced together by a
+/// commit so a search never sees a document twice or not at all.
+#[derive(Clone)]
+pub(crate) struct View {
+    pub snapshot: Arc<Snapshot>,
+    pub fresh: Arc<RwLock<Fresh>>,
 }
 
 impl std::fmt::Debug for TextIndex {
@@ -334,31 +383,47 @@ impl TextIndex {
             index,
             writer: RwLock::new(Some(writer)),
             reader,
-            snapshot: RwLock::new(Arc::new(snapshot)),
+            view: RwLock::new(View { snapshot: Arc::new(snapshot), fresh: Arc::default() }),
             written: AtomicU64::new(0),
             committed: AtomicU64::new(0),
         })
     }
 
-    /// Hands documents to the writer (replacing earlier versions); visible after the next commit.
+    /// Hands documents to the writer (replacing earlier versions) and to the fresh set, so
+    /// searches see them at once; commits when the fresh set has grown large.
     pub fn upsert(&self, docs: &[IndexDoc]) -> Result<()> {
-        let writer = self.writer.read().expect("text writer lock");
-        self.schema.write(writer.as_ref().expect("a text writer"), docs)?;
-        self.written.fetch_add(1, Ordering::SeqCst);
+        let tokens: Vec<Vec<String>> = docs.iter().map(|d| self.schema.tokens(&d.content)).collect();
+        let fresh_len = {
+            let writer = self.writer.read().expect("text writer lock");
+            self.schema.write(writer.as_ref().expect("a text writer"), docs)?;
+            let view = self.view.read().expect("view lock");
+            let mut fresh = view.fresh.write().expect("fresh lock");
+            for (doc, tokens) in docs.iter().zip(tokens) {
+                fresh.upsert(doc, tokens);
+            }
+            self.written.fetch_add(1, Ordering::SeqCst);
+            fresh.len()
+        };
+        if fresh_len >= fresh::COMMIT_AFTER {
+            self.commit()?;
+        }
         Ok(())
     }
 
-    /// Deletes documents by id; visible after the next commit.
+    /// Deletes documents by id; searches stop seeing them at once.
     pub fn delete(&self, ids: &[MemoryId]) {
         let writer = self.writer.read().expect("text writer lock");
         let writer = writer.as_ref().expect("a text writer");
+        let view = self.view.read().expect("view lock");
+        let mut fresh = view.fresh.write().expect("fresh lock");
         for id in ids {
             writer.delete_term(self.schema.id_term(*id));
+            fresh.delete(*id);
         }
         self.written.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Commits pending writes (if any) and reloads the searcher.
+    /// Commits pending writes (if any), reloads the searcher and starts an empty fresh set.
     pub fn commit(&self) -> Result<()> {
         if self.written.load(Ordering::SeqCst) == self.committed.load(Ordering::SeqCst) {
             return Ok(());
@@ -372,14 +437,19 @@ impl TextIndex {
         writer.as_mut().expect("a text writer").commit().map_err(tantivy_err)?;
         self.reader.reload().map_err(tantivy_err)?;
         let snapshot = Arc::new(Snapshot::new(self.reader.searcher())?);
-        *self.snapshot.write().expect("snapshot lock") = snapshot;
+        *self.view.write().expect("view lock") = View { snapshot, fresh: Arc::default() };
         self.committed.store(generation, Ordering::SeqCst);
         Ok(())
     }
 
-    /// The committed state (commit first for read-your-writes).
+    /// The last commit and what was written since.
+    pub fn view(&self) -> View {
+        self.view.read().expect("view lock").clone()
+    }
+
+    /// The committed state alone (commit first to include every write).
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.snapshot.read().expect("snapshot lock"))
+        Arc::clone(&self.view.read().expect("view lock").snapshot)
     }
 
     /// Writes the whole overlay as a new disk index in `dir` (which must not exist), synced.

@@ -5,6 +5,7 @@
 
 mod basics;
 mod filters;
+mod fresh;
 mod persistence;
 mod recall;
 
