@@ -59,7 +59,8 @@ pub struct GlobalArgs {
     /// The session key (for session-key rules, and the default conversation of a memory).
     #[arg(long, value_name = "K", global = true, help_heading = "Home options")]
     pub session_key: Option<String>,
-    /// The embedder, overriding the configuration: auto, hash, static, minilm or openai.
+    /// The embedder, overriding the configuration: auto (the best prepared model, else the one
+    /// shipped in the binary), hash, shipped, static, minilm or openai.
     #[arg(long, value_name = "NAME", global = true, help_heading = "Home options")]
     pub embedder: Option<String>,
     /// Print the answer as JSON (and no progress bar).
@@ -201,10 +202,14 @@ pub enum Command {
     /// Measure retrieval quality on a labelled dataset: recall@k, hit@k, MRR and latency.
     ///
     /// The dataset is JSON lines, each a memory
-    /// `{"type":"memory","collection":C,"id":ID,"text":T,"timestamp":RFC3339?,"speaker":S?}`
-    /// or a query `{"type":"query","collection":C,"id":ID,"text":Q,"relevant":[ID...],"category":K?}`.
-    /// Each collection is indexed into its own namespace (a speaker is indexed as
-    /// "Speaker: text") and each query searches its own collection only.
+    /// `{"type":"memory","collection":C,"id":ID,"text":T,"timestamp":RFC3339?,"speaker":S?,"session":S?}`
+    /// or a query
+    /// `{"type":"query","collection":C,"id":ID,"text":Q,"relevant":[ID...],"category":K?,"asked_at":RFC3339?}`.
+    /// It runs through a fresh engine in a temporary directory, as `remember` and `recall` do:
+    /// each collection is a namespace of its own, each memory an episodic event ("Speaker:
+    /// text") remembered at its timestamp in its session's conversation, and each query a
+    /// recall of its own collection only, at its asked_at time or right after the last memory.
+    /// The engine's recall decides the fusion; the report names it.
     ///
     /// Exit status: 0 measured, 2 invalid dataset or arguments, 4 a named model is missing.
     #[command(arg_required_else_help = true)]
@@ -317,28 +322,18 @@ pub struct InspectArgs {
 pub struct EvalArgs {
     /// The dataset file (JSON lines of memories and queries).
     pub dataset: PathBuf,
-    /// The cut-offs for recall@k and hit@k, comma-separated.
+    /// The cut-offs for recall@k and hit@k, comma-separated, each from 1 to 1000.
     #[arg(long = "k", value_name = "K,...", default_value = "5,10")]
     pub ks: String,
-    /// The embedder: auto (the best prepared model under --models-dir), hash, minilm, static or
-    /// openai.
+    /// The embedder: auto (the best prepared model under --models-dir, else the shipped one),
+    /// hash, shipped, minilm, static or openai.
     #[arg(long, value_name = "NAME", default_value = "auto")]
     pub embedder: String,
     /// The folder of prepared models (made by `cargo xtask models`).
     #[arg(long, value_name = "DIR", default_value = "models")]
     pub models_dir: PathBuf,
-    /// How full-text and vector rankings are fused: rrf or blend (default: the index's default).
-    #[arg(long, value_name = "NAME")]
-    pub fusion: Option<String>,
-    /// The damping constant k of reciprocal-rank fusion (rrf only; default 60).
-    #[arg(long, value_name = "K", allow_negative_numbers = true)]
-    pub rrf_k: Option<String>,
-    /// The weight of the full-text side, 0..=1 (blend only; default 0.5). 1 ranks by BM25
-    /// alone, 0 by vectors alone.
-    #[arg(long, value_name = "W", allow_negative_numbers = true)]
-    pub text_weight: Option<String>,
-    /// Build the index in this folder instead of in memory; whatever index is there is
-    /// replaced.
+    /// Keep the engine's index in this folder (as a home's `index/`) instead of the temporary
+    /// directory; the index a previous run left there is replaced.
     #[arg(long, value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
     /// Print the report as JSON (and no progress bar).

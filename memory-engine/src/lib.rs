@@ -59,8 +59,6 @@ pub use write::{MAX_BATCH, MemoryInput, Message, Written};
 
 /// Which embedder to build (`memory eval --embedder`).
 pub use memory_embed::EmbedderSpec;
-/// How full-text and vector rankings are fused (`memory eval --fusion`).
-pub use memory_index::Fusion;
 
 /// What `memory backup` reports.
 #[cfg(feature = "sqlite")]

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use memory_core::{
     AuditOp, Category, ContentHash, Error, Layer, Memory, MemoryId, Metadata, NamespaceKey, Result, Timestamp,
 };
-use memory_index::{Hit, MemoryIndex, SearchQuery};
+use memory_index::{Fusion, Hit, MemoryIndex, SearchQuery};
 use memory_policy::ReadRequest;
 use serde::Serialize;
 
@@ -153,6 +153,12 @@ pub struct Recall {
 }
 
 impl Engine {
+    /// How recall fuses the full-text and vector rankings of its candidates: the index's
+    /// default. One place, so `memory eval` reports the fusion that actually ran.
+    pub(crate) fn recall_fusion(&self) -> Fusion {
+        Fusion::default()
+    }
+
     /// Recalls the memories that matter for `request.query` from the caller's read set.
     pub async fn recall(&self, caller: &Caller, request: &RecallRequest) -> Result<Recall> {
         if request.limit == 0 || request.limit > MAX_RECALL_LIMIT {
@@ -240,7 +246,7 @@ impl Engine {
                 exclude: Vec::new(),
                 // Pinned memories take some of the room, but not more than the limit.
                 limit: (settings.candidates as usize).max(request.limit),
-                fusion: Default::default(),
+                fusion: self.recall_fusion(),
             };
             let layers = want_pinned.then(|| pinned_layers.clone());
             blocking_value("search", move || Ok(find(&index, layers.as_deref(), want_ranked, embed, query))).await?

@@ -2,11 +2,13 @@
 //! collections.
 //!
 //! Each non-blank line is one JSON object, either a memory
-//! `{"type":"memory","collection":C,"id":ID,"text":T,"timestamp":RFC3339?,"speaker":S?}`
+//! `{"type":"memory","collection":C,"id":ID,"text":T,"timestamp":RFC3339?,"speaker":S?,"session":S?}`
 //! or a query
-//! `{"type":"query","collection":C,"id":ID,"text":Q,"relevant":[ID...],"category":K?}`.
-//! Lines may come in any order. Every problem is an `InvalidInput` error naming its line: a
-//! wrong score is worse than no score, so nothing is skipped or guessed.
+//! `{"type":"query","collection":C,"id":ID,"text":Q,"relevant":[ID...],"category":K?,"asked_at":RFC3339?}`.
+//! `timestamp` is when the memory was said, `session` names the conversation it belongs to
+//! within its collection, and `asked_at` is when the question is asked. Lines may come in any
+//! order. Every problem is an `InvalidInput` error naming its line: a wrong score is worse than
+//! no score, so nothing is skipped or guessed, and an unknown field is an error too.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -45,6 +47,9 @@ pub struct DatasetMemory {
     pub timestamp: Option<Timestamp>,
     /// Who said it, if the dataset says.
     pub speaker: Option<String>,
+    /// The conversation (session) it belongs to, a name within its collection, if the dataset
+    /// says.
+    pub session: Option<String>,
     /// 1-based line number, for messages.
     pub line: usize,
 }
@@ -71,6 +76,8 @@ pub struct DatasetQuery {
     pub relevant: Vec<String>,
     /// The category metrics are grouped by, if any.
     pub category: Option<String>,
+    /// When the question is asked, if the dataset says.
+    pub asked_at: Option<Timestamp>,
     /// 1-based line number, for messages.
     pub line: usize,
 }
@@ -87,6 +94,7 @@ struct MemoryLine {
     text: String,
     timestamp: Option<String>,
     speaker: Option<String>,
+    session: Option<String>,
 }
 
 /// The fields of a query line.
@@ -100,6 +108,7 @@ struct QueryLine {
     text: String,
     relevant: Vec<String>,
     category: Option<String>,
+    asked_at: Option<String>,
 }
 
 impl Dataset {
@@ -168,6 +177,7 @@ impl Builder {
                     .transpose()
                     .map_err(|e| at(e.message().to_owned()))?;
                 let speaker = m.speaker.as_deref().map(|s| nonempty(s, "speaker")).transpose().map_err(at)?;
+                let session = m.session.as_deref().map(|s| nonempty(s, "session")).transpose().map_err(at)?;
                 match self.memory_lines.entry((collection, id.to_owned())) {
                     Entry::Occupied(first) => {
                         return Err(at(format!(
@@ -185,6 +195,7 @@ impl Builder {
                     text: text.to_owned(),
                     timestamp,
                     speaker: speaker.map(str::to_owned),
+                    session: session.map(str::to_owned),
                     line,
                 });
             }
@@ -194,6 +205,12 @@ impl Builder {
                 let id = nonempty(&q.id, "id").map_err(at)?;
                 let text = nonempty(&q.text, "text").map_err(at)?;
                 let category = q.category.as_deref().map(|c| nonempty(c, "category")).transpose().map_err(at)?;
+                let asked_at = q
+                    .asked_at
+                    .as_deref()
+                    .map(Timestamp::parse_rfc3339)
+                    .transpose()
+                    .map_err(|e| at(format!("`asked_at`: {}", e.message())))?;
                 if q.relevant.is_empty() {
                     return Err(at(format!("query {id:?} has no relevant ids")));
                 }
@@ -219,6 +236,7 @@ impl Builder {
                     text: text.to_owned(),
                     relevant: q.relevant,
                     category: category.map(str::to_owned),
+                    asked_at,
                     line,
                 });
             }
@@ -282,8 +300,9 @@ mod tests {
     use super::*;
 
     const MEMORY_A: &str = r#"{"type":"memory","collection":"c","id":"a","text":"alpha"}"#;
-    const MEMORY_B: &str = r#"{"type":"memory","collection":"c","id":"b","text":"beta","speaker":"Ann","timestamp":"2026-01-02T03:04:05Z"}"#;
+    const MEMORY_B: &str = r#"{"type":"memory","collection":"c","id":"b","text":"beta","speaker":"Ann","timestamp":"2026-01-02T03:04:05Z","session":" S1 "}"#;
     const QUERY: &str = r#"{"type":"query","collection":"c","id":"q","text":"which?","relevant":["a","b"]}"#;
+    const QUERY_ASKED: &str = r#"{"type":"query","collection":"c","id":"later","text":"which?","relevant":["a"],"asked_at":"2026-01-09T10:00:00+02:00"}"#;
 
     /// The error message of parsing `lines` joined by newlines.
     fn error(lines: &[&str]) -> String {
@@ -305,6 +324,17 @@ mod tests {
         assert_eq!(c.queries[0].line, 2);
         assert_eq!(c.queries[0].category, None);
         assert_eq!((d.memory_count(), d.query_count()), (2, 1));
+        // Optional fields absent: nothing assumed.
+        assert_eq!((c.memories[0].session.as_deref(), c.queries[0].asked_at), (None, None));
+    }
+
+    #[test]
+    fn sessions_and_asked_at_are_read_trimmed_and_in_utc() {
+        let d = Dataset::parse(&[MEMORY_A, MEMORY_B, QUERY, QUERY_ASKED].join("\n")).unwrap();
+        let c = &d.collections[0];
+        assert_eq!(c.memories[1].session.as_deref(), Some("S1"));
+        assert_eq!(c.queries[1].asked_at.unwrap().to_string(), "2026-01-09T08:00:00.000000Z");
+        assert_eq!(c.queries[1].line, 4);
     }
 
     #[test]
@@ -327,6 +357,12 @@ mod tests {
                 "line 2: invalid timestamp",
             ),
             (r#"{"type":"memory","collection":"c","id":"x","text":"t","speaker":""}"#, "line 2: `speaker` is empty"),
+            (r#"{"type":"memory","collection":"c","id":"x","text":"t","session":" "}"#, "line 2: `session` is empty"),
+            (r#"{"type":"memory","collection":"c","id":"x","text":"t","session":7}"#, "line 2: invalid type"),
+            (
+                r#"{"type":"memory","collection":"c","id":"x","text":"t","asked_at":"2026-01-01T00:00:00Z"}"#,
+                "line 2: unknown field `asked_at`",
+            ),
             (r#"{"type":"query","collection":"c","id":"x","text":"t"}"#, "line 2: missing field `relevant`"),
             (
                 r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":[]}"#,
@@ -337,6 +373,22 @@ mod tests {
             (
                 r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":["a"],"category":""}"#,
                 "`category` is empty",
+            ),
+            (
+                r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":["a"],"asked_at":"tomorrow"}"#,
+                "line 2: `asked_at`: invalid timestamp \"tomorrow\"",
+            ),
+            (
+                r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":["a"],"asked_at":"2026-01-01"}"#,
+                "line 2: `asked_at`: invalid timestamp",
+            ),
+            (
+                r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":["a"],"session":"S1"}"#,
+                "line 2: unknown field `session`",
+            ),
+            (
+                r#"{"type":"query","collection":"c","id":"x","text":"t","relevant":["a"],"askedAt":"2026-01-01T00:00:00Z"}"#,
+                "line 2: unknown field `askedAt`",
             ),
         ] {
             let message = error(&[MEMORY_A, bad]);

@@ -1,39 +1,63 @@
-//! The retrieval evaluation harness behind `memory eval`: ingests a labelled dataset of
-//! conversations into a fresh index, asks its queries, and reports recall@k, hit@k, MRR and
-//! latency, overall and per query category.
+//! The retrieval evaluation behind `memory eval`: runs a labelled dataset of conversations
+//! through a fresh engine, remembering its memories with the engine's write path and asking its
+//! queries with [`Engine::recall`](crate::Engine::recall), and reports recall@k, hit@k, MRR and
+//! latency, overall and per query category. It measures what a user gets: any change to the
+//! engine's writes or ranking (fusion, re-scoring, recency, deduplication) shows in its numbers.
 //!
 //! How a dataset ([`Dataset`], JSON lines) is run:
-//! - Each collection is ingested into a namespace of its own (the collection name when it is a
-//!   valid namespace key, else `c-` + 8 hex digits of its 32-bit FNV-1a hash), so a query only
-//!   ever competes with its own collection's memories, as a scoped recall would.
-//! - A memory's indexed content is `"Speaker: text"` when the dataset names a speaker, else its
-//!   text. Memories are episodic events of category `event`; a missing timestamp becomes
-//!   [`DEFAULT_TIMESTAMP`]. Texts are embedded and upserted in batches of [`INGEST_BATCH`].
-//! - Memory ids are deterministic UUIDv7s (a fixed time and a counter), so two runs build the
-//!   same index; a map leads back to the dataset's ids.
-//! - Each query is embedded and searched on its collection's namespace alone, with
-//!   `limit` = the largest k; its latency is the embedding plus the search.
+//! - The engine is new for each run and laid out as a home holds it: a SQLite store in a
+//!   temporary directory (removed afterwards), the index beside it (or in
+//!   [`EvalOptions::index_dir`]), the given embedder, the default recall settings, a manual
+//!   clock, and a policy that lets principal [`PRINCIPAL`] read and write one namespace per
+//!   collection and nothing else.
+//! - Each collection is a namespace of its own (the collection name when it is a valid
+//!   namespace key, else `c-` + 8 hex digits of its 32-bit FNV-1a hash), so a query only ever
+//!   competes with its own collection's memories.
+//! - Memories are remembered in file order with `remember_batch` as episodic memories of
+//!   category `event`, content `"Speaker: text"` when the dataset names a speaker, else the
+//!   text. Before each write the engine's clock is set to the memory's timestamp (a missing one
+//!   is [`DEFAULT_TIMESTAMP`]), so that is its creation time; consecutive memories of a
+//!   collection with the same timestamp share a batch of at most [`INGEST_BATCH`]. A memory's
+//!   `session` becomes its conversation id, `<namespace>/<session>`, for the engine features
+//!   that work on conversations. Equal contents in one collection are one memory (the store
+//!   deduplicates), which then stands for each of them.
+//! - Each query is one recall on its collection's namespace alone, `limit` = the largest k,
+//!   with the clock at the query's `asked_at`, else at the collection's latest memory time, so
+//!   recency acts as for a user asking right after the conversation. Every memory is written
+//!   before the first query, so a query asked before some memories were said still sees them
+//!   (their age counts as zero). Recalled memories are mapped back to dataset ids; one from
+//!   outside the collection is an internal error, never a plain miss.
+//! - A degraded write or recall (the embedder failed, say) is an error: scores of a
+//!   full-text-only run would pass for the real thing.
+//! - `ingest_s` is the wall time of every write and the final flush (the index saved);
+//!   a query's latency is its whole recall (embedding, search, store reads, re-scoring).
 //!
-//! The index is the real one ([`crate::index`]), in memory unless a folder is given, so the
-//! numbers measure what recall will do rather than a model of it.
+//! [`evaluate`] runs the engine on a tokio runtime of its own (one thread, as the CLI's), so it
+//! must not be called from inside an async runtime.
 
 mod dataset;
+mod harness;
 mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use memory_core::{Category, Error, Layer, MemoryId, NamespaceKey, Result, Timestamp};
+use memory_core::{Error, MemoryId, NamespaceKey, Result, Timestamp};
 use memory_embed::{Embedder, EmbedderSpec};
-use memory_index::{Fusion, IndexDoc, IndexOptions, MemoryIndex, SearchQuery};
+use memory_index::Fusion;
 use serde::Serialize;
 
 pub use dataset::{Collection, Dataset, DatasetMemory, DatasetQuery};
+pub use harness::PRINCIPAL;
 pub use metrics::{Metrics, QueryOutcome, percentile};
 
-/// Memories embedded and upserted per call: large enough to amortize per-call model overhead,
-/// small enough that progress moves often.
+use crate::MAX_RECALL_LIMIT;
+use harness::{EvalEngine, created_at};
+
+/// Most memories written per batch: large enough to amortize per-call model overhead, small
+/// enough that progress moves often. Only memories with the same timestamp share a batch.
 pub const INGEST_BATCH: usize = 64;
 
 /// The category name of queries that have none.
@@ -49,23 +73,23 @@ pub const DEFAULT_KS: &[usize] = &[5, 10];
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// The cut-offs for recall@k and hit@k; sorted and deduplicated before use, each >= 1.
+    /// The cut-offs for recall@k and hit@k; sorted and deduplicated before use, each in
+    /// 1..=[`MAX_RECALL_LIMIT`].
     pub ks: Vec<usize>,
     /// The embedder to build.
     pub embedder: EmbedderSpec,
-    /// How full-text and vector rankings are fused.
-    pub fusion: Fusion,
-    /// Where to build the index; `None` keeps it in memory. An existing index there is
-    /// discarded first, since leftovers would distort the scores.
+    /// Where the engine keeps its index (in `tenant-<hex>/` inside, as a home's `index/`);
+    /// `None` keeps it in the run's temporary directory. The default tenant's index there is
+    /// removed first, since leftovers would distort the scores.
     pub index_dir: Option<PathBuf>,
 }
 
 /// The two timed phases of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvalPhase {
-    /// Embedding and indexing the memories.
+    /// Remembering the memories.
     Ingest,
-    /// Embedding and searching the queries.
+    /// Recalling for the queries.
     Query,
 }
 
@@ -123,19 +147,19 @@ pub struct EvalReport {
     pub overall: Metrics,
     /// Metrics per query category ([`UNCATEGORIZED`] for queries without one), by name.
     pub by_category: BTreeMap<String, Metrics>,
-    /// Memories ingested.
+    /// Memories in the dataset, all remembered.
     pub memories: usize,
     /// Queries asked.
     pub queries: usize,
-    /// Wall time of embedding and indexing every memory, in seconds.
+    /// Wall time of remembering every memory and saving the index, in seconds.
     pub ingest_s: f64,
-    /// Median query latency (embedding plus search), in milliseconds.
+    /// Median query latency (the whole recall), in milliseconds.
     pub query_ms_p50: f64,
     /// 95th-percentile query latency, in milliseconds.
     pub query_ms_p95: f64,
     /// The embedder that ran.
     pub embedder: EmbedderInfo,
-    /// The fusion that ran, e.g. `rrf(k=60)` or `blend(text_weight=0.5)`.
+    /// The fusion the engine's recall ran, e.g. `rrf(k=10)` or `blend(text_weight=0.5)`.
     pub fusion: String,
     /// Collections (namespaces) in the dataset.
     pub collections: usize,
@@ -144,20 +168,22 @@ pub struct EvalReport {
 /// Reads the dataset at `path`, builds the embedder of `options`, and evaluates.
 ///
 /// Errors: an unreadable or invalid dataset or bad ks are `InvalidInput` (naming the line); an
-/// embedder that cannot be built or called, or an index failure, keeps its own kind.
+/// embedder that cannot be built, a degraded write or recall, or a store or index failure keeps
+/// its own kind.
 pub fn run(path: &Path, options: &EvalOptions, progress: &mut dyn FnMut(EvalProgress)) -> Result<EvalReport> {
     // Checked first so a bad --k fails before a model is loaded.
     normalized_ks(&options.ks)?;
     let dataset = Dataset::load(path)?;
     let (embedder, why) = memory_embed::build(&options.embedder)?;
-    evaluate(&dataset, embedder.as_ref(), &why, options, progress)
+    evaluate(&dataset, embedder, &why, options, progress)
 }
 
 /// Evaluates a parsed `dataset` with a ready `embedder` (`why` says why it was chosen); the
-/// embedder spec in `options` is not used.
+/// embedder spec in `options` is not used. Not from inside an async runtime: it runs the
+/// engine on one of its own.
 pub fn evaluate(
     dataset: &Dataset,
-    embedder: &dyn Embedder,
+    embedder: Arc<dyn Embedder>,
     why: &str,
     options: &EvalOptions,
     progress: &mut dyn FnMut(EvalProgress),
@@ -170,151 +196,143 @@ pub fn evaluate(
         embedder: embedder.model_id().to_owned(),
         why: why.to_owned(),
     });
+    let embedder_info =
+        EmbedderInfo { model_id: embedder.model_id().to_owned(), dimension: embedder.dimension(), why: why.to_owned() };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the runtime: {e}")).with_source(e))?;
+    runtime.block_on(async {
+        let engine = EvalEngine::open(embedder, &namespaces, options.index_dir.as_deref())?;
+        let fusion = describe_fusion(&engine.engine().recall_fusion());
 
-    let mut index_options = IndexOptions::new(options.index_dir.clone(), embedder.dimension(), embedder.model_id());
-    index_options.recreate = true;
-    let index = MemoryIndex::open(index_options)?;
+        let started = Instant::now();
+        let stands_for = ingest(&engine, dataset, &namespaces, progress).await?;
+        let ingest_s = started.elapsed().as_secs_f64();
 
-    let started = Instant::now();
-    let ids = ingest(dataset, &namespaces, embedder, &index, progress)?;
-    let ingest_s = started.elapsed().as_secs_f64();
+        let limit = *ks.last().expect("normalized ks are never empty");
+        let (outcomes, latencies_ms) = ask(&engine, dataset, &namespaces, &stands_for, limit, progress).await?;
 
-    let limit = *ks.last().expect("normalized ks are never empty");
+        let mut categories: BTreeMap<&str, Vec<&QueryOutcome>> = BTreeMap::new();
+        for (category, outcome) in &outcomes {
+            categories.entry(category).or_default().push(outcome);
+        }
+        Ok(EvalReport {
+            overall: Metrics::average(&ks, outcomes.iter().map(|(_, o)| o)),
+            by_category: categories
+                .into_iter()
+                .map(|(category, list)| (category.to_owned(), Metrics::average(&ks, list)))
+                .collect(),
+            memories: dataset.memory_count(),
+            queries: outcomes.len(),
+            ingest_s,
+            query_ms_p50: percentile(&latencies_ms, 50.0),
+            query_ms_p95: percentile(&latencies_ms, 95.0),
+            embedder: embedder_info,
+            fusion,
+            collections: dataset.collections.len(),
+        })
+    })
+}
+
+/// Remembers every collection's memories in its namespace and saves the index; returns, per
+/// collection, which memories (by position) each stored memory stands for.
+async fn ingest(
+    engine: &EvalEngine,
+    dataset: &Dataset,
+    namespaces: &[NamespaceKey],
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<Vec<HashMap<MemoryId, Vec<usize>>>> {
+    progress(EvalProgress::Started { phase: EvalPhase::Ingest, total: dataset.memory_count() });
+    let mut done = 0;
+    let mut all = Vec::with_capacity(dataset.collections.len());
+    for (collection, namespace) in dataset.collections.iter().zip(namespaces) {
+        let stands_for = engine
+            .remember(namespace, &collection.memories, &mut |n| {
+                done += n;
+                progress(EvalProgress::Advanced { phase: EvalPhase::Ingest, done });
+            })
+            .await?;
+        all.push(stands_for);
+    }
+    // Counted in the ingest time: a process that writes ends with its index saved.
+    engine.flush().await?;
+    progress(EvalProgress::Finished { phase: EvalPhase::Ingest });
+    Ok(all)
+}
+
+/// Asks every query of every collection with one recall; returns each query's category and
+/// outcome, and each recall's latency in milliseconds.
+async fn ask<'d>(
+    engine: &EvalEngine,
+    dataset: &'d Dataset,
+    namespaces: &[NamespaceKey],
+    stands_for: &[HashMap<MemoryId, Vec<usize>>],
+    limit: usize,
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<(Vec<(&'d str, QueryOutcome)>, Vec<f64>)> {
     progress(EvalProgress::Started { phase: EvalPhase::Query, total: dataset.query_count() });
-    let mut outcomes: Vec<(&str, QueryOutcome)> = Vec::with_capacity(dataset.query_count());
+    let mut outcomes = Vec::with_capacity(dataset.query_count());
     let mut latencies_ms = Vec::with_capacity(dataset.query_count());
-    for (collection, (namespace, ids)) in dataset.collections.iter().zip(namespaces.iter().zip(&ids)) {
+    for ((collection, namespace), stands_for) in dataset.collections.iter().zip(namespaces).zip(stands_for) {
+        // Right after the conversation, unless a query says when it is asked.
+        let last_said = collection.memories.iter().map(created_at).max().unwrap_or(DEFAULT_TIMESTAMP);
+        let positions: HashMap<&str, usize> =
+            collection.memories.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect();
         for query in &collection.queries {
+            let at_line = |e: Error| Error::new(e.kind(), format!("line {}: {}", query.line, e.message()));
             let started = Instant::now();
-            let vector = embed_one(embedder, &query.text)?;
-            let results = index.search(&SearchQuery {
-                text: query.text.clone(),
-                vector: Some(vector),
-                namespaces: vec![namespace.clone()],
-                limit,
-                fusion: options.fusion,
-                ..SearchQuery::default()
-            })?;
+            let recalled = engine.recall(namespace, &query.text, limit, query.asked_at.unwrap_or(last_said)).await;
             latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            let ranked = results
-                .hits
-                .iter()
-                .take(limit)
-                .map(|hit| {
-                    // A hit from another namespace would be a leak in the index's namespace
-                    // filter: fail loudly rather than score it as a plain miss.
-                    ids.get(&hit.id).map(|&i| collection.memories[i].id.as_str()).ok_or_else(|| {
-                        Error::internal(format!(
-                            "the index returned memory {} from outside namespace {namespace} for query {:?}",
-                            hit.id, query.id
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<&str>>>()?;
-            let relevant: Vec<&str> = query.relevant.iter().map(String::as_str).collect();
-            let category = query.category.as_deref().unwrap_or(UNCATEGORIZED);
-            outcomes.push((category, QueryOutcome::from_ranking(&ranked, &relevant)));
+            let outcome = score(&recalled.map_err(at_line)?, stands_for, &positions, query).map_err(at_line)?;
+            outcomes.push((query.category.as_deref().unwrap_or(UNCATEGORIZED), outcome));
             progress(EvalProgress::Advanced { phase: EvalPhase::Query, done: outcomes.len() });
         }
     }
     progress(EvalProgress::Finished { phase: EvalPhase::Query });
-
-    let mut categories: BTreeMap<&str, Vec<&QueryOutcome>> = BTreeMap::new();
-    for (category, outcome) in &outcomes {
-        categories.entry(category).or_default().push(outcome);
-    }
-    Ok(EvalReport {
-        overall: Metrics::average(&ks, outcomes.iter().map(|(_, o)| o)),
-        by_category: categories
-            .into_iter()
-            .map(|(category, list)| (category.to_owned(), Metrics::average(&ks, list)))
-            .collect(),
-        memories: dataset.memory_count(),
-        queries: outcomes.len(),
-        ingest_s,
-        query_ms_p50: percentile(&latencies_ms, 50.0),
-        query_ms_p95: percentile(&latencies_ms, 95.0),
-        embedder: EmbedderInfo {
-            model_id: embedder.model_id().to_owned(),
-            dimension: embedder.dimension(),
-            why: why.to_owned(),
-        },
-        fusion: describe_fusion(&options.fusion),
-        collections: dataset.collections.len(),
-    })
+    Ok((outcomes, latencies_ms))
 }
 
-/// Embeds and indexes every memory; returns, per collection, the map from index id to the
-/// memory's position in the collection.
-fn ingest(
-    dataset: &Dataset,
-    namespaces: &[NamespaceKey],
-    embedder: &dyn Embedder,
-    index: &MemoryIndex,
-    progress: &mut dyn FnMut(EvalProgress),
-) -> Result<Vec<HashMap<MemoryId, usize>>> {
-    progress(EvalProgress::Started { phase: EvalPhase::Ingest, total: dataset.memory_count() });
-    let mut all_ids = Vec::with_capacity(dataset.collections.len());
-    let mut counter = 0_u64;
-    let mut done = 0;
-    for (collection, namespace) in dataset.collections.iter().zip(namespaces) {
-        let mut ids = HashMap::with_capacity(collection.memories.len());
-        for (batch_no, batch) in collection.memories.chunks(INGEST_BATCH).enumerate() {
-            let contents: Vec<String> = batch.iter().map(DatasetMemory::indexed_content).collect();
-            let texts: Vec<&str> = contents.iter().map(String::as_str).collect();
-            let vectors = embedder.embed(&texts)?;
-            if vectors.len() != texts.len() {
-                return Err(Error::internal(format!(
-                    "embedder {} returned {} vectors for {} texts",
-                    embedder.model_id(),
-                    vectors.len(),
-                    texts.len()
-                )));
-            }
-            let mut docs = Vec::with_capacity(batch.len());
-            for (offset, ((memory, content), vector)) in batch.iter().zip(contents).zip(vectors).enumerate() {
-                counter += 1;
-                let id = memory_id(counter);
-                ids.insert(id, batch_no * INGEST_BATCH + offset);
-                docs.push(IndexDoc {
-                    id,
-                    namespace: namespace.clone(),
-                    layer: Layer::Episodic,
-                    category: Category::event(),
-                    created_at: memory.timestamp.unwrap_or(DEFAULT_TIMESTAMP),
-                    content,
-                    expires_at: None,
-                    metadata: Default::default(),
-                    vector: Some(vector),
-                });
-            }
-            index.upsert(docs)?;
-            done += batch.len();
-            progress(EvalProgress::Advanced { phase: EvalPhase::Ingest, done });
+/// Where `query`'s relevant memories landed among the `recalled` ones (best first):
+/// `stands_for` maps each stored memory of the collection to the dataset memories it holds
+/// (by position), `positions` each dataset id to its position. A recalled memory the
+/// collection does not hold is an internal error: the engine read outside the namespace it
+/// was asked for, and scoring that as a plain miss would hide a leak.
+fn score(
+    recalled: &[MemoryId],
+    stands_for: &HashMap<MemoryId, Vec<usize>>,
+    positions: &HashMap<&str, usize>,
+    query: &DatasetQuery,
+) -> Result<QueryOutcome> {
+    let mut rank_of: HashMap<usize, usize> = HashMap::new();
+    for (i, id) in recalled.iter().enumerate() {
+        let held = stands_for.get(id).ok_or_else(|| {
+            Error::internal(format!(
+                "the engine recalled memory {id} from outside the collection for query {:?}",
+                query.id
+            ))
+        })?;
+        for &position in held {
+            rank_of.entry(position).or_insert(i + 1);
         }
-        all_ids.push(ids);
     }
-    // Counted in the ingest time: a real ingest ends with the index durable, not just visible.
-    index.flush()?;
-    progress(EvalProgress::Finished { phase: EvalPhase::Ingest });
-    Ok(all_ids)
+    let mut relevant_ranks: Vec<usize> =
+        query.relevant.iter().filter_map(|r| rank_of.get(positions.get(r.as_str())?)).copied().collect();
+    relevant_ranks.sort_unstable();
+    Ok(QueryOutcome { relevant_ranks, relevant: query.relevant.len() })
 }
 
-/// The single vector of `text`.
-fn embed_one(embedder: &dyn Embedder, text: &str) -> Result<Vec<f32>> {
-    embedder
-        .embed(&[text])?
-        .pop()
-        .ok_or_else(|| Error::internal(format!("embedder {} returned no vector for a query", embedder.model_id())))
-}
-
-/// `ks` sorted and deduplicated; an empty list or a zero is `InvalidInput`.
+/// `ks` sorted and deduplicated; an empty list or a k outside 1..=[`MAX_RECALL_LIMIT`] is
+/// `InvalidInput`.
 pub fn normalized_ks(ks: &[usize]) -> Result<Vec<usize>> {
     if ks.is_empty() {
         return Err(Error::invalid_input("give at least one k to measure recall@k at"));
     }
     if ks.contains(&0) {
         return Err(Error::invalid_input("k must be at least 1"));
+    }
+    if let Some(k) = ks.iter().find(|&&k| k > MAX_RECALL_LIMIT) {
+        return Err(Error::invalid_input(format!("k is {k}; a recall returns at most {MAX_RECALL_LIMIT} memories")));
     }
     let mut ks = ks.to_vec();
     ks.sort_unstable();
@@ -348,17 +366,6 @@ pub fn namespace_keys(collections: &[Collection]) -> Result<Vec<NamespaceKey>> {
 /// The 32-bit FNV-1a hash.
 fn fnv1a32(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5_u32, |hash, &b| (hash ^ u32::from(b)).wrapping_mul(0x0100_0193))
-}
-
-/// Milliseconds since the Unix epoch in every generated id (2026-01-01T00:00:00Z).
-const ID_EPOCH_MS: u64 = 1_767_225_600_000;
-
-/// The `n`th generated memory id: a UUIDv7 with a fixed time and `n` in its random bits, so
-/// ids are unique within a run, sort in ingest order and repeat across runs.
-fn memory_id(n: u64) -> MemoryId {
-    let mut bits = [0_u8; 10];
-    bits[2..].copy_from_slice(&n.to_be_bytes());
-    MemoryId::from_uuid(uuid::Builder::from_unix_timestamp_millis(ID_EPOCH_MS, &bits).into_uuid())
 }
 
 /// A short, stable description of a fusion for reports.
@@ -395,12 +402,35 @@ mod tests {
         assert!(keys[1].as_str().starts_with("c-"), "{}", keys[1]);
     }
 
+    fn query(relevant: &[&str]) -> DatasetQuery {
+        DatasetQuery {
+            id: "q".to_owned(),
+            text: "?".to_owned(),
+            relevant: relevant.iter().map(|&r| r.to_owned()).collect(),
+            category: None,
+            asked_at: None,
+            line: 9,
+        }
+    }
+
     #[test]
-    fn generated_ids_are_uuid_v7_unique_and_ordered() {
-        let ids: Vec<MemoryId> = (1..=1000).map(memory_id).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ids[0].as_uuid().get_version_num(), 7);
-        assert_eq!(memory_id(42), memory_id(42));
+    fn recalled_memories_are_scored_by_the_dataset_memories_they_stand_for() {
+        let (x, y, z) = (MemoryId::new_v7(), MemoryId::new_v7(), MemoryId::new_v7());
+        // y holds two dataset memories (equal contents, deduplicated by the store).
+        let stands_for = HashMap::from([(x, vec![0]), (y, vec![1, 2]), (z, vec![3])]);
+        let positions = HashMap::from([("a", 0), ("b", 1), ("c", 2), ("d", 3)]);
+        let outcome = score(&[z, y], &stands_for, &positions, &query(&["b", "c", "a"])).unwrap();
+        assert_eq!(outcome, QueryOutcome { relevant_ranks: vec![2, 2], relevant: 3 });
+        assert_eq!(score(&[], &stands_for, &positions, &query(&["a"])).unwrap().relevant_ranks, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_recalled_memory_from_outside_the_collection_is_an_internal_error() {
+        let stands_for = HashMap::from([(MemoryId::new_v7(), vec![0])]);
+        let positions = HashMap::from([("a", 0)]);
+        let e = score(&[MemoryId::new_v7()], &stands_for, &positions, &query(&["a"])).unwrap_err();
+        assert_eq!(e.kind(), memory_core::ErrorKind::Internal);
+        assert!(e.message().contains("from outside the collection for query \"q\""), "{e}");
     }
 
     #[test]
@@ -408,5 +438,8 @@ mod tests {
         assert_eq!(normalized_ks(&[10, 5, 10]).unwrap(), vec![5, 10]);
         assert!(normalized_ks(&[]).is_err());
         assert!(normalized_ks(&[5, 0]).is_err());
+        assert_eq!(normalized_ks(&[MAX_RECALL_LIMIT]).unwrap(), vec![MAX_RECALL_LIMIT]);
+        let e = normalized_ks(&[5, MAX_RECALL_LIMIT + 1]).unwrap_err();
+        assert!(e.message().contains("at most 1000"), "{e}");
     }
 }
