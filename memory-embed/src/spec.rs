@@ -16,9 +16,12 @@ pub const STATIC_DIR_NAME: &str = "static-minilm";
 /// Which embedder to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmbedderSpec {
-    /// The best prepared model under `models_dir`: the static model, else MiniLM (when compiled
-    /// in), else the hash embedder.
+    /// The best model at hand: a prepared static model under `models_dir`, else prepared MiniLM
+    /// (when compiled in), else the static model shipped in the binary (when compiled in), else
+    /// the hash embedder.
     Auto { models_dir: PathBuf },
+    /// The static model compiled into the binary.
+    Shipped,
     /// The built-in hash embedder with this many dimensions.
     Hash { dimension: usize },
     /// all-MiniLM-L6-v2 from a folder with config.json, tokenizer.json and model.safetensors.
@@ -31,7 +34,7 @@ pub enum EmbedderSpec {
 
 impl EmbedderSpec {
     /// The names [`EmbedderSpec::parse`] accepts.
-    pub const NAMES: &'static [&'static str] = &["auto", "hash", "minilm", "static", "openai"];
+    pub const NAMES: &'static [&'static str] = &["auto", "hash", "shipped", "minilm", "static", "openai"];
 
     /// Parses an embedder name; model folders are the standard ones under `models_dir`.
     ///
@@ -47,6 +50,7 @@ impl EmbedderSpec {
         match name.trim().to_ascii_lowercase().as_str() {
             "auto" => Ok(EmbedderSpec::Auto { models_dir: models_dir.to_path_buf() }),
             "hash" => Ok(EmbedderSpec::Hash { dimension: crate::DEFAULT_HASH_DIMENSION }),
+            "shipped" => Ok(EmbedderSpec::Shipped),
             "minilm" => Ok(EmbedderSpec::MiniLm { dir: models_dir.join(MINILM_DIR_NAME) }),
             "static" => Ok(EmbedderSpec::Static { dir: models_dir.join(STATIC_DIR_NAME) }),
             "openai" => Ok(EmbedderSpec::OpenAi(OpenAiConfig::from_lookup(lookup))),
@@ -65,6 +69,13 @@ pub fn build(spec: &EmbedderSpec) -> Result<(Arc<dyn Embedder>, String)> {
         EmbedderSpec::Hash { dimension } => {
             let embedder = HashEmbedder::new(*dimension)?;
             Ok((Arc::new(embedder), format!("built-in hash embedder ({dimension} dimensions), as configured")))
+        }
+        EmbedderSpec::Shipped => {
+            let embedder = StaticEmbedder::shipped()?;
+            Ok((
+                Arc::new(embedder),
+                format!("the shipped static model {}, as configured", StaticEmbedder::SHIPPED_MODEL_ID),
+            ))
         }
         EmbedderSpec::MiniLm { dir } => {
             let embedder = MiniLmEmbedder::load(dir)?;
@@ -105,19 +116,21 @@ fn build_auto(models_dir: &Path) -> Result<(Arc<dyn Embedder>, String)> {
         }
         unusable.push(format!("{} needs the `minilm` feature", minilm_dir.display()));
     }
-    let embedder = HashEmbedder::new(crate::DEFAULT_HASH_DIMENSION)?;
-    let why = if unusable.is_empty() {
-        format!(
-            "no prepared model under {}; using the built-in hash embedder (`cargo xtask models` prepares one)",
-            models_dir.display()
-        )
+    let found = if unusable.is_empty() {
+        format!("no prepared model under {}", models_dir.display())
     } else {
-        format!(
-            "no usable prepared model under {} ({}); using the built-in hash embedder",
-            models_dir.display(),
-            unusable.join("; ")
-        )
+        format!("no usable prepared model under {} ({})", models_dir.display(), unusable.join("; "))
     };
+    if StaticEmbedder::SHIPPED {
+        let embedder = StaticEmbedder::shipped()?;
+        let why = format!(
+            "{found}; using the shipped static model {} (`cargo xtask models` prepares larger ones)",
+            StaticEmbedder::SHIPPED_MODEL_ID
+        );
+        return Ok((Arc::new(embedder), why));
+    }
+    let embedder = HashEmbedder::new(crate::DEFAULT_HASH_DIMENSION)?;
+    let why = format!("{found}; using the built-in hash embedder (this build has no `shipped` feature)");
     Ok((Arc::new(embedder), why))
 }
 

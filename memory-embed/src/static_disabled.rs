@@ -15,6 +15,17 @@ impl StaticEmbedder {
     /// Whether this build can load static models (the `static` feature).
     pub const COMPILED: bool = false;
 
+    /// Whether this build carries the shipped model (never without the `static` feature).
+    pub const SHIPPED: bool = false;
+
+    /// The model id the shipped model has in builds with the `static` feature.
+    pub const SHIPPED_MODEL_ID: &'static str = "static:shipped-minilm-v1";
+
+    /// Always fails: the `static` feature is compiled out.
+    pub fn shipped() -> Result<Self> {
+        Err(Error::invalid_input("the shipped static model needs memory-embed's `static` feature"))
+    }
+
     /// Always fails: the `static` feature is compiled out.
     pub fn load(dir: &Path) -> Result<Self> {
         Err(Error::invalid_input(format!(

@@ -2,6 +2,10 @@
 //! already folded in) loaded from a local folder through `model2vec-rs`. A text's vector is the
 //! mean of its tokens' rows, L2-normalized: about a microsecond per sentence and no neural
 //! network at query time.
+//!
+//! One such model ships inside the binary ([`StaticEmbedder::shipped`]): MiniLM distilled,
+//! reduced and quantized to fit in 8 MB (`memory-embed/model/`, whose README says how it was
+//! made), so `auto` has a semantic embedder on a fresh install, with no setup and no network.
 
 use std::path::Path;
 
@@ -30,9 +34,40 @@ impl std::fmt::Debug for StaticEmbedder {
     }
 }
 
+/// The shipped model's files (see `memory-embed/model/README.md`): tokenizer, table, config.
+#[cfg(feature = "shipped")]
+const SHIPPED: Option<(&[u8], &[u8], &[u8])> = Some((
+    include_bytes!("../model/tokenizer.json"),
+    include_bytes!("../model/model.safetensors"),
+    include_bytes!("../model/config.json"),
+));
+/// Builds without the `shipped` feature (such as the one that distills it) carry no model.
+#[cfg(not(feature = "shipped"))]
+const SHIPPED: Option<(&[u8], &[u8], &[u8])> = None;
+
 impl StaticEmbedder {
     /// Whether this build can load static models (the `static` feature).
     pub const COMPILED: bool = true;
+
+    /// The model id of the shipped model; a new model gets a new name, since the index refuses
+    /// vectors of another model id.
+    pub const SHIPPED_MODEL_ID: &'static str = "static:shipped-minilm-v1";
+
+    /// Whether this build carries the shipped model (the `shipped` feature).
+    pub const SHIPPED: bool = SHIPPED.is_some();
+
+    /// The static model compiled into this binary.
+    pub fn shipped() -> Result<Self> {
+        let Some((tokenizer, table, config)) = SHIPPED else {
+            return Err(Error::invalid_input(
+                "this build has no shipped model: memory-embed's `shipped` feature is off",
+            ));
+        };
+        let model = StaticModel::from_bytes(tokenizer, table, config, Some(true))
+            .map_err(|e| Error::internal(format!("cannot load the shipped static model: {e:#}")))?;
+        let dimension = model.dim();
+        Ok(StaticEmbedder { model, model_id: Self::SHIPPED_MODEL_ID.to_owned(), dimension })
+    }
 
     /// Loads `dir/config.json`, `dir/tokenizer.json` and `dir/model.safetensors` (an
     /// `embeddings` tensor of shape [vocabulary, dimension]). Only local files are read.

@@ -295,7 +295,7 @@ pub struct EngineSettings {
 /// The embedder names the configuration accepts (matched case-insensitively, surrounding
 /// spaces ignored). The same names as `memory-embed`'s `EmbedderSpec::NAMES`, which this
 /// crate may not depend on.
-pub const EMBEDDER_NAMES: [&str; 5] = ["auto", "hash", "minilm", "static", "openai"];
+pub const EMBEDDER_NAMES: [&str; 6] = ["auto", "hash", "shipped", "minilm", "static", "openai"];
 
 /// How recall ranks and limits what it returns.
 #[derive(Debug, Clone, PartialEq)]

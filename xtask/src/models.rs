@@ -9,8 +9,13 @@
 //! 2. `models/static-minilm/`: a Model2Vec-format static model distilled from MiniLM by
 //!    memory-embed's `distill-static` binary (release build, `minilm` feature).
 //!
-//! Each step is skipped when its folder is complete, unless `--force`. Both write into a
-//! `.partial` sibling and rename it into place, so an interrupted run leaves no half model.
+//! 3. With `--ship`: `memory-embed/model/`, the compact static model compiled into the binary
+//!    (committed; `auto`'s choice on a fresh clone), distilled the same way with
+//!    [`SHIP_DIMS`] components stored as [`SHIP_DTYPE`]; its README records the numbers.
+//!
+//! Each step is skipped when its folder is complete, unless `--force` (`--ship` always redoes
+//! the shipped model). All write into a `.partial` sibling and rename it into place, so an
+//! interrupted run leaves no half model.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -29,6 +34,11 @@ const MINILM_FILES: &[(&str, bool)] =
     &[("config.json", true), ("tokenizer.json", true), ("model.safetensors", true), ("vocab.txt", false)];
 /// What a folder needs to count as prepared (the files memory-embed loads).
 const MODEL_FILES: &[&str] = &["config.json", "tokenizer.json", "model.safetensors"];
+
+/// The shipped model's principal components and storage, chosen on `memory eval` (see
+/// memory-embed/model/README.md): at most 8 MB with the tokenizer.
+const SHIP_DIMS: usize = 192;
+const SHIP_DTYPE: &str = "int8";
 
 /// Folder names under `models/`; memory-embed's `MINILM_DIR_NAME` and `STATIC_DIR_NAME`.
 const MINILM_DIR: &str = "all-MiniLM-L6-v2";
@@ -69,11 +79,12 @@ for spec in sys.argv[5:]:
 
 /// Runs `cargo xtask models [--force]`.
 pub fn run(args: &[String]) -> Result<(), Failure> {
-    let mut force = false;
+    let (mut force, mut ship) = (false, false);
     for arg in args {
         match arg.as_str() {
             "--force" => force = true,
-            other => return Err(Failure::usage(format!("`models` takes only --force, got `{other}`"))),
+            "--ship" => ship = true,
+            other => return Err(Failure::usage(format!("`models` takes --force and --ship, got `{other}`"))),
         }
     }
     let models = workspace_root().join("models");
@@ -93,26 +104,40 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         eprintln!("models: {} is ready (--force redoes it)", static_model.display());
     } else {
         let step = Instant::now();
-        Step::cargo([
-            "run",
-            "--release",
-            "--package",
-            "memory-embed",
-            "--features",
-            "minilm",
-            "--bin",
-            "distill-static",
-        ])
-        .args(["--".into(), minilm.into_os_string(), static_model.clone().into_os_string()])
-        .run()?;
+        distill(&minilm, &static_model, &[])?;
         eprintln!(
             "models: static model distilled into {} in {:.1} s (including the release build)",
             static_model.display(),
             step.elapsed().as_secs_f64()
         );
     }
+    if ship {
+        let shipped = workspace_root().join("memory-embed").join("model");
+        let dims = SHIP_DIMS.to_string();
+        distill(&minilm, &shipped, &["--pca-dims", &dims, "--dtype", SHIP_DTYPE])?;
+        eprintln!("models: shipped model rewritten in {} (commit it with its README)", shipped.display());
+    }
     eprintln!("models: done in {:.1} s; `auto` now picks {}", started.elapsed().as_secs_f64(), static_model.display());
     Ok(())
+}
+
+/// Runs memory-embed's `distill-static` (release) from the MiniLM folder into `out`.
+fn distill(minilm: &Path, out: &Path, options: &[&str]) -> Result<(), Failure> {
+    Step::cargo([
+        "run",
+        "--release",
+        "--package",
+        "memory-embed",
+        // Without `shipped`: the shipped model is made from MiniLM, not built into its maker.
+        "--no-default-features",
+        "--features",
+        "minilm,static",
+        "--bin",
+        "distill-static",
+    ])
+    .args(["--".into(), minilm.as_os_str().to_owned(), out.as_os_str().to_owned()])
+    .args(options.iter().map(std::ffi::OsString::from))
+    .run()
 }
 
 /// Downloads the wheel into a temporary folder and unpacks the model into `dest` via a

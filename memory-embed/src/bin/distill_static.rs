@@ -17,9 +17,11 @@ use memory_embed::{Embedder, HashEmbedder, MiniLmEmbedder, StaticEmbedder, cosin
 use serde_json::{Value, json};
 
 const USAGE: &str = "\
-Usage: distill-static MINILM_DIR OUT_DIR [--pca-dims N] [--weighting sif|log|none] [--ranks words|ids]
+Usage: distill-static MINILM_DIR OUT_DIR [--pca-dims N] [--dtype f32|f16|int8] [--weighting sif|log|none]
+                     [--ranks words|ids]
 
   --pca-dims N     principal components to keep (default 256; the teacher's dimension keeps all)
+  --dtype D        how the table is stored: f32 (default), f16, or int8 codes with a scale per row
   --weighting W    sif: a/(a+p(rank)) with a=1e-4 (default), log: ln(2+rank), none
   --ranks R        words: Zipf ranks count from the first whole-word token, single characters in
                    their own order (default); ids: the token id is the rank
@@ -45,6 +47,7 @@ struct Options {
     teacher: PathBuf,
     out: PathBuf,
     pca_dims: usize,
+    storage: model2vec::Storage,
     weighting: String,
     ranks: String,
 }
@@ -55,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
         teacher: PathBuf::new(),
         out: PathBuf::new(),
         pca_dims: 256,
+        storage: model2vec::Storage::F32,
         weighting: "sif".into(),
         ranks: "words".into(),
     };
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
                 options.pca_dims =
                     value("--pca-dims")?.parse().map_err(|e| format!("--pca-dims must be a number: {e}"))?;
             }
+            "--dtype" => options.storage = model2vec::Storage::parse(&value("--dtype")?).map_err(|e| e.to_string())?,
             "--weighting" => options.weighting = value("--weighting")?,
             "--ranks" => options.ranks = value("--ranks")?,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -160,11 +165,13 @@ fn run() -> Result<(), String> {
         "sif_coefficient": (options.weighting == "sif").then_some(SIF_COEFFICIENT),
         "weighting": options.weighting,
         "zipf_ranks": options.ranks,
+        "storage": options.storage.name(),
         "distilled_by": "memory-embed distill-static",
     });
     let staging = sibling(&options.out, "partial");
     let _ = std::fs::remove_dir_all(&staging);
-    model2vec::write_model(&staging, &tokenizer_json, &reduced, rows, out_dim, config).map_err(|e| e.to_string())?;
+    model2vec::write_model(&staging, &tokenizer_json, &reduced, rows, out_dim, options.storage, config)
+        .map_err(|e| e.to_string())?;
     if options.out.exists() {
         std::fs::remove_dir_all(&options.out).map_err(|e| format!("cannot replace {}: {e}", options.out.display()))?;
     }

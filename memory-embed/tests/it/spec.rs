@@ -18,13 +18,17 @@ fn parses_every_name() {
     );
     assert_eq!(EmbedderSpec::parse("static", models).unwrap(), EmbedderSpec::Static { dir: "/m/static-minilm".into() });
     assert!(matches!(EmbedderSpec::parse("openai", models).unwrap(), EmbedderSpec::OpenAi(_)));
+    assert_eq!(EmbedderSpec::parse("Shipped", models).unwrap(), EmbedderSpec::Shipped);
 }
 
 #[test]
 fn unknown_name_lists_the_choices() {
     let err = EmbedderSpec::parse("bert", Path::new("/m")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert_eq!(err.to_string(), "unknown embedder `bert`; expected one of: auto, hash, minilm, static, openai");
+    assert_eq!(
+        err.to_string(),
+        "unknown embedder `bert`; expected one of: auto, hash, shipped, minilm, static, openai"
+    );
 }
 
 #[test]
@@ -54,14 +58,32 @@ fn build_hash() {
 }
 
 #[test]
-fn auto_without_models_falls_back_to_hash_and_says_why() {
+fn auto_without_models_uses_the_shipped_model_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let (embedder, why) = build(&EmbedderSpec::Auto { models_dir: dir.path().into() }).unwrap();
-    assert_eq!(embedder.model_id(), "hash-v1-d384");
-    assert!(
-        why.starts_with(&format!("no prepared model under {}; using the built-in hash embedder", dir.path().display())),
-        "{why}"
-    );
+    let prefix = format!("no prepared model under {}; using ", dir.path().display());
+    assert!(why.starts_with(&prefix), "{why}");
+    if cfg!(feature = "shipped") {
+        assert_eq!(embedder.model_id(), "static:shipped-minilm-v1");
+        assert!(why.contains("the shipped static model static:shipped-minilm-v1"), "{why}");
+    } else {
+        assert_eq!(embedder.model_id(), "hash-v1-d384");
+        assert!(why.contains("the built-in hash embedder"), "{why}");
+    }
+}
+
+#[cfg(feature = "shipped")]
+#[test]
+fn the_shipped_model_is_semantic() {
+    let (embedder, why) =
+        build(&EmbedderSpec::parse("shipped", std::path::Path::new("/nonexistent")).unwrap()).unwrap();
+    assert!(why.contains("as configured"), "{why}");
+    let v = embedder
+        .embed(&["The cat is sleeping on the sofa.", "A kitten naps on the couch.", "Quarterly tax filing deadline."])
+        .unwrap();
+    let near = memory_embed::cosine(&v[0], &v[1]);
+    let far = memory_embed::cosine(&v[0], &v[2]);
+    assert!(near > far + 0.2, "paraphrase {near} vs unrelated {far}");
 }
 
 #[test]
@@ -91,7 +113,6 @@ fn auto_mentions_a_minilm_model_it_cannot_use() {
     for file in ["config.json", "tokenizer.json", "model.safetensors"] {
         std::fs::write(minilm.join(file), "{}").unwrap();
     }
-    let (embedder, why) = build(&EmbedderSpec::Auto { models_dir: dir.path().into() }).unwrap();
-    assert_eq!(embedder.model_id(), "hash-v1-d384");
+    let (_, why) = build(&EmbedderSpec::Auto { models_dir: dir.path().into() }).unwrap();
     assert!(why.contains("needs the `minilm` feature"), "{why}");
 }

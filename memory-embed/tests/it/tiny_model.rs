@@ -58,6 +58,14 @@ pub fn tokenizer_json() -> String {
 /// Writes the tiny model into `dir`.
 pub fn write(dir: &Path) {
     let table: Vec<f32> = ROWS.iter().flat_map(|(_, r)| r.iter().copied()).collect();
-    memory_embed::model2vec::write_model(dir, &tokenizer_json(), &table, ROWS.len(), 4, json!({"note": "test"}))
-        .expect("write tiny model");
+    memory_embed::model2vec::write_model(
+        dir,
+        &tokenizer_json(),
+        &table,
+        ROWS.len(),
+        4,
+        memory_embed::model2vec::Storage::F32,
+        json!({"note": "test"}),
+    )
+    .expect("write tiny model");
 }

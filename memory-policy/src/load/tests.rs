@@ -698,8 +698,8 @@ fn embedder_names_are_checked_case_insensitively() {
             engine_both(&format!("[embedder]\nname = \" {upper} \"\n"), &format!(r#"{{"embedder": "{upper}"}}"#));
         assert_eq!(engine.embedder.as_deref(), Some(name), "stored in its canonical spelling");
     }
-    assert_eq!(EMBEDDER_NAMES, ["auto", "hash", "minilm", "static", "openai"]);
-    let expected = "expected one of: auto, hash, minilm, static, openai";
+    assert_eq!(EMBEDDER_NAMES, ["auto", "hash", "shipped", "minilm", "static", "openai"]);
+    let expected = "expected one of: auto, hash, shipped, minilm, static, openai";
     engine_error(
         "[embedder]\nname = \"bert\"\n",
         r#"{"embedder": "bert"}"#,
