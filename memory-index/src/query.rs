@@ -55,6 +55,17 @@ impl Default for Fusion {
     }
 }
 
+impl Fusion {
+    /// The highest score this fusion can give: first place in both rankings (RRF), or a perfect
+    /// match on both sides (blend). Dividing by it makes fused scores comparable across queries.
+    pub fn best_possible(&self) -> f32 {
+        match *self {
+            Fusion::Rrf { k } => 2.0 / (k + 1.0),
+            Fusion::Blend { .. } => 1.0,
+        }
+    }
+}
+
 /// One search. Filters are applied inside both retrievers (never after a top-k cut), so a
 /// selective filter cannot starve the result.
 #[derive(Debug, Clone, PartialEq)]
