@@ -50,7 +50,10 @@ pub use memory_policy::{Caller as Identity, KeyGrant, ScopePlan};
 pub use migrate::{DEFAULT_MIGRATE_BATCH, Duplicate, MigrateRequest, Migration};
 pub use namespaces::{CatalogRebuild, NamespaceInfo, RebuiltNamespace, VerifyReport};
 pub use promote::Promoted;
-pub use recall::{ENTITY_BOOST, Explain, MAX_RECALL_LIMIT, Recall, RecallOutcome, RecallRequest, Recalled};
+pub use recall::{
+    ENTITY_BOOST, Explain, MAX_RECALL_LIMIT, RECENCY_FLOOR, Recall, RecallOutcome, RecallRequest, Recalled,
+    VECTOR_FLOOR,
+};
 pub use transfer::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportLine, ExportRequest, ImportInput, ImportRequest, MAX_IMPORT_LINE_BYTES,
     TransferReport,

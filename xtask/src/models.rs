@@ -224,6 +224,6 @@ mod tests {
     #[test]
     fn unknown_arguments_are_usage_errors() {
         let failure = run(&["--fast".to_owned()]).unwrap_err();
-        assert!(format!("{failure:?}").contains("`models` takes only --force"));
+        assert!(format!("{failure:?}").contains("`models` takes --force and --ship"));
     }
 }

@@ -227,6 +227,6 @@ fn migrate_moves_a_namespace_and_import_copies_one_into_another() {
     let report = home.run("admin", &["import", file, "--namespace", "copy", "--json"]).expect_code(0).json();
     assert_eq!(report["memories"].as_u64(), Some(2), "{report}");
     let copied = home.recall("admin", "Who is on call?", &["--namespace", "copy"]);
-    assert_eq!(copied.len(), 2, "{copied:?}");
-    assert_eq!(copied[0], "Bob is on call");
+    assert_eq!(copied, ["Bob is on call"]);
+    assert_eq!(home.recall("admin", "What does Alice prefer?", &["--namespace", "copy"]), ["Alice prefers Python"]);
 }

@@ -170,7 +170,7 @@ fn mcp_over_stdio_stores_and_recalls_into_memory_namespace() {
     .unwrap();
     assert_eq!(stored["result"]["structuredContent"]["memory"]["namespace"], "alice", "{stored}");
     let recalled = ask(json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/call",
-        "params": { "name": "memory_recall", "arguments": { "query": "language", "namespaces": ["alice"] } } }))
+        "params": { "name": "memory_recall", "arguments": { "query": "what does Alice prefer", "namespaces": ["alice"] } } }))
     .unwrap();
     assert_eq!(recalled["result"]["structuredContent"]["results"][0]["memory"]["content"], "Alice prefers Python");
     drop(stdin);
