@@ -16,9 +16,11 @@ mod llm;
 mod plan;
 mod rules;
 pub mod text;
+mod when;
 
 pub use entities::{EntityMention, extract_entities};
 pub use extract::{Candidate, CandidateKind, Episode, ExtractError, Extractor};
 pub use llm::{LlmConfig, LlmExtractor};
 pub use plan::{Action, Existing, Plan, Target, plan};
 pub use rules::RuleExtractor;
+pub use when::{Window, query_window};

@@ -12,6 +12,8 @@
 //!   memories (half-life `recall.recency_half_life_days`, default 30), 1 for other layers: the
 //!   decaying part halves every half-life, and the floor keeps an old event that answers the
 //!   question above a fresh one that does not (see [`RECENCY_FLOOR`]);
+//! - and two boosts: `1 + ENTITY_BOOST` for a memory linked to an entity the query names, and
+//!   `1 + TIME_BOOST` for a memory made within the time the query names ("last week");
 //! - `position_factor` = `1 / (1 + read_order_weight * position)`, position being the
 //!   namespace's place in the plan's read order (0 first; weight default 0.05).
 
@@ -139,6 +141,9 @@ pub struct Explain {
     pub position_factor: f64,
     /// `1 + ENTITY_BOOST` when the memory is linked to an entity the query names, else 1.
     pub entity_factor: f64,
+    /// `1 + TIME_BOOST` when the query names a time ("last week", "in May") and the memory was
+    /// made then, else 1.
+    pub time_factor: f64,
     /// The product.
     pub score: f64,
 }
@@ -360,7 +365,9 @@ impl Engine {
             .into_iter()
             .map(|e| memory_core::Entity::key_of(&e.name))
             .collect();
-        let most_boost = if entity_keys.is_empty() { 1.0 } else { 1.0 + ENTITY_BOOST };
+        let window = memory_consolidate::query_window(&request.query, now);
+        let most_boost = if entity_keys.is_empty() { 1.0 } else { 1.0 + ENTITY_BOOST }
+            * if window.is_some() { 1.0 + TIME_BOOST } else { 1.0 };
         let bound = |h: &Hit| bound(h) * most_boost;
         let batch = candidate_batch(room);
         let mut out: Vec<Recalled> = Vec::with_capacity(room);
@@ -397,7 +404,8 @@ impl Engine {
                     if m.layer == Layer::Episodic { recency(age_days, settings.recency_half_life_days) } else { 1.0 };
                 let position_factor = position_factor(pos);
                 let entity_factor = if sharing.contains(&m.id) { 1.0 + ENTITY_BOOST } else { 1.0 };
-                let score = relevance * utility_factor * recency * position_factor * entity_factor;
+                let time_factor = if window.is_some_and(|w| w.contains(m.created_at)) { 1.0 + TIME_BOOST } else { 1.0 };
+                let score = relevance * utility_factor * recency * position_factor * entity_factor * time_factor;
                 let explain = request.explain.then_some(Explain {
                     pinned_reason: None,
                     fused: hit.score,
@@ -413,6 +421,7 @@ impl Engine {
                     read_position: pos,
                     position_factor,
                     entity_factor,
+                    time_factor,
                     score,
                 });
                 out.push(Recalled { memory: m, pinned: false, score, explain });
@@ -455,6 +464,14 @@ fn recency(age_days: f64, half_life_days: f64) -> f64 {
 
 /// How much more a ranked memory scores when it is linked to an entity the query names.
 pub const ENTITY_BOOST: f64 = 0.25;
+
+/// How much more a ranked memory scores when the query names a time ("last week", "in May",
+/// resolved against the recall's now by `memory_consolidate::query_window`) and the memory was
+/// made then. Measured with `memory eval` on `testdata/eval/dialogues.jsonl`, shipped model,
+/// temporal questions recall@10 / MRR: no boost 0.740 / 0.541, 0.5: 0.799 / 0.625, 1.0: 0.805 /
+/// 0.654, 2.0: 0.829 / 0.664; 1.0 doubles a memory of that time without letting the time alone
+/// outrank a much better match. Questions without time words are untouched.
+pub const TIME_BOOST: f64 = 1.0;
 
 /// How many candidates a recall with `room` places left loads at a time.
 fn candidate_batch(room: usize) -> usize {
@@ -538,6 +555,7 @@ fn pinned_explain(m: &Memory, now: Timestamp, position: usize) -> Explain {
         read_position: position,
         position_factor: 1.0,
         entity_factor: 1.0,
+        time_factor: 1.0,
         score: 0.0,
     }
 }

@@ -482,6 +482,8 @@ pub struct ExplainDto {
     pub position_factor: f64,
     /// Boost for sharing an entity with the query (1 when it shares none).
     pub entity_factor: f64,
+    /// Boost for being made when the query says ("last week", "in May"; 1 otherwise).
+    pub time_factor: f64,
     /// The product.
     pub score: f64,
 }
@@ -503,6 +505,7 @@ impl From<&Explain> for ExplainDto {
             read_position: e.read_position,
             position_factor: e.position_factor,
             entity_factor: e.entity_factor,
+            time_factor: e.time_factor,
             score: e.score,
         }
     }
