@@ -51,7 +51,7 @@ pub use migrate::{DEFAULT_MIGRATE_BATCH, Duplicate, MigrateRequest, Migration};
 pub use namespaces::{CatalogRebuild, NamespaceInfo, RebuiltNamespace, VerifyReport};
 pub use promote::Promoted;
 pub use recall::{
-    ENTITY_BOOST, Explain, MAX_RECALL_LIMIT, RECENCY_FLOOR, Recall, RecallOutcome, RecallRequest, Recalled,
+    ENTITY_BOOST, Explain, MAX_RECALL_LIMIT, RECENCY_FLOOR, Recall, RecallOutcome, RecallRequest, Recalled, TIME_BOOST,
     VECTOR_FLOOR,
 };
 pub use transfer::{

@@ -1,6 +1,6 @@
 //! The examples of seeds/000 (namespaces) and seeds/003 (memory layers), through the Rust API.
 
-use memory_core::{Confidence, ErrorKind, Layer, Outcome};
+use memory_core::{Confidence, ErrorKind, Layer, Outcome, Timestamp};
 use memory_engine::{MemoryInput, RecallOutcome, RecallRequest};
 
 use crate::support::{contents, engine, who};
@@ -141,6 +141,33 @@ async fn old_episodic_memories_fade() {
     // Two half-lives: the decaying part is a quarter of itself, above the floor.
     let expected = memory_engine::RECENCY_FLOOR + (1.0 - memory_engine::RECENCY_FLOOR) * 0.25;
     assert!((recency - expected).abs() < 1e-3, "two half-lives: {recency}");
+}
+
+#[tokio::test]
+async fn a_time_the_query_names_lifts_what_was_said_then() {
+    let (e, clock) = engine("");
+    let me = who("u");
+    // Tuesday 2026-03-10: last week, seen from Wednesday 2026-03-18.
+    clock.set(Timestamp::parse_rfc3339("2026-03-10T09:00:00Z").unwrap());
+    e.remember(&me, "We decided to take the night train to Vienna", None).await.unwrap();
+    // Monday 2026-03-16: this week, and newer.
+    clock.set(Timestamp::parse_rfc3339("2026-03-16T09:00:00Z").unwrap());
+    e.remember(&me, "We decided to take the morning bus to Graz", None).await.unwrap();
+    clock.set(Timestamp::parse_rfc3339("2026-03-18T10:00:00Z").unwrap());
+    let mut asked = RecallRequest::new("What did we decide last week?");
+    asked.explain = true;
+    let r = e.recall(&me, &asked).await.unwrap();
+    assert_eq!(contents(&r)[0], "We decided to take the night train to Vienna", "{:?}", contents(&r));
+    let factor = |r: &memory_engine::Recall, text: &str| {
+        r.memories.iter().find(|m| m.memory.content.contains(text)).unwrap().explain.as_ref().unwrap().time_factor
+    };
+    assert_eq!(factor(&r, "Vienna"), 1.0 + memory_engine::TIME_BOOST, "made last week");
+    assert_eq!(factor(&r, "Graz"), 1.0, "made this week");
+    // Without time words nothing is lifted.
+    let mut plain = RecallRequest::new("What did we decide?");
+    plain.explain = true;
+    let r = e.recall(&me, &plain).await.unwrap();
+    assert_eq!((factor(&r, "Vienna"), factor(&r, "Graz")), (1.0, 1.0));
 }
 
 #[tokio::test]
