@@ -241,7 +241,7 @@ pub(crate) struct DateMatch {
     pub is_time: bool,
 }
 
-const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+pub(crate) const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 const WEEKDAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// Month names (full and short), for telling whether a clause refers to a time.
@@ -274,7 +274,7 @@ fn weekday_of(word: &str) -> Option<u32> {
 }
 
 /// A small count: digits or a number word (`a`, `one` .. `twelve`, `a couple of`).
-fn count_at(words: &[&str], i: usize) -> Option<(i64, usize)> {
+pub(crate) fn count_at(words: &[&str], i: usize) -> Option<(i64, usize)> {
     let w = *words.get(i)?;
     if let Ok(n) = w.parse::<i64>() {
         return (0..=1000).contains(&n).then_some((n, 1));

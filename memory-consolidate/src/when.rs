@@ -5,7 +5,7 @@
 
 use memory_core::Timestamp;
 
-use crate::text::{Date, days_from_civil, normalize};
+use crate::text::{Date, MONTHS, WEEKDAYS, count_at, days_from_civil, normalize};
 
 /// A half-open span of time `[from, before)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,22 +33,6 @@ fn start_of(days: i64) -> Timestamp {
     Timestamp::from_micros(days.saturating_mul(MICROS_PER_DAY))
 }
 
-const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
 /// The window the first time expression of `query` names, asked at `now`; `None` when it names
 /// none. Past expressions only ("last", "ago", "yesterday", a month already begun): questions
 /// to a memory are about what was said.
@@ -59,7 +43,7 @@ const MONTHS: [&str; 12] = [
 ///   `last weekend` → the Saturday and Sunday before this week;
 /// - `last month` → the calendar month before this one; `this month` → this one;
 /// - `last <weekday>` or `on <weekday>` → the latest such day before today;
-/// - `N days|weeks|months ago` (N a digit or a word up to ten) → that day, week or month, with a
+/// - `N days|weeks|months ago` (N a digit or a number word) → that day, week or month, with a
 ///   day either side for days;
 /// - a month name (`in May`, `back in September`, `early March`) → the latest such month that
 ///   has begun, this one included.
@@ -94,7 +78,7 @@ pub fn query_window(query: &str, now: Timestamp) -> Option<Window> {
                 return Some(Window::days(target, 1));
             }
             ("ago", _) if i >= 2 => {
-                let Some(n) = number(words[i - 2]) else { continue };
+                let Some((n, _)) = count_at(&words, i - 2) else { continue };
                 return match prev {
                     "day" | "days" => Some(Window::days(today.plus_days(-n - 1), 3)),
                     "week" | "weeks" => Some(Window::days(today.monday().plus_days(-7 * n), 7)),
@@ -130,14 +114,6 @@ fn weekday(word: &str) -> Option<u32> {
 
 fn month(word: &str) -> Option<u32> {
     MONTHS.iter().position(|m| *m == word).map(|i| i as u32 + 1)
-}
-
-fn number(word: &str) -> Option<i64> {
-    const WORDS: [&str; 11] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
-    if word == "a" {
-        return Some(1);
-    }
-    word.parse().ok().or_else(|| WORDS.iter().position(|w| *w == word).map(|i| i as i64))
 }
 
 #[cfg(test)]

@@ -477,7 +477,8 @@ impl MemoryIndex {
 
     /// BM25 candidates of the base, the overlay and its fresh set, scored as one index.
     fn text_candidates(&self, q: &SearchQuery, n: usize) -> Result<Vec<fusion::Candidate>> {
-        let Some(query) = self.inner.schema.query(q) else { return Ok(Vec::new()) };
+        let terms = self.inner.schema.terms(&q.text);
+        let Some(query) = self.inner.schema.query(q, &terms) else { return Ok(Vec::new()) };
         let text = self.inner.text.read().expect("text lock");
         // Read-your-writes without a commit: the overlay's last commit plus what was written
         // since, which hides the committed versions of the ids it touched.
@@ -488,7 +489,7 @@ impl MemoryIndex {
             searchers.push(&base.text.snapshot().searcher);
         }
         let stats = Combined { searchers, fresh: &fresh, content: self.inner.schema.content_field() };
-        let mut hits = stats.search_fresh(&self.inner.schema.terms(&q.text), q, n)?;
+        let mut hits = stats.search_fresh(&terms, q, n)?;
         hits.extend(search_excluding(&view.snapshot, &query, n, &stats, fresh.touched(), |id| fresh.touches(id))?);
         if let Some(base) = &text.base {
             // Base versions of changed ids are stale and dropped.

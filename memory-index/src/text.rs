@@ -188,10 +188,9 @@ impl TextSchema {
         self.fields.content
     }
 
-    /// The BM25 query of `q`; `None` when nothing can match (no terms, an empty layer or
-    /// category list).
-    pub fn query(&self, q: &SearchQuery) -> Option<BooleanQuery> {
-        let terms = self.terms(&q.text);
+    /// The BM25 query of `q` for its analyzed `terms` ([`TextSchema::terms`] of its text);
+    /// `None` when nothing can match (no terms, an empty layer or category list).
+    pub fn query(&self, q: &SearchQuery, terms: &[String]) -> Option<BooleanQuery> {
         if terms.is_empty() {
             return None;
         }
